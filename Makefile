@@ -1,0 +1,345 @@
+# Makefile for libseqnet (GNU make).
+#
+#   make                     build lib/libseqnet.so.X.Y.Z, its links, lib/libseqnet.a
+#                            and lib/seqnet.pc
+#   make check               build and run the Check unit tests, then test/*.sh
+#   make demo                build and run examples/00_demo.c
+#   make examples            build every examples/*.c
+#   make install / uninstall PREFIX=/usr/local DESTDIR= LIBDIR=$(PREFIX)/lib
+#   make bench               (placeholder until the recurrent layers land)
+#   make clean               remove build/ and lib/
+#
+# Options (give them on the command line, e.g. `make check BLAS=blis`):
+#   BLAS=openblas            (default) OpenBLAS through pkg-config
+#   BLAS=blis                Debian's libblis (no .pc file): headers and library
+#                            are looked up under the multiarch directories,
+#                            blis-pthread preferred over blis-serial; override
+#                            with BLIS_INCDIR=... BLIS_LIBDIR=...
+#   ARCH=native              add -march=native (the default build runs on any
+#                            x86-64 and passes no -march flag)
+#   SANITIZE=1               build library, tests and examples with
+#                            AddressSanitizer + UBSan into build/asan-$(BLAS)/ and
+#                            lib/asan/, leaving the normal build alone
+#   CFLAGS=...               optimisation/debug flags (default -O2 -g)
+#
+# The version comes from include/seqnet.h (SN_VERSION_MAJOR/MINOR/PATCH); that
+# header is the single source of truth.
+
+.SUFFIXES:
+.DELETE_ON_ERROR:
+
+SHELL := /bin/sh
+CC ?= cc
+PKG_CONFIG ?= pkg-config
+INSTALL ?= install
+
+# ---------------------------------------------------------------- version
+HEADER := include/seqnet.h
+SN_HASH := \#
+sn_version_field = $(shell sed -n -E 's/^[[:space:]]*$(SN_HASH)[[:space:]]*define[[:space:]]+SN_VERSION_$(1)[[:space:]]+([0-9]+).*/\1/p' $(HEADER))
+VERSION_MAJOR := $(call sn_version_field,MAJOR)
+VERSION_MINOR := $(call sn_version_field,MINOR)
+VERSION_PATCH := $(call sn_version_field,PATCH)
+ifeq ($(strip $(VERSION_MAJOR)),)
+$(error could not read SN_VERSION_MAJOR from $(HEADER))
+endif
+ifeq ($(strip $(VERSION_MINOR)),)
+$(error could not read SN_VERSION_MINOR from $(HEADER))
+endif
+ifeq ($(strip $(VERSION_PATCH)),)
+$(error could not read SN_VERSION_PATCH from $(HEADER))
+endif
+VERSION := $(VERSION_MAJOR).$(VERSION_MINOR).$(VERSION_PATCH)
+
+# ---------------------------------------------------------------- options
+BLAS ?= openblas
+ARCH ?=
+SANITIZE ?=
+
+# Goals that do not compile anything need no BLAS probing.
+NOBUILD_GOALS := clean uninstall bench help
+ifneq ($(MAKECMDGOALS),)
+ifeq ($(filter-out $(NOBUILD_GOALS),$(MAKECMDGOALS)),)
+SN_NOBUILD := 1
+endif
+endif
+
+# ---------------------------------------------------------------- BLAS
+ifeq ($(BLAS),openblas)
+ifndef SN_NOBUILD
+BLAS_CFLAGS := $(shell $(PKG_CONFIG) --cflags openblas)
+BLAS_LIBS := $(shell $(PKG_CONFIG) --libs openblas)
+ifeq ($(strip $(BLAS_LIBS)),)
+$(error BLAS=openblas: `$(PKG_CONFIG) --libs openblas` failed; install libopenblas-dev)
+endif
+endif
+PC_BLAS_REQUIRES := openblas
+PC_BLAS_LIBS_PRIVATE :=
+else ifeq ($(BLAS),blis)
+ifndef SN_NOBUILD
+TRIPLET := $(shell $(CC) -print-multiarch 2>/dev/null)
+BLIS_SEARCH_INC := $(if $(TRIPLET),/usr/include/$(TRIPLET)/blis-pthread \
+    /usr/include/$(TRIPLET)/blis-serial /usr/include/$(TRIPLET)/blis \
+    /usr/include/$(TRIPLET)) /usr/include/blis /usr/include
+BLIS_SEARCH_LIB := $(if $(TRIPLET),/usr/lib/$(TRIPLET)/blis-pthread \
+    /usr/lib/$(TRIPLET)/blis-serial /usr/lib/$(TRIPLET)) /usr/lib64 /usr/lib
+ifndef BLIS_INCDIR
+BLIS_INCDIR := $(patsubst %/blis.h,%,$(firstword $(wildcard \
+    $(foreach d,$(BLIS_SEARCH_INC),$(if $(wildcard $(d)/cblas.h),$(d)/blis.h)))))
+endif
+ifndef BLIS_LIBDIR
+BLIS_LIBDIR := $(patsubst %/libblis.so,%,$(firstword $(wildcard \
+    $(addsuffix /libblis.so,$(BLIS_SEARCH_LIB)))))
+endif
+ifeq ($(strip $(BLIS_INCDIR)),)
+$(error BLAS=blis: no blis.h + cblas.h found in $(BLIS_SEARCH_INC); install libblis-pthread-dev or set BLIS_INCDIR)
+endif
+ifeq ($(strip $(BLIS_LIBDIR)),)
+$(error BLAS=blis: no libblis.so found in $(BLIS_SEARCH_LIB); install libblis-pthread-dev or set BLIS_LIBDIR)
+endif
+# Does the dynamic loader find libblis's SONAME by itself (on Debian through
+# ld.so.cache and the alternatives link)?  Link and run a one-line cblas
+# program without an rpath to find out; if it cannot run, record an rpath.
+BLIS_RUNS := $(shell d=$$(mktemp -d) && \
+    printf '$(SN_HASH)include <cblas.h>\nint main(void) { float x = 2.0f; return cblas_sdot(1, &x, 1, &x, 1) == 4.0f ? 0 : 1; }\n' >$$d/p.c && \
+    $(CC) -I$(BLIS_INCDIR) -o $$d/p $$d/p.c -L$(BLIS_LIBDIR) -lblis -lm -lpthread >/dev/null 2>&1 && \
+    $$d/p >/dev/null 2>&1 && echo yes; rm -rf $$d)
+BLIS_RPATH ?= $(if $(BLIS_RUNS),,-Wl,-rpath,$(BLIS_LIBDIR))
+BLAS_CFLAGS := -isystem $(BLIS_INCDIR)
+BLAS_LIBS := -L$(BLIS_LIBDIR) $(BLIS_RPATH) -lblis
+PC_BLAS_LIBS_PRIVATE := -L$(BLIS_LIBDIR) -lblis
+endif
+PC_BLAS_REQUIRES :=
+else
+$(error unknown BLAS=$(BLAS); use BLAS=openblas or BLAS=blis)
+endif
+
+# ---------------------------------------------------------------- dirs
+ifeq ($(SANITIZE),1)
+VARIANT := asan-$(BLAS)
+LIBOUT := lib/asan
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
+    -fno-sanitize-recover=all
+else ifeq ($(SANITIZE),)
+VARIANT := $(BLAS)
+LIBOUT := lib
+SAN_FLAGS :=
+else
+$(error SANITIZE must be 1 or empty, got '$(SANITIZE)')
+endif
+ifneq ($(ARCH),)
+VARIANT := $(VARIANT)-$(ARCH)
+ARCH_FLAGS := -march=$(ARCH)
+endif
+BUILDDIR := build/$(VARIANT)
+
+# ---------------------------------------------------------------- flags
+CFLAGS ?= -O2 -g
+WARNFLAGS := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
+    -Wmissing-prototypes -Werror=implicit-function-declaration
+BASE_CFLAGS := -std=c11 $(CFLAGS) $(ARCH_FLAGS) $(SAN_FLAGS) \
+    -D_POSIX_C_SOURCE=200809L -Iinclude $(WARNFLAGS)
+LIB_CFLAGS := $(BASE_CFLAGS) -fPIC -fvisibility=hidden -DSN_BUILDING_LIBRARY \
+    -Isrc $(BLAS_CFLAGS) -DSN_BLAS_NAME=\"$(BLAS)\"
+DEPFLAGS = -MMD -MP -MF $(@:.o=.d)
+SYS_LIBS := -lm -lpthread
+
+ifndef SN_NOBUILD
+CHECK_CFLAGS := $(shell $(PKG_CONFIG) --cflags check)
+CHECK_LIBS := $(shell $(PKG_CONFIG) --libs check)
+endif
+
+# ---------------------------------------------------------------- files
+LIB_SRCS := $(sort $(wildcard src/*.c src/layers/*.c))
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILDDIR)/%.o)
+MAPFILE := src/libseqnet.map
+
+SONAME := libseqnet.so.$(VERSION_MAJOR)
+SHLIB := $(LIBOUT)/libseqnet.so.$(VERSION)
+SHLIB_MAJOR := $(LIBOUT)/$(SONAME)
+SHLIB_DEV := $(LIBOUT)/libseqnet.so
+STLIB := $(LIBOUT)/libseqnet.a
+PCFILE := lib/seqnet.pc
+
+TEST_SRCS := $(sort $(wildcard test/check_*.c))
+TEST_INTERNAL_SRCS := $(filter test/check_internal%,$(TEST_SRCS))
+TEST_PUBLIC_SRCS := $(filter-out $(TEST_INTERNAL_SRCS),$(TEST_SRCS))
+TEST_BINS := $(TEST_SRCS:%.c=$(BUILDDIR)/%)
+TEST_SCRIPTS := $(sort $(wildcard test/*.sh))
+
+EXAMPLE_SRCS := $(sort $(wildcard examples/*.c))
+EXAMPLE_BINS := $(EXAMPLE_SRCS:%.c=$(BUILDDIR)/%)
+
+# Stamps: rewritten only when their content changes, so that switching BLAS,
+# ARCH, CFLAGS or PREFIX rebuilds what depends on them and nothing else.
+define sn_stamp
+$(shell mkdir -p $(dir $(1)) && { [ "$$(cat $(1) 2>/dev/null)" = '$(2)' ] || \
+    printf '%s\n' '$(2)' > $(1); })
+endef
+CFLAGS_STAMP := $(BUILDDIR)/.cflags
+LINK_STAMP := $(LIBOUT)/.link-$(BLAS)
+LINK_STAMP_ALL := $(wildcard $(LIBOUT)/.link-*)
+ifndef SN_NOBUILD
+$(call sn_stamp,$(CFLAGS_STAMP),$(CC) $(LIB_CFLAGS) $(CHECK_CFLAGS))
+# One link stamp per lib dir: the lib is relinked when the BLAS changes.
+$(foreach s,$(filter-out $(LINK_STAMP),$(LINK_STAMP_ALL)),$(shell rm -f $(s)))
+$(call sn_stamp,$(LINK_STAMP),$(VARIANT) $(CC) $(LDFLAGS) $(SAN_FLAGS) $(BLAS_LIBS))
+endif
+
+# ---------------------------------------------------------------- install dirs
+PREFIX ?= /usr/local
+DESTDIR ?=
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+DOCDIR ?= $(PREFIX)/share/doc/libseqnet
+EXAMPLEDIR ?= $(DOCDIR)/examples
+
+PC_STAMP := lib/.pc-vars
+ifndef SN_NOBUILD
+$(call sn_stamp,$(PC_STAMP),$(PREFIX)|$(LIBDIR)|$(INCLUDEDIR)|$(VERSION)|$(BLAS)|$(PC_BLAS_LIBS_PRIVATE))
+endif
+
+DOC_FILES := $(strip $(sort $(wildcard docs/*.md)) $(wildcard README.md CHANGELOG.md))
+EXAMPLE_DOC_FILES := $(strip $(EXAMPLE_SRCS) $(wildcard examples/README.md))
+
+# ================================================================ targets
+.PHONY: all lib check test demo examples bench install uninstall clean help
+
+all: lib
+
+lib: $(SHLIB) $(SHLIB_MAJOR) $(SHLIB_DEV) $(STLIB) $(if $(SANITIZE),,$(PCFILE))
+
+help:
+	@sed -n '2,/^$$/p' Makefile | sed 's/^# \{0,1\}//'
+
+$(BUILDDIR)/%.o: %.c $(CFLAGS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(LIB_CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(SHLIB): $(LIB_OBJS) $(MAPFILE) $(LINK_STAMP)
+	@mkdir -p $(@D)
+	$(CC) -shared $(SAN_FLAGS) $(LDFLAGS) -Wl,-soname,$(SONAME) \
+	    -Wl,--version-script=$(MAPFILE) -Wl,--no-undefined \
+	    -o $@ $(LIB_OBJS) $(BLAS_LIBS) $(SYS_LIBS)
+
+$(SHLIB_MAJOR): $(SHLIB)
+	ln -sf $(notdir $<) $@
+
+$(SHLIB_DEV): $(SHLIB_MAJOR)
+	ln -sf $(notdir $<) $@
+
+$(STLIB): $(LIB_OBJS) $(LINK_STAMP)
+	@mkdir -p $(@D)
+	rm -f $@
+	$(AR) rcs $@ $(LIB_OBJS)
+
+$(PCFILE): pkgconfig/seqnet.pc.in $(PC_STAMP) $(HEADER)
+	@mkdir -p $(@D)
+	sed -e 's|@PREFIX@|$(PREFIX)|g' \
+	    -e 's|@LIBDIR@|$(LIBDIR)|g' \
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' \
+	    -e 's|@VERSION@|$(VERSION)|g' \
+	    -e 's|@BLAS@|$(BLAS)|g' \
+	    -e 's|@BLAS_REQUIRES@|$(PC_BLAS_REQUIRES)|g' \
+	    -e 's|@BLAS_LIBS_PRIVATE@|$(PC_BLAS_LIBS_PRIVATE)|g' \
+	    $< > $@
+
+# ---------------------------------------------------------------- tests
+TEST_CFLAGS := $(BASE_CFLAGS) $(CHECK_CFLAGS)
+TEST_LINK_PUBLIC := -L$(LIBOUT) -lseqnet -Wl,-rpath,$(abspath $(LIBOUT))
+TEST_LINK_LIBS := $(CHECK_LIBS) $(BLAS_LIBS) $(SYS_LIBS)
+
+$(BUILDDIR)/test/%.o: test/%.c $(CFLAGS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) $(TEST_INC) $(DEPFLAGS) -c $< -o $@
+
+# Only the internal tests see src/ (internal.h).
+$(BUILDDIR)/test/check_internal%.o: TEST_INC := -Isrc
+
+# Public-API tests link the shared library ...
+$(TEST_PUBLIC_SRCS:%.c=$(BUILDDIR)/%): $(BUILDDIR)/%: $(BUILDDIR)/%.o $(SHLIB_DEV)
+	$(CC) $(SAN_FLAGS) $(LDFLAGS) -o $@ $< $(TEST_LINK_PUBLIC) $(TEST_LINK_LIBS)
+
+# ... internal tests the static one, to reach hidden functions.
+$(TEST_INTERNAL_SRCS:%.c=$(BUILDDIR)/%): $(BUILDDIR)/%: $(BUILDDIR)/%.o $(STLIB)
+	$(CC) $(SAN_FLAGS) $(LDFLAGS) -o $@ $< $(STLIB) $(TEST_LINK_LIBS)
+
+ifeq ($(SANITIZE),1)
+TEST_ENV := CK_FORK=no ASAN_OPTIONS=detect_leaks=1 \
+    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+else
+TEST_ENV :=
+endif
+TEST_ENV += SN_TEST_DATA=$(CURDIR)/test/data
+
+# Runs every Check program, then every test/*.sh; fails if any failed.
+check: lib $(TEST_BINS)
+	@failed=''; \
+	for t in $(TEST_BINS); do \
+	    echo "== $$t"; \
+	    $(TEST_ENV) ./$$t || failed="$$failed $$t"; \
+	done; \
+	for s in $(TEST_SCRIPTS); do \
+	    echo "== $$s"; \
+	    MAKE='$(MAKE)' SN_LIBDIR='$(LIBOUT)' SN_SANITIZE='$(SANITIZE)' \
+	        SN_BLAS='$(BLAS)' bash $$s || failed="$$failed $$s"; \
+	done; \
+	if [ -n "$$failed" ]; then \
+	    echo "FAILED:$$failed"; exit 1; \
+	fi; \
+	echo "all tests passed ($(VARIANT))"
+
+test: check
+
+# ---------------------------------------------------------------- examples
+EXAMPLE_LINK := -L$(LIBOUT) -lseqnet -Wl,-rpath,$(abspath $(LIBOUT)) $(SYS_LIBS)
+
+$(BUILDDIR)/examples/%: examples/%.c $(SHLIB_DEV) $(CFLAGS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) -MMD -MP -MF $@.d $(SAN_FLAGS) $(LDFLAGS) -o $@ $< \
+	    $(EXAMPLE_LINK)
+
+examples: $(EXAMPLE_BINS)
+
+demo: $(BUILDDIR)/examples/00_demo
+	$(if $(SANITIZE),ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1) \
+	    ./$<
+
+bench:
+	@echo "make bench: no benchmarks yet -- they arrive with the recurrent layers (issue 4)."
+
+# ---------------------------------------------------------------- install
+INSTALLED_LIBS := libseqnet.so.$(VERSION) $(SONAME) libseqnet.so libseqnet.a
+
+ifeq ($(SANITIZE),1)
+ifneq ($(filter install,$(MAKECMDGOALS)),)
+$(error refusing to install a SANITIZE=1 build; run `make install` without it)
+endif
+endif
+
+install: lib
+	$(INSTALL) -d $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR) \
+	    $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(DOCDIR) $(DESTDIR)$(EXAMPLEDIR)
+	$(INSTALL) -m 644 $(HEADER) $(DESTDIR)$(INCLUDEDIR)/seqnet.h
+	$(INSTALL) -m 755 $(SHLIB) $(DESTDIR)$(LIBDIR)/libseqnet.so.$(VERSION)
+	ln -sf libseqnet.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libseqnet.so
+	$(INSTALL) -m 644 $(STLIB) $(DESTDIR)$(LIBDIR)/libseqnet.a
+	$(INSTALL) -m 644 $(PCFILE) $(DESTDIR)$(PKGCONFIGDIR)/seqnet.pc
+	$(if $(DOC_FILES),$(INSTALL) -m 644 $(DOC_FILES) $(DESTDIR)$(DOCDIR)/)
+	$(if $(EXAMPLE_DOC_FILES),$(INSTALL) -m 644 $(EXAMPLE_DOC_FILES) $(DESTDIR)$(EXAMPLEDIR)/)
+
+uninstall:
+	rm -f $(DESTDIR)$(INCLUDEDIR)/seqnet.h
+	rm -f $(addprefix $(DESTDIR)$(LIBDIR)/,$(INSTALLED_LIBS))
+	rm -f $(DESTDIR)$(PKGCONFIGDIR)/seqnet.pc
+	rm -f $(addprefix $(DESTDIR)$(DOCDIR)/,$(notdir $(DOC_FILES)))
+	rm -f $(addprefix $(DESTDIR)$(EXAMPLEDIR)/,$(notdir $(EXAMPLE_DOC_FILES)))
+	-rmdir $(DESTDIR)$(EXAMPLEDIR) $(DESTDIR)$(DOCDIR) 2>/dev/null || true
+
+# ---------------------------------------------------------------- clean
+clean:
+	rm -rf build lib
+
+-include $(LIB_OBJS:.o=.d) $(TEST_SRCS:%.c=$(BUILDDIR)/%.d) $(EXAMPLE_BINS:=.d)

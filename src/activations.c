@@ -1,0 +1,169 @@
+/*
+ * activations.c - the five activation functions, forward in place and
+ * backward from the activation's output.
+ *
+ * Every derivative is written in terms of the output y, so layers keep only
+ * their output and never the pre-activation:
+ *   relu'    = (y > 0)
+ *   tanh'    = 1 - y^2
+ *   sigmoid' = y (1 - y)
+ *   softmax: dx_i = y_i (dy_i - sum_j dy_j y_j)     (per row)
+ * Backward ACCUMULATES into dx (+=); zeroing is the caller's business.
+ */
+#include <math.h>
+#include <stddef.h>
+
+#include "internal.h"
+
+/*
+ * SN_CLONES: compile an elementwise kernel for AVX-512, AVX2 and baseline
+ * x86-64 and pick one at load time (GNU ifunc).  The default build then runs
+ * on any x86-64 yet uses wide vectors where the CPU has them.  Limited to
+ * GCC on x86-64: clang's target_clones support differs between versions, and
+ * other targets have no such clones.  Off under AddressSanitizer, whose
+ * instrumentation and ifunc resolvers (run before ASan is up) do not mix.
+ */
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) && \
+    defined(__has_attribute) && !defined(__SANITIZE_ADDRESS__)
+#if __has_attribute(target_clones)
+#define SN_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
+#endif
+#ifndef SN_CLONES
+#define SN_CLONES
+#endif
+
+/* ------------------------------------------------------------- forward */
+
+SN_CLONES static void relu_fwd(float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        x[i] = x[i] > 0.0f ? x[i] : 0.0f;
+}
+
+SN_CLONES static void tanh_fwd(float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        x[i] = tanhf(x[i]);
+}
+
+/* Stable on both sides: exp only ever sees -|x|, so it cannot overflow;
+ * for x < 0 the result is e/(1+e) rather than 1/(1+exp(-x)). */
+SN_CLONES static void sigmoid_fwd(float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        float e = expf(-fabsf(x[i]));
+        float s = 1.0f / (1.0f + e);
+        x[i] = x[i] >= 0.0f ? s : e * s;
+    }
+}
+
+/* One row; subtracting the row max keeps exp() <= 1, so no overflow, and
+ * the max term gives exp(0) = 1, so the sum is never 0. */
+static void softmax_row(float *x, size_t n)
+{
+    float mx = x[0];
+    for (size_t i = 1; i < n; i++)
+        mx = x[i] > mx ? x[i] : mx;
+    float sum = 0.0f;
+    for (size_t i = 0; i < n; i++) {
+        x[i] = expf(x[i] - mx);
+        sum += x[i];
+    }
+    float inv = 1.0f / sum;
+    for (size_t i = 0; i < n; i++)
+        x[i] *= inv;
+}
+
+void sn_act_forward(sn_activation act, float *x, size_t rows, size_t n)
+{
+    size_t total = rows * n;
+    switch (act) {
+    case SN_RELU: relu_fwd(x, total); break;
+    case SN_TANH: tanh_fwd(x, total); break;
+    case SN_SIGMOID: sigmoid_fwd(x, total); break;
+    case SN_SOFTMAX:
+        if (n > 0)
+            for (size_t r = 0; r < rows; r++)
+                softmax_row(x + r * n, n);
+        break;
+    case SN_LINEAR:
+    default: break;
+    }
+}
+
+/* ------------------------------------------------------------ backward */
+
+SN_CLONES static void linear_bwd(const float *dy, float *dx, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        dx[i] += dy[i];
+}
+
+SN_CLONES static void relu_bwd(const float *y, const float *dy, float *dx,
+                               size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        dx[i] += y[i] > 0.0f ? dy[i] : 0.0f;
+}
+
+SN_CLONES static void tanh_bwd(const float *y, const float *dy, float *dx,
+                               size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        dx[i] += dy[i] * (1.0f - y[i] * y[i]);
+}
+
+SN_CLONES static void sigmoid_bwd(const float *y, const float *dy, float *dx,
+                                  size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        dx[i] += dy[i] * y[i] * (1.0f - y[i]);
+}
+
+/* Jacobian-vector product of one softmax row: J = diag(y) - y y^T. */
+static void softmax_bwd_row(const float *y, const float *dy, float *dx,
+                            size_t n)
+{
+    float dot = 0.0f;
+    for (size_t j = 0; j < n; j++)
+        dot += dy[j] * y[j];
+    for (size_t i = 0; i < n; i++)
+        dx[i] += y[i] * (dy[i] - dot);
+}
+
+void sn_act_backward(sn_activation act, const float *y, const float *dy,
+                     float *dx, size_t rows, size_t n)
+{
+    size_t total = rows * n;
+    switch (act) {
+    case SN_RELU: relu_bwd(y, dy, dx, total); break;
+    case SN_TANH: tanh_bwd(y, dy, dx, total); break;
+    case SN_SIGMOID: sigmoid_bwd(y, dy, dx, total); break;
+    case SN_SOFTMAX:
+        for (size_t r = 0; r < rows; r++)
+            softmax_bwd_row(y + r * n, dy + r * n, dx + r * n, n);
+        break;
+    case SN_LINEAR:
+    default: linear_bwd(dy, dx, total); break;
+    }
+}
+
+/* ---------------------------------------------------------------- names */
+
+const char *sn_act_name(sn_activation act)
+{
+    switch (act) {
+    case SN_LINEAR: return "linear";
+    case SN_RELU: return "relu";
+    case SN_TANH: return "tanh";
+    case SN_SIGMOID: return "sigmoid";
+    case SN_SOFTMAX: return "softmax";
+    }
+    return "unknown";
+}
+
+bool sn_act_valid(int act)
+{
+    return act >= SN_LINEAR && act <= SN_SOFTMAX;
+}

@@ -1,0 +1,83 @@
+/*
+ * model.h - the model's internal layout, shared by the files that build,
+ * run, describe and expose it (model_graph.c, exec.c, model_weights.c,
+ * summary.c).  Layers never see it: they go through sn_call and sn_build.
+ */
+#ifndef SN_MODEL_H
+#define SN_MODEL_H
+
+#include "internal.h"
+
+/* A graph edge: one output of one node. */
+typedef struct sn_tensor {
+    sn_shape shape;  /* per-sample shape, -1 where given at call time */
+    int node;        /* producing node                                */
+    int slot;        /* which output of that node                     */
+} sn_tensor;
+
+/* One application of a layer. */
+typedef struct sn_node {
+    sn_layer *layer;
+    int *in;         /* tensor ids                                     */
+    int n_in;
+    int first_out;   /* outputs are the tensor ids first_out ..        */
+    int n_out;       /* .. first_out + n_out - 1                       */
+} sn_node;
+
+/* One weight tensor, a slice of the model's flat arrays. */
+typedef struct sn_weight {
+    char *name;      /* "<layer>/<weight>"                             */
+    int rank;
+    int dim[SN_MAX_RANK];
+    size_t offset;   /* into values[] and grads[]                      */
+    size_t count;
+    sn_initializer init;
+    int fan_in, fan_out;
+    int node;        /* owning node                                    */
+} sn_weight;
+
+struct sn_model {
+    sn_mem mem;
+    char *name;
+    uint64_t seed;
+
+    sn_node *nodes;
+    int n_nodes, cap_nodes;
+    sn_tensor *tensors;
+    int n_tensors, cap_tensors;
+    int *inputs;     /* tensor ids of the Input nodes, in order        */
+    int n_inputs, cap_inputs;
+    int *outputs;
+    int n_outputs;
+
+    bool built;
+    sn_weight *weights;
+    int n_weights, cap_weights;
+    float *values;   /* every weight, one array                        */
+    float *grads;    /* their gradients, same layout                   */
+    size_t n_values;
+
+    sn_exec *train_exec;    /* workspace of sn_model_forward/backward */
+    uint64_t forward_calls; /* numbers the dropout streams           */
+};
+
+/* Input nodes are layers of this type. */
+extern const sn_layer_ops sn_input_layer_ops;
+bool sn_node_is_input(const sn_model *m, int node);
+
+/* Layer lifetime (layer.c). */
+void sn_layer_destroy(sn_layer *l);
+
+/* The executor (exec.c): buffers for one concrete batch. */
+sn_exec *sn_exec_new(const sn_model *m, float *weight_grads);
+void sn_exec_free(sn_exec *e);
+sn_status sn_exec_forward(sn_exec *e, int batch, const void *const *inputs,
+                          const int *timesteps, bool training,
+                          uint64_t dropout_seed);
+sn_status sn_exec_backward(sn_exec *e, const float *const *output_grads);
+/* The value of tensor id after a forward, or NULL. */
+const sn_value *sn_exec_value(const sn_exec *e, int tensor);
+int sn_exec_batch(const sn_exec *e);
+bool sn_exec_has_backward(const sn_exec *e);
+
+#endif /* SN_MODEL_H */
