@@ -255,7 +255,7 @@ $(BUILDDIR)/test/%.o: test/%.c $(CFLAGS_STAMP)
 	$(CC) $(TEST_CFLAGS) $(TEST_INC) $(DEPFLAGS) -c $< -o $@
 
 # Only the internal tests see src/ (internal.h).
-$(BUILDDIR)/test/check_internal%.o: TEST_INC := -Isrc
+$(TEST_INTERNAL_SRCS:%.c=$(BUILDDIR)/%.o): TEST_INC := -Isrc
 
 # Public-API tests link the shared library ...
 $(TEST_PUBLIC_SRCS:%.c=$(BUILDDIR)/%): $(BUILDDIR)/%: $(BUILDDIR)/%.o $(SHLIB_DEV)

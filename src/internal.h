@@ -124,7 +124,7 @@ typedef struct sn_call {
     sn_exec *exec;
     sn_layer *layer;
     int batch;
-    bool training;
+    bool training;        /* forward's mode, in backward too               */
     sn_value **in;        /* n_in inputs                                    */
     int n_in;
     sn_value **out;       /* n_out outputs, buffers allocated by the caller */
@@ -138,7 +138,9 @@ float *sn_call_weight_grad(const sn_call *c, int k);
 /* Whether weight gradients should be computed (layer trainable). */
 bool sn_call_wants_weight_grad(const sn_call *c);
 /* Per-node scratch memory kept from forward to backward, at least bytes
- * large; contents survive between forward and backward of one pass. */
+ * large; contents survive between forward and backward of one pass, and a
+ * request for the same or fewer bytes returns the same buffer with its
+ * contents kept. */
 void *sn_call_scratch(sn_call *c, size_t bytes);
 /* A writable mask buffer [batch, time] for output k. */
 uint8_t *sn_call_out_mask(sn_call *c, int k, int time);
@@ -188,6 +190,8 @@ struct sn_layer {
 
 /* Allocates a layer with priv_size bytes of zeroed private state. */
 sn_layer *sn_layer_create(const sn_layer_ops *ops, size_t priv_size);
+/* The layer's name for messages: its own once named, else its stem. */
+const char *sn_layer_label(const sn_layer *l);
 
 /* --------------------------------------------------------- layer helpers */
 

@@ -24,6 +24,11 @@ sn_layer *sn_layer_create(const sn_layer_ops *ops, size_t priv_size)
     return l;
 }
 
+const char *sn_layer_label(const sn_layer *l)
+{
+    return l->name != NULL ? l->name : l->ops->base_name;
+}
+
 void sn_layer_destroy(sn_layer *l)
 {
     if (l == NULL)

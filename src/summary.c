@@ -8,7 +8,7 @@
 
 #include "model.h"
 
-enum { NAME_W = 33, SHAPE_W = 24, PARAM_W = 12, RULE_W = 98 };
+enum { MIN_NAME_W = 33, SHAPE_W = 24, PARAM_W = 12, LINKS_W = 40 };
 
 static size_t node_params(const sn_model *m, int n)
 {
@@ -78,7 +78,21 @@ static void connections(const sn_model *m, const sn_node *node, char *buf,
         snprintf(buf + used, len - used, "]");
 }
 
-static void print_row(FILE *out, const sn_model *m, int n, bool graph)
+/* The layer column is as wide as the longest "name (Type)" needs. */
+static int name_width(const sn_model *m)
+{
+    int width = MIN_NAME_W;
+    for (int n = 0; n < m->n_nodes; n++) {
+        const sn_layer *l = m->nodes[n].layer;
+        int need = (int)(strlen(l->name) + strlen(l->ops->type)) + 5;
+        if (need > width)
+            width = need;
+    }
+    return width;
+}
+
+static void print_row(FILE *out, const sn_model *m, int n, bool graph,
+                      int name_w)
 {
     const sn_node *node = &m->nodes[n];
     char label[256], shape[128], params[32], links[512];
@@ -90,8 +104,11 @@ static void print_row(FILE *out, const sn_model *m, int n, bool graph)
                         sizeof shape);
         if (k > 0)
             label[0] = '\0';
-        fprintf(out, " %-*s %-*s %-*s", NAME_W - 1, label, SHAPE_W, shape,
-                PARAM_W, k == 0 ? params : "");
+        fprintf(out, " %-*s %-*s ", name_w - 1, label, SHAPE_W, shape);
+        if (graph)
+            fprintf(out, "%-*s", PARAM_W, k == 0 ? params : "");
+        else
+            fputs(k == 0 ? params : "", out);
         if (graph && k == 0) {
             connections(m, node, links, sizeof links);
             fprintf(out, " %s", links);
@@ -117,16 +134,21 @@ SN_API sn_status sn_model_summary(sn_model_t *m, FILE *out)
     if (st != SN_OK)
         return st;
     bool graph = !is_sequential(m);
-    int width = graph ? RULE_W : NAME_W + SHAPE_W + PARAM_W + 2;
+    int name_w = name_width(m);
+    int width = name_w + SHAPE_W + PARAM_W + 2 + (graph ? LINKS_W : 0);
     fprintf(out, "Model: \"%s\"\n", m->name);
     rule(out, '_', width);
-    fprintf(out, " %-*s %-*s %-*s%s\n", NAME_W - 1, "Layer (type)", SHAPE_W,
-            "Output Shape", PARAM_W, "Param #", graph ? " Connected to" : "");
+    if (graph)
+        fprintf(out, " %-*s %-*s %-*s Connected to\n", name_w - 1,
+                "Layer (type)", SHAPE_W, "Output Shape", PARAM_W, "Param #");
+    else
+        fprintf(out, " %-*s %-*s Param #\n", name_w - 1, "Layer (type)",
+                SHAPE_W, "Output Shape");
     rule(out, '=', width);
     for (int n = 0; n < m->n_nodes; n++) {
         if (!graph && sn_node_is_input(m, n))
             continue; /* Keras hides the InputLayer of a Sequential model */
-        print_row(out, m, n, graph);
+        print_row(out, m, n, graph, name_w);
     }
     rule(out, '=', width);
     size_t trainable = 0;

@@ -18,11 +18,6 @@ typedef struct dense_priv {
 
 enum { W_KERNEL = 0, W_BIAS = 1 };
 
-static const char *label(const sn_layer *l)
-{
-    return l->name ? l->name : l->ops->base_name;
-}
-
 static int dense_infer(sn_layer *l, const sn_shape *in, int n_in,
                        sn_shape *out, int max_out)
 {
@@ -38,7 +33,7 @@ static int dense_infer(sn_layer *l, const sn_shape *in, int n_in,
         return sn_fail(SN_ERR_SHAPE,
                        "%s: expected input of rank 1 ([features]) or 2 "
                        "([time, features]), got %s",
-                       label(l), buf);
+                       sn_layer_label(l), buf);
     }
     if (in[0].dim[in[0].rank - 1] <= 0) {
         char buf[96];
@@ -46,7 +41,7 @@ static int dense_infer(sn_layer *l, const sn_shape *in, int n_in,
         return sn_fail(SN_ERR_SHAPE,
                        "%s: the last (feature) axis must be known to size "
                        "the kernel, got %s",
-                       label(l), buf);
+                       sn_layer_label(l), buf);
     }
     /* Leading dims (time, possibly -1) pass through; features -> units. */
     out[0] = in[0];
@@ -84,7 +79,7 @@ static sn_status dense_rows(const sn_call *c, int *rows, int *n_in)
     if (r > INT_MAX)
         return sn_fail(SN_ERR_INVALID_ARG,
                        "%s: batch * time = %zu rows is too large",
-                       label(c->layer), r);
+                       sn_layer_label(c->layer), r);
     *rows = (int)r;
     *n_in = s->dim[s->rank - 1];
     return SN_OK;

@@ -14,11 +14,6 @@ typedef struct embedding_priv {
     sn_embedding_opts opts;
 } embedding_priv;
 
-static const char *label(const sn_layer *l)
-{
-    return l->name ? l->name : l->ops->base_name;
-}
-
 static int embedding_infer(sn_layer *l, const sn_shape *in, int n_in,
                            sn_shape *out, int max_out)
 {
@@ -31,7 +26,7 @@ static int embedding_infer(sn_layer *l, const sn_shape *in, int n_in,
         return sn_fail(SN_ERR_SHAPE,
                        "%s: expected int32 token ids (sn_input_tokens), got "
                        "float32 %s",
-                       label(l), buf);
+                       sn_layer_label(l), buf);
     }
     sn_status st = sn_expect_rank(l, &in[0], 1);
     if (st != SN_OK)
@@ -75,7 +70,7 @@ static sn_status embedding_forward(sn_call *c)
                 return sn_fail(SN_ERR_INVALID_ARG,
                                "%s: token id %d at batch %d, step %d is out "
                                "of range [0, %d)",
-                               label(c->layer), (int)id, b, t, p->input_dim);
+                               sn_layer_label(c->layer), (int)id, b, t, p->input_dim);
         }
 
     size_t steps = (size_t)c->batch * t_len;

@@ -5,11 +5,6 @@
  */
 #include "internal.h"
 
-static const char *layer_label(const sn_layer *l)
-{
-    return l->name ? l->name : l->ops->base_name;
-}
-
 /* What each rank means, so the message tells the user what to feed. */
 static const char *rank_hint(int rank)
 {
@@ -28,7 +23,7 @@ sn_status sn_expect_rank(const sn_layer *l, const sn_shape *in, int rank)
     char buf[96];
     sn_shape_format(in, buf, sizeof buf);
     return sn_fail(SN_ERR_SHAPE, "%s: expected input of rank %d (%s), got %s",
-                   layer_label(l), rank, rank_hint(rank), buf);
+                   sn_layer_label(l), rank, rank_hint(rank), buf);
 }
 
 sn_status sn_expect_float(const sn_layer *l, const sn_shape *in)
@@ -40,5 +35,5 @@ sn_status sn_expect_float(const sn_layer *l, const sn_shape *in)
     return sn_fail(SN_ERR_SHAPE,
                    "%s: expected float32 input, got int32 %s (token ids go "
                    "through an Embedding first)",
-                   layer_label(l), buf);
+                   sn_layer_label(l), buf);
 }

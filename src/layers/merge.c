@@ -15,11 +15,6 @@ typedef struct concat_priv {
     int axis; /* as given: -1 or 1..rank (Keras numbering, 0 = batch) */
 } concat_priv;
 
-static const char *label(const sn_layer *l)
-{
-    return l->name ? l->name : l->ops->base_name;
-}
-
 static sn_status all_float(sn_layer *l, const sn_shape *in, int n_in)
 {
     for (int i = 0; i < n_in; i++) {
@@ -38,7 +33,7 @@ static sn_status shape_mismatch(sn_layer *l, const char *what,
     sn_shape_format(a, sa, sizeof sa);
     sn_shape_format(b, sb, sizeof sb);
     return sn_fail(SN_ERR_SHAPE, "%s: %s: input %d is %s but input %d is %s",
-                   label(l), what, ia, sa, ib, sb);
+                   sn_layer_label(l), what, ia, sa, ib, sb);
 }
 
 /* AND of the present input masks into a fresh output mask; NULL output
@@ -161,7 +156,7 @@ static int concat_infer(sn_layer *l, const sn_shape *in, int n_in,
         return sn_fail(SN_ERR_SHAPE,
                        "%s: axis %d is out of range for inputs %s (use -1 "
                        "or 1..%d; 0 is the batch)",
-                       label(l), p->axis, buf, rank);
+                       sn_layer_label(l), p->axis, buf, rank);
     }
     out[0] = in[0];
     for (int i = 1; i < n_in; i++) {
