@@ -386,6 +386,336 @@ SN_API int sn_model_find_weight(const sn_model_t *model, const char *name);
 SN_API float *sn_model_weight_data(sn_model_t *model, int i, size_t *count);
 SN_API float *sn_model_weight_grad(sn_model_t *model, int i, size_t *count);
 
+
+/* ------------------------------------------------------------------------ */
+/* Losses                                                                    */
+/* ------------------------------------------------------------------------ */
+/* Keras losses.  Reduction is Keras' "sum_over_batch_size": the loss of
+ * each row (mean over the last axis for binary crossentropy, MSE, MAE and
+ * Huber; the sum over classes for the categorical ones) times its sample
+ * weight, summed, divided by the number of rows. */
+typedef enum sn_loss_kind {
+    SN_LOSS_BINARY_CROSSENTROPY = 1,
+    SN_LOSS_CATEGORICAL_CROSSENTROPY = 2,
+    SN_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY = 3,
+    SN_LOSS_MSE = 4,
+    SN_LOSS_MAE = 5,
+    SN_LOSS_HUBER = 6
+} sn_loss_kind;
+
+typedef struct sn_loss_opts {
+    size_t size;        /* sizeof(sn_loss_opts)                             */
+    sn_loss_kind kind;  /* default SN_LOSS_MSE                              */
+    int from_logits;    /* crossentropies: predictions are logits (0)       */
+    float delta;        /* Huber: where quadratic turns linear (1.0)        */
+} sn_loss_opts;
+#define SN_LOSS_OPTS_INIT { sizeof(sn_loss_opts), SN_LOSS_MSE, 0, 1.0f }
+
+/* Loss of predictions pred[rows, cols] against target (same shape, or
+ * [rows] class ids for the sparse loss) with optional weights[rows].
+ * loss must not be NULL (it names the loss; start from SN_LOSS_OPTS_INIT).
+ * Writes the reduced loss to *value and, if grad is not NULL, its gradient
+ * d(value)/d(pred) to grad[rows, cols].  Predictions or targets that are not
+ * finite give SN_ERR_NUMERIC; a class id out of [0, cols) SN_ERR_INVALID_ARG. */
+SN_API sn_status sn_loss_compute(const sn_loss_opts *loss, int rows, int cols,
+                                 const float *pred, const float *target,
+                                 const float *weights, double *value,
+                                 float *grad);
+
+/* ------------------------------------------------------------------------ */
+/* Metrics                                                                   */
+/* ------------------------------------------------------------------------ */
+typedef enum sn_metric_kind {
+    SN_METRIC_ACCURACY = 1,   /* chosen from the loss, as Keras does         */
+    SN_METRIC_BINARY_ACCURACY = 2,
+    SN_METRIC_CATEGORICAL_ACCURACY = 3,
+    SN_METRIC_SPARSE_CATEGORICAL_ACCURACY = 4,
+    SN_METRIC_MAE = 5,
+    SN_METRIC_MSE = 6
+} sn_metric_kind;
+
+/* Mean of a metric over rows (pred [rows, cols]; target as for losses).
+ * Binary accuracy counts pred > threshold (0.5 for probabilities, 0 for
+ * logits) as class 1.  SN_METRIC_ACCURACY means binary accuracy when
+ * cols == 1 and categorical otherwise. */
+SN_API sn_status sn_metric_compute(sn_metric_kind kind, int rows, int cols,
+                                   const float *pred, const float *target,
+                                   float threshold, double *value);
+
+/* A user metric: returns the batch's mean value; fit averages batches
+ * weighted by their row counts. */
+typedef double (*sn_metric_fn)(void *user, int rows, int cols,
+                               const float *pred, const float *target);
+
+/* ------------------------------------------------------------------------ */
+/* Optimizers and learning-rate schedules                                    */
+/* ------------------------------------------------------------------------ */
+typedef struct sn_optimizer sn_optimizer_t;
+
+typedef enum sn_optimizer_kind {
+    SN_SGD = 1,
+    SN_ADAM = 2,
+    SN_ADAMW = 3,
+    SN_RMSPROP = 4,
+    SN_ADAGRAD = 5
+} sn_optimizer_kind;
+
+/* Keras optimizer arguments; fields a kind does not use are ignored.
+ * Fill with sn_optimizer_defaults() to get that kind's Keras defaults. */
+typedef struct sn_optimizer_opts {
+    size_t size;                 /* sizeof(sn_optimizer_opts)               */
+    sn_optimizer_kind kind;
+    float learning_rate;         /* SGD 0.01, RMSprop/Adam/AdamW/Adagrad 1e-3 */
+    float momentum;              /* SGD, RMSprop: 0                         */
+    int nesterov;                /* SGD: 0                                  */
+    float beta_1, beta_2;        /* Adam(W): 0.9, 0.999                     */
+    float epsilon;               /* 1e-7                                    */
+    int amsgrad;                 /* Adam(W): 0                              */
+    float weight_decay;          /* decoupled; AdamW 0.004, others 0        */
+    float rho;                   /* RMSprop: 0.9                            */
+    int centered;                /* RMSprop: 0                              */
+    float initial_accumulator_value; /* Adagrad: 0.1                        */
+    float clipnorm;              /* per weight tensor; 0 = off              */
+    float clipvalue;             /* element-wise; 0 = off                   */
+    float global_clipnorm;       /* over all weights; 0 = off               */
+} sn_optimizer_opts;
+
+/* Fills *opts with the Keras defaults of kind (and sets size and kind). */
+SN_API sn_status sn_optimizer_defaults(sn_optimizer_kind kind,
+                                       sn_optimizer_opts *opts);
+
+/* Creates an optimizer; the caller owns it until sn_model_compile takes
+ * it.  At most one of clipnorm, clipvalue, global_clipnorm may be set, as
+ * in Keras.  Returns NULL on bad options. */
+SN_API sn_optimizer_t *sn_optimizer_new(const sn_optimizer_opts *opts);
+SN_API void sn_optimizer_free(sn_optimizer_t *opt);
+
+typedef enum sn_lr_schedule_kind {
+    SN_LR_CONSTANT = 0,
+    SN_LR_STEP = 1,        /* lr0 * rate^floor(step / decay_steps)         */
+    SN_LR_EXPONENTIAL = 2, /* lr0 * rate^(step / decay_steps)              */
+    SN_LR_COSINE = 3       /* lr0 * ((1-alpha)(1+cos(pi*min(step,ds)/ds))/2 + alpha) */
+} sn_lr_schedule_kind;
+
+typedef struct sn_lr_schedule {
+    size_t size;               /* sizeof(sn_lr_schedule)                     */
+    sn_lr_schedule_kind kind;
+    float initial_learning_rate;
+    int decay_steps;           /* optimizer steps (batches)                  */
+    float decay_rate;          /* STEP, EXPONENTIAL                          */
+    float alpha;               /* COSINE: floor as a fraction of lr0         */
+} sn_lr_schedule;
+#define SN_LR_SCHEDULE_INIT \
+    { sizeof(sn_lr_schedule), SN_LR_CONSTANT, 0.001f, 1000, 0.96f, 0.0f }
+
+/* Drives the learning rate from the step count; NULL goes back to a
+ * constant rate. */
+SN_API sn_status sn_optimizer_set_schedule(sn_optimizer_t *opt,
+                                           const sn_lr_schedule *schedule);
+/* The rate the next step will use. */
+SN_API double sn_optimizer_learning_rate(const sn_optimizer_t *opt);
+/* Sets the (base) learning rate: the constant rate, or a schedule's
+ * initial rate (ReduceLROnPlateau uses this). */
+SN_API sn_status sn_optimizer_set_learning_rate(sn_optimizer_t *opt,
+                                                double learning_rate);
+/* Steps taken so far. */
+SN_API int64_t sn_optimizer_iterations(const sn_optimizer_t *opt);
+
+/* One update of model's trainable weights from their gradients, after the
+ * optimizer's clipping.  If any gradient is NaN or infinite, returns
+ * SN_ERR_NUMERIC and changes nothing.  The first step binds the optimizer
+ * to the model; a model of another size is refused. */
+SN_API sn_status sn_optimizer_step(sn_optimizer_t *opt, sn_model_t *model);
+
+/* Scales all trainable gradients so that their global L2 norm is at most
+ * max_norm; *norm_before (if not NULL) gets the norm before clipping. */
+SN_API sn_status sn_clip_grad_norm(sn_model_t *model, double max_norm,
+                                   double *norm_before);
+/* Clips every trainable gradient element to [-clip_value, clip_value]. */
+SN_API sn_status sn_clip_grad_value(sn_model_t *model, double clip_value);
+
+/* ------------------------------------------------------------------------ */
+/* Compiling and training                                                    */
+/* ------------------------------------------------------------------------ */
+typedef struct sn_compile_opts {
+    size_t size;                   /* sizeof(sn_compile_opts)               */
+    sn_optimizer_t *optimizer;     /* taken by the model; NULL = RMSprop    */
+    const sn_loss_opts *loss;      /* copied; NULL = MSE                    */
+    const sn_metric_kind *metrics; /* copied; may be NULL                   */
+    int n_metrics;
+} sn_compile_opts;
+#define SN_COMPILE_OPTS_INIT { sizeof(sn_compile_opts), NULL, NULL, NULL, 0 }
+
+/* Sets the optimizer, loss and metrics used by train_on_batch, fit and
+ * evaluate (the loss applies to every output).  The model takes ownership
+ * of opts->optimizer in every case; compiling again replaces it. */
+SN_API sn_status sn_model_compile(sn_model_t *model,
+                                  const sn_compile_opts *opts);
+/* Adds a user metric reported under name; fn and user must outlive the
+ * model's training calls. */
+SN_API sn_status sn_model_add_metric(sn_model_t *model, const char *name,
+                                     sn_metric_fn fn, void *user);
+/* The compiled optimizer (owned by the model) or NULL. */
+SN_API sn_optimizer_t *sn_model_optimizer(const sn_model_t *model);
+/* Names of what evaluate and the history report, in order: "loss", then
+ * each metric ("accuracy", "mae", user names).  NULL past the end. */
+SN_API int sn_model_num_metrics(const sn_model_t *model);
+SN_API const char *sn_model_metric_name(const sn_model_t *model, int i);
+
+/* A data set held in memory by the caller. */
+typedef struct sn_dataset {
+    size_t size;                   /* sizeof(sn_dataset)                    */
+    int n_samples;
+    const void *const *inputs;     /* one per model input, [n, ...]         */
+    const int *timesteps;          /* per input, for SN_ANY_TIME inputs     */
+    const float *const *targets;   /* one per model output, [n, ...]        */
+    const float *sample_weights;   /* [n] or NULL                           */
+} sn_dataset;
+#define SN_DATASET_INIT { sizeof(sn_dataset), 0, NULL, NULL, NULL, NULL }
+
+/* One optimisation step on one batch (Keras train_on_batch): forward in
+ * training mode, loss, backward, clipping, optimizer step.  Writes the
+ * batch loss to *loss (may be NULL).  A non-finite loss or gradient
+ * returns SN_ERR_NUMERIC with the weights unchanged. */
+SN_API sn_status sn_model_train_on_batch(sn_model_t *model, int batch,
+                                         const void *const *inputs,
+                                         const int *timesteps,
+                                         const float *const *targets,
+                                         const float *sample_weights,
+                                         double *loss);
+
+typedef struct sn_history sn_history_t;
+
+/* Called after each batch with the running means of loss and metrics
+ * (in sn_model_metric_name order); return nonzero to stop training. */
+typedef int (*sn_batch_callback)(void *user, int epoch, int batch,
+                                 const double *logs, int n_logs);
+/* Called after each epoch; the history already holds that epoch.  Return
+ * nonzero to stop training. */
+typedef int (*sn_epoch_callback)(void *user, int epoch,
+                                 const sn_history_t *history);
+
+typedef enum sn_monitor_mode {
+    SN_MODE_AUTO = 0, /* max for accuracy-like names, min otherwise      */
+    SN_MODE_MIN = 1,
+    SN_MODE_MAX = 2
+} sn_monitor_mode;
+
+typedef struct sn_early_stopping_opts {
+    size_t size;
+    const char *monitor;          /* "val_loss"                            */
+    float min_delta;              /* 0                                     */
+    int patience;                 /* 0                                     */
+    sn_monitor_mode mode;         /* auto                                  */
+    int restore_best_weights;     /* 0                                     */
+    int start_from_epoch;         /* 0                                     */
+} sn_early_stopping_opts;
+#define SN_EARLY_STOPPING_OPTS_INIT \
+    { sizeof(sn_early_stopping_opts), "val_loss", 0.0f, 0, SN_MODE_AUTO, 0, 0 }
+
+typedef struct sn_reduce_lr_opts {
+    size_t size;
+    const char *monitor;          /* "val_loss"                            */
+    float factor;                 /* 0.1                                   */
+    int patience;                 /* 10                                    */
+    sn_monitor_mode mode;         /* auto                                  */
+    float min_delta;              /* 1e-4                                  */
+    int cooldown;                 /* 0                                     */
+    float min_lr;                 /* 0                                     */
+} sn_reduce_lr_opts;
+#define SN_REDUCE_LR_OPTS_INIT \
+    { sizeof(sn_reduce_lr_opts), "val_loss", 0.1f, 10, SN_MODE_AUTO, 1e-4f, 0, 0.0f }
+
+typedef struct sn_checkpoint_opts {
+    size_t size;
+    const char *path;             /* file written after epochs (atomic)    */
+    const char *monitor;          /* "val_loss"                            */
+    sn_monitor_mode mode;         /* auto                                  */
+    int save_best_only;           /* 0                                     */
+    int include_optimizer;        /* 1                                     */
+} sn_checkpoint_opts;
+#define SN_CHECKPOINT_OPTS_INIT \
+    { sizeof(sn_checkpoint_opts), NULL, "val_loss", SN_MODE_AUTO, 0, 1 }
+
+typedef struct sn_fit_opts {
+    size_t size;                  /* sizeof(sn_fit_opts)                   */
+    int epochs;                   /* 1                                     */
+    int batch_size;               /* 32                                    */
+    int shuffle;                  /* 1: reshuffled every epoch (seeded)    */
+    float validation_split;       /* 0: last fraction, taken before shuffle */
+    const sn_dataset *validation_data; /* overrides validation_split       */
+    const float *class_weight;    /* weight per class id, or NULL          */
+    int n_class_weight;
+    int initial_epoch;            /* 0: resume numbering / schedules       */
+    FILE *progress;               /* Keras progress bar; NULL = silent     */
+    sn_batch_callback on_batch_end;
+    sn_epoch_callback on_epoch_end;
+    void *user;                   /* handed to both callbacks              */
+    const sn_early_stopping_opts *early_stopping; /* NULL = off            */
+    const sn_reduce_lr_opts *reduce_lr;           /* NULL = off            */
+    const sn_checkpoint_opts *checkpoint;         /* NULL = off            */
+} sn_fit_opts;
+#define SN_FIT_OPTS_INIT \
+    { sizeof(sn_fit_opts), 1, 32, 1, 0.0f, NULL, NULL, 0, 0, NULL, NULL, \
+      NULL, NULL, NULL, NULL, NULL }
+
+/* Trains a compiled model (Keras fit).  If history is not NULL it receives
+ * a new history the caller frees with sn_history_free (also on failure,
+ * holding the epochs completed).  Stopping by callback or early stopping
+ * is a success. */
+SN_API sn_status sn_model_fit(sn_model_t *model, const sn_dataset *train,
+                              const sn_fit_opts *opts,
+                              sn_history_t **history);
+
+/* Loss and metrics over a data set in batches (inference mode), written to
+ * results[0 .. max_results-1] in sn_model_metric_name order. */
+SN_API sn_status sn_model_evaluate(sn_model_t *model, const sn_dataset *data,
+                                   int batch_size, double *results,
+                                   int max_results);
+
+/* sn_model_predict over n samples, batch_size at a time. */
+SN_API sn_status sn_model_predict_batches(sn_model_t *model, int n,
+                                          const void *const *inputs,
+                                          const int *timesteps,
+                                          float *const *outputs,
+                                          int batch_size);
+
+/* History: per-epoch values of "loss", metrics, "val_loss", "val_<metric>"
+ * and "lr".  All strings and arrays are owned by the history. */
+SN_API void sn_history_free(sn_history_t *history);
+SN_API int sn_history_epochs(const sn_history_t *history);
+SN_API int sn_history_num_keys(const sn_history_t *history);
+SN_API const char *sn_history_key(const sn_history_t *history, int i);
+/* The values of key, one per epoch, or NULL if there is no such key. */
+SN_API const double *sn_history_values(const sn_history_t *history,
+                                       const char *key);
+/* The epoch (0-based, counted from initial_epoch) training stopped at
+ * early, or -1 if it ran all epochs. */
+SN_API int sn_history_stopped_epoch(const sn_history_t *history);
+
+/* ------------------------------------------------------------------------ */
+/* Saving and loading                                                        */
+/* ------------------------------------------------------------------------ */
+/* Saves the model (config, graph, weights and, with include_optimizer, the
+ * compiled loss, metrics and optimizer state) in the format of
+ * docs/FORMAT.md.  Atomic: writes a temporary file in the same folder,
+ * flushes it to disk and renames it over path, so an interrupted save
+ * never destroys an earlier file. */
+SN_API sn_status sn_model_save(sn_model_t *model, const char *path,
+                               int include_optimizer);
+/* The same into a new buffer *data of *len bytes; free it with sn_free. */
+SN_API sn_status sn_model_save_buffer(sn_model_t *model,
+                                      int include_optimizer, void **data,
+                                      size_t *len);
+/* Loads a model saved by sn_model_save; *model receives a new model the
+ * caller owns (NULL on failure).  Truncated, corrupt, foreign or newer
+ * files give SN_ERR_FORMAT / SN_ERR_VERSION / SN_ERR_IO with a message. */
+SN_API sn_status sn_model_load(const char *path, sn_model_t **model);
+SN_API sn_status sn_model_load_buffer(const void *data, size_t len,
+                                      sn_model_t **model);
+/* Frees memory the library handed to the caller (sn_model_save_buffer). */
+SN_API void sn_free(void *ptr);
+
 #ifdef __cplusplus
 }
 #endif

@@ -335,6 +335,16 @@ sn_status sn_exec_backward(sn_exec *e, const float *const *output_grads)
     return SN_OK;
 }
 
+sn_status sn_exec_shapes(sn_exec *e, const int *timesteps, size_t *counts)
+{
+    sn_status st = infer_concrete(e, timesteps);
+    if (st != SN_OK)
+        return st;
+    for (int t = 0; t < e->model->n_tensors; t++)
+        counts[t] = e->values[t].count;
+    return SN_OK;
+}
+
 const sn_value *sn_exec_value(const sn_exec *e, int tensor)
 {
     if (e == NULL || !e->forward_done)

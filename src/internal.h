@@ -152,6 +152,75 @@ typedef struct sn_build sn_build;
 int sn_build_weight(sn_build *b, const char *name, int rank, const int *dims,
                     sn_initializer init, int fan_in, int fan_out);
 
+/* ---------------------------------------------------------- byte streams */
+
+/* Little-endian serialisation for the model file (bytes.c).  Both streams
+ * have sticky errors: after the first failure every further call does
+ * nothing (reads return 0 / NULL) and status keeps the first error, so a
+ * caller writes or reads a whole record and checks status once. */
+typedef struct sn_writer {
+    sn_mem mem;
+    uint8_t *data;
+    size_t len, cap;
+    sn_status status;     /* SN_OK or the first error (SN_ERR_NOMEM)       */
+} sn_writer;
+
+void sn_writer_init(sn_writer *w, const sn_mem *mem);
+/* Frees the buffer; the writer can be initialised again. */
+void sn_writer_free(sn_writer *w);
+void sn_write_bytes(sn_writer *w, const void *data, size_t n);
+void sn_write_u8(sn_writer *w, uint8_t v);
+void sn_write_u32(sn_writer *w, uint32_t v);
+void sn_write_u64(sn_writer *w, uint64_t v);
+void sn_write_i32(sn_writer *w, int32_t v);
+void sn_write_i64(sn_writer *w, int64_t v);
+void sn_write_f32(sn_writer *w, float v);   /* IEEE-754 bits             */
+void sn_write_f64(sn_writer *w, double v);
+/* u32 byte length, then the bytes (no NUL); NULL writes length 0. */
+void sn_write_str(sn_writer *w, const char *s);
+void sn_write_f32s(sn_writer *w, const float *v, size_t n);
+/* Patches 4 / 8 bytes already written at offset (for lengths and CRCs
+ * known only later); fails the writer if they are not all written. */
+void sn_writer_patch_u32(sn_writer *w, size_t offset, uint32_t v);
+void sn_writer_patch_u64(sn_writer *w, size_t offset, uint64_t v);
+
+typedef struct sn_reader {
+    const uint8_t *data;
+    size_t len, pos;
+    sn_status status;     /* SN_OK or the first error                      */
+} sn_reader;
+
+void sn_reader_init(sn_reader *r, const void *data, size_t len);
+size_t sn_reader_remaining(const sn_reader *r);
+/* Fails the reader (if not failed yet) with status and a message; returns
+ * the reader's status.  Load code uses it for invalid values. */
+sn_status sn_reader_fail(sn_reader *r, sn_status status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Copies n bytes to out (zeros on failure). */
+void sn_read_bytes(sn_reader *r, void *out, size_t n);
+/* A pointer to the next n bytes, consumed, or NULL if fewer are left. */
+const uint8_t *sn_read_view(sn_reader *r, size_t n);
+uint8_t sn_read_u8(sn_reader *r);
+uint32_t sn_read_u32(sn_reader *r);
+uint64_t sn_read_u64(sn_reader *r);
+int32_t sn_read_i32(sn_reader *r);
+int64_t sn_read_i64(sn_reader *r);
+float sn_read_f32(sn_reader *r);
+double sn_read_f64(sn_reader *r);
+/* An i32 that must lie in [lo, hi]; otherwise fails with SN_ERR_FORMAT
+ * naming what and returns lo. */
+int sn_read_int(sn_reader *r, int lo, int hi, const char *what);
+/* A string written by sn_write_str, NUL-terminated, allocated with mem;
+ * refuses (SN_ERR_FORMAT) a length above max_len or past the end, and an
+ * embedded NUL.  NULL on failure.  The caller frees it with mem. */
+char *sn_read_str(sn_reader *r, const sn_mem *mem, size_t max_len);
+void sn_read_f32s(sn_reader *r, float *out, size_t n);
+
+/* CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320, as zlib and PNG).
+ * sn_crc32_update continues a running CRC: start from 0. */
+uint32_t sn_crc32_update(uint32_t crc, const void *data, size_t n);
+uint32_t sn_crc32(const void *data, size_t n);
+
 /* -------------------------------------------------------------- layers */
 
 /* The internal interface every layer implements (built-ins and, later,
@@ -174,7 +243,18 @@ typedef struct sn_layer_ops {
     sn_status (*backward)(sn_call *c);
     /* Releases the layer's private state (may be NULL). */
     void (*destroy)(sn_layer *l);
+    /* Writes the constructor arguments (not name, trainable or weights,
+     * which the model saves) so that load_config can rebuild the layer. */
+    void (*save_config)(const sn_layer *l, sn_writer *w);
+    /* Creates a fresh, unapplied layer from what save_config wrote;
+     * validates every value (the bytes may be corrupt): NULL on failure
+     * with the reader failed or sn_fail called. */
+    sn_layer *(*load_config)(sn_reader *r);
 } sn_layer_ops;
+
+/* The built-in layer types by Keras class name, for loading (NULL if
+ * unknown).  layer_registry.c lists them. */
+const sn_layer_ops *sn_builtin_layer_ops(const char *type);
 
 struct sn_layer {
     const sn_layer_ops *ops;

@@ -36,6 +36,13 @@ typedef struct sn_weight {
     int node;        /* owning node                                    */
 } sn_weight;
 
+/* A metric the user registered with sn_model_add_metric. */
+typedef struct sn_user_metric {
+    char *name;
+    sn_metric_fn fn;
+    void *user;
+} sn_user_metric;
+
 struct sn_model {
     sn_mem mem;
     char *name;
@@ -59,6 +66,19 @@ struct sn_model {
 
     sn_exec *train_exec;    /* workspace of sn_model_forward/backward */
     uint64_t forward_calls; /* numbers the dropout streams           */
+
+    /* set by sn_model_compile (model_compile.c) */
+    bool compiled;
+    sn_optimizer_t *optimizer;
+    sn_loss_opts loss;
+    sn_metric_kind *metrics;        /* as resolved: never SN_METRIC_ACCURACY */
+    int n_metrics;
+    sn_user_metric *user_metrics;
+    int n_user_metrics;
+    char **metric_names;            /* "loss", metrics..., user metrics     */
+    int n_metric_names;
+    float *loss_grad;               /* dLoss/dy for each output, one array  */
+    size_t loss_grad_cap;
 };
 
 /* Input nodes are layers of this type. */
@@ -75,9 +95,35 @@ sn_status sn_exec_forward(sn_exec *e, int batch, const void *const *inputs,
                           const int *timesteps, bool training,
                           uint64_t dropout_seed);
 sn_status sn_exec_backward(sn_exec *e, const float *const *output_grads);
+/* Elements per sample of every tensor for these input lengths. */
+sn_status sn_exec_shapes(sn_exec *e, const int *timesteps, size_t *counts);
 /* The value of tensor id after a forward, or NULL. */
 const sn_value *sn_exec_value(const sn_exec *e, int tensor);
 int sn_exec_batch(const sn_exec *e);
 bool sn_exec_has_backward(const sn_exec *e);
+
+/* Optimizer internals used by save/load and fit (optimizer.c). */
+sn_status sn_optimizer_save_state(const sn_optimizer_t *opt, sn_writer *w);
+/* Rebuilds an optimizer (options, schedule, step count, slot arrays) from
+ * what save_state wrote; validates every value. */
+sn_status sn_optimizer_load_state(sn_reader *r, const sn_mem *mem,
+                                  sn_optimizer_t **out);
+/* A fresh optimizer with the same options and schedule, no state. */
+sn_optimizer_t *sn_optimizer_clone_config(const sn_optimizer_t *opt);
+
+/* Compile state for save/load (model_compile.c): loss, metrics and, when
+ * present, the optimizer, plus the dropout pass counter. */
+void sn_model_save_training_state(const sn_model *m, sn_writer *w);
+sn_status sn_model_load_training_state(sn_model *m, sn_reader *r);
+
+/* Training helpers shared by model_compile.c and fit.c. */
+void sn_model_free_training(sn_model *m);
+void sn_output_rows_cols(const sn_model *m, int k, int batch, int *rows,
+                         int *cols);
+size_t sn_target_count(const sn_model *m, int k);
+sn_status sn_model_loss_and_grad(sn_model *m, int batch,
+                                 const float *const *targets,
+                                 const float *sample_weights, double *loss,
+                                 const float **grads);
 
 #endif /* SN_MODEL_H */

@@ -22,12 +22,57 @@ static int input_infer(sn_layer *l, const sn_shape *in, int n_in,
     return 1;
 }
 
+/* Config: i32 dtype, i32 rank, i32 dims[rank] (docs/FORMAT.md). */
+static void input_save_config(const sn_layer *l, sn_writer *w)
+{
+    const sn_shape *s = l->priv;
+    sn_write_i32(w, (int32_t)s->dtype);
+    sn_write_i32(w, s->rank);
+    for (int i = 0; i < s->rank; i++)
+        sn_write_i32(w, s->dim[i]);
+}
+
+/* Whether s is a shape sn_input or sn_input_tokens can make: float
+ * [features] or [time, features], int32 [time]; time may be -1. */
+static bool input_shape_valid(const sn_shape *s)
+{
+    if (s->dtype == SN_INT32)
+        return s->rank == 1 && (s->dim[0] > 0 || s->dim[0] == SN_ANY_TIME);
+    if (s->rank == 1)
+        return s->dim[0] > 0;
+    return s->rank == 2 && s->dim[1] > 0 &&
+           (s->dim[0] > 0 || s->dim[0] == SN_ANY_TIME);
+}
+
+/* An unapplied input layer holding the saved shape; the loader turns it
+ * into sn_input / sn_input_tokens, which register the model input. */
+static sn_layer *input_load_config(sn_reader *r)
+{
+    sn_shape s = {0};
+    s.dtype = (sn_dtype)sn_read_int(r, SN_FLOAT32, SN_INT32, "input dtype");
+    s.rank = sn_read_int(r, 1, 2, "input rank");
+    for (int i = 0; i < s.rank; i++)
+        s.dim[i] = sn_read_i32(r);
+    if (r->status != SN_OK)
+        return NULL;
+    if (!input_shape_valid(&s)) {
+        sn_reader_fail(r, SN_ERR_FORMAT, "input layer: invalid shape");
+        return NULL;
+    }
+    sn_layer *l = sn_layer_create(&sn_input_layer_ops, sizeof(sn_shape));
+    if (l != NULL)
+        *(sn_shape *)l->priv = s;
+    return l;
+}
+
 const sn_layer_ops sn_input_layer_ops = {
     .type = "InputLayer",
     .base_name = "input_layer",
     .min_inputs = 0,
     .max_inputs = 0,
     .infer = input_infer,
+    .save_config = input_save_config,
+    .load_config = input_load_config,
 };
 
 bool sn_node_is_input(const sn_model *m, int node)
@@ -62,6 +107,7 @@ SN_API void sn_model_free(sn_model_t *m)
         return;
     sn_mem mem = m->mem;
     sn_exec_free(m->train_exec);
+    sn_model_free_training(m);
     for (int i = 0; i < m->n_nodes; i++) {
         sn_layer_destroy(m->nodes[i].layer);
         sn_mem_free(&mem, m->nodes[i].in);

@@ -3,7 +3,7 @@
  */
 #include <string.h>
 
-#include "internal.h"
+#include "layers.h"
 
 typedef struct activation_priv {
     sn_activation act;
@@ -60,7 +60,20 @@ static sn_status activation_backward(sn_call *c)
     return SN_OK;
 }
 
-static const sn_layer_ops activation_ops = {
+/* Config: i32 activation. */
+static void activation_save_config(const sn_layer *l, sn_writer *w)
+{
+    sn_write_i32(w, (int32_t)((const activation_priv *)l->priv)->act);
+}
+
+static sn_layer *activation_load_config(sn_reader *r)
+{
+    int act = sn_read_i32(r);
+    return r->status == SN_OK ? sn_activation_layer((sn_activation)act)
+                              : NULL;
+}
+
+const sn_layer_ops sn_activation_ops = {
     .type = "Activation",
     .base_name = "activation",
     .min_inputs = 1,
@@ -70,6 +83,8 @@ static const sn_layer_ops activation_ops = {
     .forward = activation_forward,
     .backward = activation_backward,
     .destroy = NULL,
+    .save_config = activation_save_config,
+    .load_config = activation_load_config,
 };
 
 sn_layer_t *sn_activation_layer(sn_activation activation)
@@ -80,7 +95,7 @@ sn_layer_t *sn_activation_layer(sn_activation activation)
                 (int)activation);
         return NULL;
     }
-    sn_layer *l = sn_layer_create(&activation_ops, sizeof(activation_priv));
+    sn_layer *l = sn_layer_create(&sn_activation_ops, sizeof(activation_priv));
     if (l == NULL)
         return NULL;
     ((activation_priv *)l->priv)->act = activation;

@@ -8,7 +8,7 @@
 
 #include <cblas.h>
 
-#include "internal.h"
+#include "layers.h"
 
 typedef struct dense_priv {
     int units;
@@ -168,7 +168,34 @@ static sn_status dense_backward(sn_call *c)
     return SN_OK;
 }
 
-static const sn_layer_ops dense_ops = {
+/* Config: i32 units, i32 activation, i32 use_bias, i32 kernel and bias
+ * initialisers (docs/FORMAT.md). */
+static void dense_save_config(const sn_layer *l, sn_writer *w)
+{
+    const dense_priv *p = l->priv;
+    sn_write_i32(w, p->units);
+    sn_write_i32(w, (int32_t)p->act);
+    sn_write_i32(w, p->opts.use_bias);
+    sn_write_i32(w, (int32_t)p->opts.kernel_initializer);
+    sn_write_i32(w, (int32_t)p->opts.bias_initializer);
+}
+
+/* The constructor validates; reading only has to catch use_bias, which
+ * the constructor would accept as any nonzero value. */
+static sn_layer *dense_load_config(sn_reader *r)
+{
+    int units = sn_read_i32(r);
+    int act = sn_read_i32(r);
+    sn_dense_opts o = SN_DENSE_OPTS_INIT;
+    o.use_bias = sn_read_int(r, 0, 1, "Dense use_bias");
+    o.kernel_initializer = (sn_initializer)sn_read_i32(r);
+    o.bias_initializer = (sn_initializer)sn_read_i32(r);
+    if (r->status != SN_OK)
+        return NULL;
+    return sn_dense(units, (sn_activation)act, &o);
+}
+
+const sn_layer_ops sn_dense_ops = {
     .type = "Dense",
     .base_name = "dense",
     .min_inputs = 1,
@@ -178,6 +205,8 @@ static const sn_layer_ops dense_ops = {
     .forward = dense_forward,
     .backward = dense_backward,
     .destroy = NULL,
+    .save_config = dense_save_config,
+    .load_config = dense_load_config,
 };
 
 static bool init_valid(sn_initializer init)
@@ -214,7 +243,7 @@ sn_layer_t *sn_dense(int units, sn_activation activation,
         o.bias_initializer = SN_INIT_ZEROS;
     o.use_bias = o.use_bias != 0;
 
-    sn_layer *l = sn_layer_create(&dense_ops, sizeof(dense_priv));
+    sn_layer *l = sn_layer_create(&sn_dense_ops, sizeof(dense_priv));
     if (l == NULL)
         return NULL;
     dense_priv *p = l->priv;

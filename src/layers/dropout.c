@@ -7,7 +7,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "internal.h"
+#include "layers.h"
 
 typedef struct dropout_priv {
     float rate;
@@ -99,7 +99,19 @@ static sn_status dropout_backward(sn_call *c)
     return SN_OK;
 }
 
-static const sn_layer_ops dropout_ops = {
+/* Config: f32 rate (the constructor rejects NaN and out-of-range). */
+static void dropout_save_config(const sn_layer *l, sn_writer *w)
+{
+    sn_write_f32(w, ((const dropout_priv *)l->priv)->rate);
+}
+
+static sn_layer *dropout_load_config(sn_reader *r)
+{
+    float rate = sn_read_f32(r);
+    return r->status == SN_OK ? sn_dropout(rate) : NULL;
+}
+
+const sn_layer_ops sn_dropout_ops = {
     .type = "Dropout",
     .base_name = "dropout",
     .min_inputs = 1,
@@ -109,6 +121,8 @@ static const sn_layer_ops dropout_ops = {
     .forward = dropout_forward,
     .backward = dropout_backward,
     .destroy = NULL,
+    .save_config = dropout_save_config,
+    .load_config = dropout_load_config,
 };
 
 sn_layer_t *sn_dropout(float rate)
@@ -119,7 +133,7 @@ sn_layer_t *sn_dropout(float rate)
                 "sn_dropout: rate must be in [0, 1), got %g", (double)rate);
         return NULL;
     }
-    sn_layer *l = sn_layer_create(&dropout_ops, sizeof(dropout_priv));
+    sn_layer *l = sn_layer_create(&sn_dropout_ops, sizeof(dropout_priv));
     if (l == NULL)
         return NULL;
     ((dropout_priv *)l->priv)->rate = rate;

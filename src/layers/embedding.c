@@ -7,7 +7,7 @@
  */
 #include <string.h>
 
-#include "internal.h"
+#include "layers.h"
 
 typedef struct embedding_priv {
     int input_dim, output_dim;
@@ -113,7 +113,29 @@ static sn_status embedding_backward(sn_call *c)
     return SN_OK;
 }
 
-static const sn_layer_ops embedding_ops = {
+/* Config: i32 input_dim, i32 output_dim, i32 mask_zero, i32 initialiser. */
+static void embedding_save_config(const sn_layer *l, sn_writer *w)
+{
+    const embedding_priv *p = l->priv;
+    sn_write_i32(w, p->input_dim);
+    sn_write_i32(w, p->output_dim);
+    sn_write_i32(w, p->opts.mask_zero);
+    sn_write_i32(w, (int32_t)p->opts.embeddings_initializer);
+}
+
+static sn_layer *embedding_load_config(sn_reader *r)
+{
+    int input_dim = sn_read_i32(r);
+    int output_dim = sn_read_i32(r);
+    sn_embedding_opts o = SN_EMBEDDING_OPTS_INIT;
+    o.mask_zero = sn_read_int(r, 0, 1, "Embedding mask_zero");
+    o.embeddings_initializer = (sn_initializer)sn_read_i32(r);
+    if (r->status != SN_OK)
+        return NULL;
+    return sn_embedding(input_dim, output_dim, &o);
+}
+
+const sn_layer_ops sn_embedding_ops = {
     .type = "Embedding",
     .base_name = "embedding",
     .min_inputs = 1,
@@ -123,6 +145,8 @@ static const sn_layer_ops embedding_ops = {
     .forward = embedding_forward,
     .backward = embedding_backward,
     .destroy = NULL,
+    .save_config = embedding_save_config,
+    .load_config = embedding_load_config,
 };
 
 sn_layer_t *sn_embedding(int input_dim, int output_dim,
@@ -152,7 +176,7 @@ sn_layer_t *sn_embedding(int input_dim, int output_dim,
         o.embeddings_initializer = SN_INIT_RANDOM_UNIFORM;
     o.mask_zero = o.mask_zero != 0;
 
-    sn_layer *l = sn_layer_create(&embedding_ops, sizeof(embedding_priv));
+    sn_layer *l = sn_layer_create(&sn_embedding_ops, sizeof(embedding_priv));
     if (l == NULL)
         return NULL;
     embedding_priv *p = l->priv;

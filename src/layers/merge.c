@@ -5,9 +5,10 @@
  * Concatenate along a feature axis ANDs them too; along the time axis it
  * concatenates them, a missing mask counting as all ones.
  */
+#include <limits.h>
 #include <string.h>
 
-#include "internal.h"
+#include "layers.h"
 
 #define MERGE_MAX_INPUTS 64
 
@@ -114,7 +115,19 @@ static sn_status add_backward(sn_call *c)
     return SN_OK;
 }
 
-static const sn_layer_ops add_ops = {
+/* Add has no configuration: an empty blob. */
+static void add_save_config(const sn_layer *l, sn_writer *w)
+{
+    (void)l;
+    (void)w;
+}
+
+static sn_layer *add_load_config(sn_reader *r)
+{
+    return r->status == SN_OK ? sn_add() : NULL;
+}
+
+const sn_layer_ops sn_add_ops = {
     .type = "Add",
     .base_name = "add",
     .min_inputs = 2,
@@ -124,11 +137,13 @@ static const sn_layer_ops add_ops = {
     .forward = add_forward,
     .backward = add_backward,
     .destroy = NULL,
+    .save_config = add_save_config,
+    .load_config = add_load_config,
 };
 
 sn_layer_t *sn_add(void)
 {
-    return sn_layer_create(&add_ops, 0);
+    return sn_layer_create(&sn_add_ops, 0);
 }
 
 /* ---------------------------------------------------------- Concatenate */
@@ -171,6 +186,9 @@ static int concat_infer(sn_layer *l, const sn_shape *in, int n_in,
         /* An unknown length along the axis makes the sum unknown. */
         if (out[0].dim[ax] < 0 || in[i].dim[ax] < 0)
             out[0].dim[ax] = -1;
+        else if (in[i].dim[ax] > INT_MAX - out[0].dim[ax])
+            return sn_fail(SN_ERR_SHAPE, "%s: the concatenated axis would "
+                           "exceed %d", sn_layer_label(l), INT_MAX);
         else
             out[0].dim[ax] += in[i].dim[ax];
     }
@@ -280,7 +298,19 @@ static sn_status concat_backward(sn_call *c)
     return SN_OK;
 }
 
-static const sn_layer_ops concat_ops = {
+/* Config: i32 axis as given (-1 or 1..rank). */
+static void concat_save_config(const sn_layer *l, sn_writer *w)
+{
+    sn_write_i32(w, ((const concat_priv *)l->priv)->axis);
+}
+
+static sn_layer *concat_load_config(sn_reader *r)
+{
+    int axis = sn_read_i32(r);
+    return r->status == SN_OK ? sn_concatenate(axis) : NULL;
+}
+
+const sn_layer_ops sn_concatenate_ops = {
     .type = "Concatenate",
     .base_name = "concatenate",
     .min_inputs = 2,
@@ -290,6 +320,8 @@ static const sn_layer_ops concat_ops = {
     .forward = concat_forward,
     .backward = concat_backward,
     .destroy = NULL,
+    .save_config = concat_save_config,
+    .load_config = concat_load_config,
 };
 
 sn_layer_t *sn_concatenate(int axis)
@@ -306,7 +338,7 @@ sn_layer_t *sn_concatenate(int axis)
                 SN_MAX_RANK, axis);
         return NULL;
     }
-    sn_layer *l = sn_layer_create(&concat_ops, sizeof(concat_priv));
+    sn_layer *l = sn_layer_create(&sn_concatenate_ops, sizeof(concat_priv));
     if (l == NULL)
         return NULL;
     ((concat_priv *)l->priv)->axis = axis;

@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "internal.h"
+#include "layers.h"
 
 static int pool_infer(sn_layer *l, const sn_shape *in, int n_in,
                       sn_shape *out, int max_out)
@@ -165,7 +165,24 @@ static sn_status max_backward(sn_call *c)
 
 /* --------------------------------------------------------- constructors */
 
-static const sn_layer_ops avg_ops = {
+/* Neither pooling has configuration: empty blobs. */
+static void pool_save_config(const sn_layer *l, sn_writer *w)
+{
+    (void)l;
+    (void)w;
+}
+
+static sn_layer *avg_load_config(sn_reader *r)
+{
+    return r->status == SN_OK ? sn_global_average_pooling1d() : NULL;
+}
+
+static sn_layer *max_load_config(sn_reader *r)
+{
+    return r->status == SN_OK ? sn_global_max_pooling1d() : NULL;
+}
+
+const sn_layer_ops sn_global_average_pooling1d_ops = {
     .type = "GlobalAveragePooling1D",
     .base_name = "global_average_pooling1d",
     .min_inputs = 1,
@@ -175,9 +192,11 @@ static const sn_layer_ops avg_ops = {
     .forward = avg_forward,
     .backward = avg_backward,
     .destroy = NULL,
+    .save_config = pool_save_config,
+    .load_config = avg_load_config,
 };
 
-static const sn_layer_ops max_ops = {
+const sn_layer_ops sn_global_max_pooling1d_ops = {
     .type = "GlobalMaxPooling1D",
     .base_name = "global_max_pooling1d",
     .min_inputs = 1,
@@ -187,14 +206,16 @@ static const sn_layer_ops max_ops = {
     .forward = max_forward,
     .backward = max_backward,
     .destroy = NULL,
+    .save_config = pool_save_config,
+    .load_config = max_load_config,
 };
 
 sn_layer_t *sn_global_average_pooling1d(void)
 {
-    return sn_layer_create(&avg_ops, 0);
+    return sn_layer_create(&sn_global_average_pooling1d_ops, 0);
 }
 
 sn_layer_t *sn_global_max_pooling1d(void)
 {
-    return sn_layer_create(&max_ops, 0);
+    return sn_layer_create(&sn_global_max_pooling1d_ops, 0);
 }

@@ -1,0 +1,21 @@
+/*
+ * layers.h - the built-in layers' ops tables, private to the library.
+ * layer_registry.c maps Keras type names to them so that a saved model can
+ * be rebuilt; nothing else should need them (layers are made through their
+ * public constructors).
+ */
+#ifndef SN_LAYERS_H
+#define SN_LAYERS_H
+
+#include "internal.h"
+
+extern const sn_layer_ops sn_dense_ops;
+extern const sn_layer_ops sn_embedding_ops;
+extern const sn_layer_ops sn_dropout_ops;
+extern const sn_layer_ops sn_activation_ops;
+extern const sn_layer_ops sn_add_ops;
+extern const sn_layer_ops sn_concatenate_ops;
+extern const sn_layer_ops sn_global_average_pooling1d_ops;
+extern const sn_layer_ops sn_global_max_pooling1d_ops;
+
+#endif /* SN_LAYERS_H */
