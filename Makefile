@@ -6,7 +6,9 @@
 #   make demo                build and run examples/00_demo.c
 #   make examples            build every examples/*.c
 #   make install / uninstall PREFIX=/usr/local DESTDIR= LIBDIR=$(PREFIX)/lib
-#   make bench               (placeholder until the recurrent layers land)
+#   make bench               build build/bench/bench_rnn and run bench/run.sh:
+#                            libseqnet vs PyTorch and oneDNN (peers skipped with a
+#                            note when not installed); BENCH_STEPS=N BENCH_MODELS=..
 #   make clean               remove build/ and lib/
 #
 # Options (give them on the command line, e.g. `make check BLAS=blis`):
@@ -204,7 +206,7 @@ DOC_FILES := $(strip $(sort $(wildcard docs/*.md)) $(wildcard README.md CHANGELO
 EXAMPLE_DOC_FILES := $(strip $(EXAMPLE_SRCS) $(wildcard examples/README.md))
 
 # ================================================================ targets
-.PHONY: all lib check test demo examples bench install uninstall clean help
+.PHONY: all lib check test demo examples bench bench-build install uninstall clean help
 
 all: lib
 
@@ -306,8 +308,26 @@ demo: $(BUILDDIR)/examples/00_demo
 	$(if $(SANITIZE),ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1) \
 	    ./$<
 
+# ---------------------------------------------------------------- bench
+# `make bench` itself compiles nothing (it is in NOBUILD_GOALS): bench/run.sh
+# calls `$(MAKE) bench-build` (which builds the library and the benchmark with
+# the same BLAS/ARCH options), then runs it beside the peers.  See bench/README.md.
+BENCH_STEPS ?= 10
+BENCH_MODELS ?= core,i,ii,iii,iv,v,lat1
+BENCH_BIN := build/bench/bench_rnn
+
+$(BENCH_BIN): bench/bench_rnn.c $(HEADER) $(SHLIB_DEV)
+	@mkdir -p $(@D)
+	$(CC) -std=c11 $(CFLAGS) $(ARCH_FLAGS) $(SAN_FLAGS) -Iinclude $(WARNFLAGS) $(LDFLAGS) \
+	    -o $@ $< -L$(LIBOUT) -lseqnet -Wl,-rpath,$(abspath $(LIBOUT)) $(SYS_LIBS)
+
+bench-build: lib $(BENCH_BIN)
+
+# (The recipe names $(MAKE), so make would run it even under -n; a dry run
+# only prints the command.)
+BENCH_CMD = bash bench/run.sh --steps $(BENCH_STEPS) --models $(BENCH_MODELS)
 bench:
-	@echo "make bench: no benchmarks yet -- they arrive with the recurrent layers (issue 4)."
+	$(if $(findstring n,$(firstword -$(MAKEFLAGS))),@echo "$(BENCH_CMD)",SN_MAKE='$(MAKE)' $(BENCH_CMD))
 
 # ---------------------------------------------------------------- install
 INSTALLED_LIBS := libseqnet.so.$(VERSION) $(SONAME) libseqnet.so libseqnet.a

@@ -388,6 +388,119 @@ SN_API float *sn_model_weight_grad(sn_model_t *model, int i, size_t *count);
 
 
 /* ------------------------------------------------------------------------ */
+/* Recurrent layers                                                          */
+/* ------------------------------------------------------------------------ */
+/* SimpleRNN, LSTM and GRU with Keras' arguments, defaults and equations
+ * (docs/RECURRENT.md).  Input [time, features] float; output [units] (last
+ * step) or [time, units] with return_sequences.  With return_state the
+ * layer has more outputs: h_T, and c_T for an LSTM (sn_apply_n).  Extra
+ * inputs after the sequence are initial states (h0, and c0 for an LSTM),
+ * each [units].  A mask from upstream (Embedding mask_zero) makes padded
+ * steps carry the state unchanged and receive no gradient. */
+typedef struct sn_rnn_opts {
+    size_t size;                           /* sizeof(sn_rnn_opts)          */
+    sn_activation activation;              /* tanh                         */
+    sn_activation recurrent_activation;    /* sigmoid (LSTM, GRU gates)    */
+    int use_bias;                          /* 1                            */
+    sn_initializer kernel_initializer;     /* glorot_uniform               */
+    sn_initializer recurrent_initializer;  /* orthogonal                   */
+    sn_initializer bias_initializer;       /* zeros                        */
+    int unit_forget_bias;                  /* LSTM: 1                      */
+    int reset_after;                       /* GRU: 1 (Keras 2+/cuDNN form) */
+    float dropout;                         /* on inputs, 0                 */
+    float recurrent_dropout;               /* on the recurrent state, 0    */
+    int return_sequences;                  /* 0                            */
+    int return_state;                      /* 0                            */
+    int go_backwards;                      /* 0                            */
+    int stateful;                          /* 0                            */
+    int truncate_steps;                    /* truncated BPTT: k > 0; 0 = full */
+} sn_rnn_opts;
+#define SN_RNN_OPTS_INIT \
+    { sizeof(sn_rnn_opts), SN_TANH, SN_SIGMOID, 1, SN_INIT_GLOROT_UNIFORM, \
+      SN_INIT_ORTHOGONAL, SN_INIT_ZEROS, 1, 1, 0.0f, 0.0f, 0, 0, 0, 0, 0 }
+
+/* Each returns a new layer owned by the caller until applied, or NULL. */
+SN_API sn_layer_t *sn_simple_rnn(int units, const sn_rnn_opts *opts);
+SN_API sn_layer_t *sn_lstm(int units, const sn_rnn_opts *opts);
+SN_API sn_layer_t *sn_gru(int units, const sn_rnn_opts *opts);
+
+typedef enum sn_merge_mode {
+    SN_MERGE_CONCAT = 0,
+    SN_MERGE_SUM = 1,
+    SN_MERGE_MUL = 2,
+    SN_MERGE_AVE = 3,
+    SN_MERGE_NONE = 4     /* two outputs: forward, backward               */
+} sn_merge_mode;
+
+/* Bidirectional(layer, merge_mode): runs a copy of the recurrent layer
+ * over the reversed sequence (fresh weights) and merges.  Takes ownership
+ * of layer in every case (it must be an unapplied SimpleRNN, LSTM or GRU).
+ * Outputs: the merged output (or forward, backward with SN_MERGE_NONE),
+ * then with return_state the forward states and the backward states.
+ * Extra inputs: initial states, forward ones first.  Weights are named
+ * "<name>/forward_<cell>/kernel", "<name>/backward_<cell>/kernel", ... */
+SN_API sn_layer_t *sn_bidirectional(sn_layer_t *layer, sn_merge_mode mode);
+
+/* Zeroes the carried state of a stateful layer (every layer of the
+ * model for sn_model_reset_states).  Stateful layers carry the final
+ * state of batch row i into row i of the next forward pass (training or
+ * predict), which needs the same batch size every call; a model with a
+ * stateful layer is therefore not safe for concurrent predict. */
+SN_API sn_status sn_layer_reset_states(sn_layer_t *layer);
+SN_API sn_status sn_model_reset_states(sn_model_t *model);
+
+/* Introspection for teaching, from the model's last sn_model_forward /
+ * sn_model_backward (not from sn_model_predict). */
+typedef enum sn_step_grad {
+    SN_STEP_GRAD_HIDDEN = 0,  /* ||dLoss/dh_t||, t in input order          */
+    SN_STEP_GRAD_INPUT = 1    /* ||dLoss/dx_t||                            */
+} sn_step_grad;
+
+/* Writes the L2 norm over batch and features of the gradient at every
+ * time step to norms[0 .. T-1] (T <= max_steps) and returns T, or a
+ * negative status.  For a Bidirectional layer, the sum over both
+ * directions.  The norms include the gradient of every later step, so
+ * they show how far gradient travels back in time. */
+SN_API int sn_rnn_step_grad_norms(const sn_layer_t *layer, sn_step_grad which,
+                                  float *norms, int max_steps);
+
+/* Copies the gate activations of the last forward pass into out, laid out
+ * [batch, time, gates * units] in Keras gate order (LSTM i,f,c,o with c
+ * the candidate act(z); GRU z,r,h; SimpleRNN h), and writes
+ * {batch, time, gates * units} to dims.  Returns the number of floats, or a
+ * negative status (SN_ERR_INVALID_ARG if max_floats is too small). */
+SN_API long sn_rnn_gate_activations(const sn_layer_t *layer, float *out,
+                                    size_t max_floats, int *dims);
+
+/* Recurrent weights in Keras or PyTorch layout (docs/RECURRENT.md).
+ * Keras: "kernel" [in, G*units], "recurrent_kernel" [units, G*units],
+ * "bias" [G*units] ([2, 3*units] for a GRU with reset_after).
+ * PyTorch: "weight_ih_l0" [G*units, in], "weight_hh_l0" [G*units, units],
+ * "bias_ih_l0", "bias_hh_l0" [G*units], gate orders i,f,g,o (LSTM) and
+ * r,z,n (GRU, reset_after only), "_reverse" suffixed names for the backward
+ * half of a Bidirectional layer (Keras: "forward_lstm/kernel", ...).  The
+ * layer must belong to a built model. */
+typedef enum sn_weight_layout {
+    SN_LAYOUT_KERAS = 0,
+    SN_LAYOUT_PYTORCH = 1
+} sn_weight_layout;
+
+/* Number of weight tensors the layer has in that layout. */
+SN_API int sn_rnn_num_weights(const sn_layer_t *layer,
+                              sn_weight_layout layout);
+/* Name (owned by the library) and shape of the i-th; returns the rank. */
+SN_API int sn_rnn_weight_info(const sn_layer_t *layer,
+                              sn_weight_layout layout, int i,
+                              const char **name, int *dims);
+/* Reads or writes one weight tensor; count must equal its size. */
+SN_API sn_status sn_rnn_get_weight(const sn_layer_t *layer,
+                                   sn_weight_layout layout, const char *name,
+                                   float *out, size_t count);
+SN_API sn_status sn_rnn_set_weight(sn_layer_t *layer, sn_weight_layout layout,
+                                   const char *name, const float *data,
+                                   size_t count);
+
+/* ------------------------------------------------------------------------ */
 /* Losses                                                                    */
 /* ------------------------------------------------------------------------ */
 /* Keras losses.  Reduction is Keras' "sum_over_batch_size": the loss of

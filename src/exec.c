@@ -352,6 +352,15 @@ const sn_value *sn_exec_value(const sn_exec *e, int tensor)
     return &e->values[tensor];
 }
 
+void *sn_exec_node_scratch(const sn_exec *e, int node, size_t *bytes)
+{
+    if (e == NULL || !e->forward_done)
+        return NULL;
+    if (bytes != NULL)
+        *bytes = e->scratch[node].cap;
+    return e->scratch[node].ptr;
+}
+
 int sn_exec_batch(const sn_exec *e)
 {
     return e->batch;

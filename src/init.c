@@ -92,9 +92,30 @@ static sn_status fill_orthogonal(sn_rng *rng, int rows, int cols, float *out,
     return SN_OK;
 }
 
+static sn_status fill_base(sn_initializer init, sn_rng *rng, int fan_in,
+                           int fan_out, int rows, int cols, float *out,
+                           const sn_mem *mem);
+
 sn_status sn_init_fill(sn_initializer init, sn_rng *rng, int fan_in,
                        int fan_out, int rows, int cols, float *out,
                        const sn_mem *mem)
+{
+    bool forget_ones = ((int)init & SN_INIT_FORGET_ONES) != 0;
+    sn_initializer base = (sn_initializer)((int)init & ~SN_INIT_FORGET_ONES);
+    sn_status st = fill_base(base, rng, fan_in, fan_out, rows, cols, out,
+                             mem);
+    if (st != SN_OK || !forget_ones)
+        return st;
+    int quarter = cols / 4;
+    for (int r = 0; r < rows; r++)
+        for (int k = quarter; k < 2 * quarter; k++)
+            out[(size_t)r * cols + k] = 1.0f;
+    return SN_OK;
+}
+
+static sn_status fill_base(sn_initializer init, sn_rng *rng, int fan_in,
+                           int fan_out, int rows, int cols, float *out,
+                           const sn_mem *mem)
 {
     size_t n = (size_t)rows * (size_t)cols;
     double fan_sum = (double)fan_in + (double)fan_out;

@@ -68,6 +68,10 @@ uint64_t sn_rng_below(sn_rng *rng, uint64_t n);
 
 /* ------------------------------------------------------------ initialisers */
 
+/* Or'ed into an initialiser: after filling, set the second quarter of
+ * the columns to one (Keras LSTM unit_forget_bias, gate order i,f,c,o). */
+enum { SN_INIT_FORGET_ONES = 0x100 };
+
 /* Fills a weight of rows*cols with initialiser init from rng.  For rank-3
  * kernels pass rows = product of all but the last dim (fan computation is
  * the caller's: fan_in and fan_out). */
@@ -91,6 +95,32 @@ size_t sn_shape_count(const sn_shape *s);
 bool sn_shape_equal(const sn_shape *a, const sn_shape *b);
 /* "(None, 20, 64)" into buf. */
 void sn_shape_format(const sn_shape *s, char *buf, size_t len);
+
+/* ------------------------------------------------------------ fast math */
+
+/*
+ * SN_CLONES: compile a hot element-wise kernel for x86-64-v4 (AVX-512),
+ * x86-64-v3 (AVX2 + FMA) and baseline x86-64, and let the loader pick one
+ * (GNU ifunc): the default build runs on any x86-64 yet uses wide vectors
+ * where the CPU has them.  GCC on x86-64 only; off under AddressSanitizer,
+ * whose instrumentation and ifunc resolvers (run before ASan is up) clash.
+ */
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) && \
+    defined(__has_attribute) && !defined(__SANITIZE_ADDRESS__)
+#if __has_attribute(target_clones)
+#define SN_CLONES __attribute__((target_clones("arch=x86-64-v4", \
+                                               "arch=x86-64-v3", "default")))
+#endif
+#endif
+#ifndef SN_CLONES
+#define SN_CLONES
+#endif
+
+/* In-place, vectorised, accurate to a few ulp (fastmath.c): the loops the
+ * compiler can vectorise, unlike calls to expf/tanhf. */
+void sn_vec_exp(float *x, size_t n);
+void sn_vec_sigmoid(float *x, size_t n);
+void sn_vec_tanh(float *x, size_t n);
 
 /* ----------------------------------------------------------- activations */
 

@@ -18,6 +18,10 @@ static const sn_layer_ops *const builtin_ops[] = {
     &sn_concatenate_ops,
     &sn_global_average_pooling1d_ops,
     &sn_global_max_pooling1d_ops,
+    &sn_simple_rnn_ops,
+    &sn_lstm_ops,
+    &sn_gru_ops,
+    &sn_bidirectional_ops,
 };
 
 const sn_layer_ops *sn_builtin_layer_ops(const char *type)

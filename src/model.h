@@ -100,6 +100,9 @@ sn_status sn_exec_shapes(sn_exec *e, const int *timesteps, size_t *counts);
 /* The value of tensor id after a forward, or NULL. */
 const sn_value *sn_exec_value(const sn_exec *e, int tensor);
 int sn_exec_batch(const sn_exec *e);
+/* A node's scratch memory after a forward (NULL before), for layers'
+ * introspection calls. */
+void *sn_exec_node_scratch(const sn_exec *e, int node, size_t *bytes);
 bool sn_exec_has_backward(const sn_exec *e);
 
 /* Optimizer internals used by save/load and fit (optimizer.c). */

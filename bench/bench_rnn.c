@@ -1,0 +1,327 @@
+/*
+ * bench_rnn.c - libseqnet recurrent-layer benchmark (`make bench`, issue 4 item 9).
+ *
+ * Uses only the public API (include/seqnet.h) and links lib/libseqnet.so.
+ * Shapes and models follow ../shared/bench/README.md (B=64, T=256, E=128,
+ * vocab 20000, H=128), so the numbers line up with torch_bench.py and
+ * onednn_lstm.c run on the same machine by bench/run.sh:
+ *
+ *   core  float input (64,256,128) -> LSTM(128) last step -> Dense(1),
+ *         BCE from logits, Adam(1e-3)            (torch_bench.py's CoreLSTM)
+ *   i     tokens (64,256) -> Embedding(20000,128) -> LSTM(128) -> Dense(1, sigmoid), BCE, Adam
+ *   ii    the same with GRU(128)  (reset_after, the Keras 2+/cuDNN form)
+ *   iii   the same with SimpleRNN(128)
+ *   iv/v  BiLSTM+attention and Conv1D+LSTM: not built yet (issue 5)
+ *   lat1  model (i), sn_model_predict at batch 1
+ *
+ * A training step is one sn_model_train_on_batch (forward, loss, backward,
+ * optimizer step); inference is one sn_model_predict.  Each measurement runs
+ * `--warmup` untimed iterations, then `--steps` timed ones, and reports the
+ * median / min / max ms, sequences per second and GFLOP/s, where the FLOPs are
+ * those of the recurrent GEMMs only: forward 2*B*T*(E+H)*G*H (G = 4 LSTM,
+ * 3 GRU, 1 SimpleRNN), a training step counted as 3x forward -- the same
+ * convention as torch_bench.py and onednn_lstm.c.
+ *
+ * usage: bench_rnn [--steps N] [--warmup N] [--models core,i,ii,iii,iv,v,lat1]
+ *                  [--threads N]
+ * --threads is informational only: libseqnet's threading comes from its BLAS
+ * (OPENBLAS_NUM_THREADS etc.); the value is printed with the results.
+ *
+ * Besides the table, every measurement is printed as one machine-readable
+ * line, e.g. "RESULT libseqnet core train_ms 123.4" (keys: train_ms,
+ * train_seq_s, train_gflops, infer_ms, infer_seq_s, infer_gflops, lat1_ms).
+ * Exit status: 0 if every requested (buildable) model ran, 1 otherwise.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <seqnet.h>
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+enum { B = 64, T = 256, E = 128, V = 20000, H = 128 };
+
+static int g_steps = 25, g_warmup = 3, g_threads = 2;
+
+static double now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
+}
+
+static int cmp_d(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Deterministic pseudo-random numbers (xorshift64*), independent of libc. */
+static uint64_t g_rng = 0x9E3779B97F4A7C15ull;
+static uint32_t rnd_u32(void) {
+    g_rng ^= g_rng >> 12;
+    g_rng ^= g_rng << 25;
+    g_rng ^= g_rng >> 27;
+    return (uint32_t)((g_rng * 0x2545F4914F6CDD1Dull) >> 32);
+}
+static float rnd_f(void) { return (float)rnd_u32() / 4294967296.0f * 2.0f - 1.0f; }
+
+typedef struct stats {
+    double med, min, max;
+} stats;
+
+static stats summarize(double *t, int n) {
+    stats s;
+    qsort(t, (size_t)n, sizeof *t, cmp_d);
+    s.med = n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
+    s.min = t[0];
+    s.max = t[n - 1];
+    return s;
+}
+
+typedef struct bench_model {
+    const char *key;      /* core, i, ii, iii, lat1 */
+    const char *desc;
+    char cell;            /* 'L' LSTM, 'G' GRU, 'R' SimpleRNN */
+    int tokens;           /* Embedding input (int32) or float input */
+} bench_model;
+
+static const bench_model MODELS[] = {
+    {"core", "LSTM(128), float in", 'L', 0},
+    {"i", "Emb->LSTM(128)->Dense", 'L', 1},
+    {"ii", "Emb->GRU(128)->Dense", 'G', 1},
+    {"iii", "Emb->SimpleRNN(128)->Dense", 'R', 1},
+};
+
+static int gates_of(char cell) { return cell == 'L' ? 4 : cell == 'G' ? 3 : 1; }
+
+/* forward GEMM GFLOP of the recurrent layer for batch b */
+static double fwd_gflop(char cell, int b) {
+    return 2.0 * b * T * (double)(E + H) * gates_of(cell) * H / 1e9;
+}
+
+static void fail(const char *what) {
+    fprintf(stderr, "bench_rnn: %s failed: %s\n", what, sn_last_error());
+}
+
+/* Builds and compiles the model; NULL (with a message) on failure. */
+static sn_model_t *build(const bench_model *bm) {
+    sn_model_opts mo = SN_MODEL_OPTS_INIT;
+    mo.seed = 42;
+    mo.name = bm->key;
+    sn_model_t *m = sn_model_new(&mo);
+    if (!m) {
+        fail("sn_model_new");
+        return NULL;
+    }
+    int x;
+    if (bm->tokens) {
+        x = sn_input_tokens(m, T);
+        x = sn_apply(m, sn_embedding(V, E, NULL), x);
+    } else {
+        x = sn_input(m, T, E);
+    }
+    sn_layer_t *rnn = bm->cell == 'L'   ? sn_lstm(H, NULL)
+                      : bm->cell == 'G' ? sn_gru(H, NULL)
+                                        : sn_simple_rnn(H, NULL);
+    if (!rnn) {
+        fail(bm->cell == 'L' ? "sn_lstm" : bm->cell == 'G' ? "sn_gru" : "sn_simple_rnn");
+        sn_model_free(m);
+        return NULL;
+    }
+    x = sn_apply(m, rnn, x);
+    /* core: logits + BCE from logits (as torch's Linear + BCEWithLogitsLoss);
+     * i-iii: Dense(1, sigmoid) + BCE on probabilities (the Keras form). */
+    x = sn_apply(m, sn_dense(1, bm->tokens ? SN_SIGMOID : SN_LINEAR, NULL), x);
+    if (x < 0 || sn_model_build(m) != SN_OK) {
+        fail("building the model");
+        sn_model_free(m);
+        return NULL;
+    }
+    sn_optimizer_opts oo;
+    sn_optimizer_defaults(SN_ADAM, &oo);
+    oo.learning_rate = 1e-3f;
+    sn_loss_opts lo = SN_LOSS_OPTS_INIT;
+    lo.kind = SN_LOSS_BINARY_CROSSENTROPY;
+    lo.from_logits = !bm->tokens;
+    sn_compile_opts co = SN_COMPILE_OPTS_INIT;
+    co.optimizer = sn_optimizer_new(&oo);
+    co.loss = &lo;
+    if (!co.optimizer || sn_model_compile(m, &co) != SN_OK) {
+        fail("sn_model_compile");
+        sn_model_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+/* Input data for batch b: int32 tokens or floats. */
+static void *make_input(const bench_model *bm, int b) {
+    size_t n = (size_t)b * T * (bm->tokens ? 1 : E);
+    if (bm->tokens) {
+        int32_t *p = malloc(n * sizeof *p);
+        if (p)
+            for (size_t k = 0; k < n; k++) p[k] = (int32_t)(rnd_u32() % V);
+        return p;
+    }
+    float *p = malloc(n * sizeof *p);
+    if (p)
+        for (size_t k = 0; k < n; k++) p[k] = rnd_f();
+    return p;
+}
+
+static void result(const char *model, const char *key, double v) {
+    printf("RESULT libseqnet %s %s %.3f\n", model, key, v);
+}
+
+static void row(const char *model, const char *desc, const char *mode, int batch, stats s, double gflop) {
+    printf("%-5s %-28s %-6s %5d %10.2f %10.2f %10.2f %10.1f %9.1f\n", model, desc, mode, batch, s.med, s.min,
+           s.max, batch / s.med * 1e3, gflop / s.med * 1e3);
+    fflush(stdout);
+}
+
+/* Times fn-like loops; returns 0 or -1 (message printed). */
+static int time_train(sn_model_t *m, const void *in, const float *tgt, double *t) {
+    const void *ins[1] = {in};
+    const float *tg[1] = {tgt};
+    for (int k = 0; k < g_warmup + g_steps; k++) {
+        double t0 = now_ms();
+        sn_status st = sn_model_train_on_batch(m, B, ins, NULL, tg, NULL, NULL);
+        double t1 = now_ms();
+        if (st != SN_OK) {
+            fail("sn_model_train_on_batch");
+            return -1;
+        }
+        if (k >= g_warmup) t[k - g_warmup] = t1 - t0;
+    }
+    return 0;
+}
+
+static int time_predict(sn_model_t *m, int batch, const void *in, float *out, double *t) {
+    const void *ins[1] = {in};
+    float *outs[1] = {out};
+    for (int k = 0; k < g_warmup + g_steps; k++) {
+        double t0 = now_ms();
+        sn_status st = sn_model_predict(m, batch, ins, NULL, outs);
+        double t1 = now_ms();
+        if (st != SN_OK) {
+            fail("sn_model_predict");
+            return -1;
+        }
+        if (k >= g_warmup) t[k - g_warmup] = t1 - t0;
+    }
+    return 0;
+}
+
+/* Runs one of core/i/ii/iii (train + infer at batch 64) or lat1. */
+static int run_model(const char *key) {
+    int lat1 = strcmp(key, "lat1") == 0;
+    const bench_model *bm = NULL;
+    for (size_t k = 0; k < sizeof MODELS / sizeof *MODELS; k++)
+        if (strcmp(MODELS[k].key, lat1 ? "i" : key) == 0) bm = &MODELS[k];
+    if (!bm) {
+        fprintf(stderr, "bench_rnn: unknown model '%s'\n", key);
+        return -1;
+    }
+    sn_model_t *m = build(bm);
+    if (!m) return -1;
+    int rc = -1;
+    int batch = lat1 ? 1 : B;
+    double *t = malloc((size_t)g_steps * sizeof *t);
+    void *in = make_input(bm, batch);
+    float *tgt = malloc((size_t)batch * sizeof *tgt);
+    float *out = malloc((size_t)batch * sizeof *out);
+    if (!t || !in || !tgt || !out) {
+        fprintf(stderr, "bench_rnn: out of memory\n");
+        goto done;
+    }
+    for (int k = 0; k < batch; k++) tgt[k] = (float)(rnd_u32() & 1u);
+    double gf = fwd_gflop(bm->cell, batch);
+    stats s;
+    if (!lat1) {
+        if (time_train(m, in, tgt, t)) goto done;
+        s = summarize(t, g_steps);
+        row(key, bm->desc, "train", batch, s, 3 * gf);
+        result(key, "train_ms", s.med);
+        result(key, "train_seq_s", batch / s.med * 1e3);
+        result(key, "train_gflops", 3 * gf / s.med * 1e3);
+    }
+    if (time_predict(m, batch, in, out, t)) goto done;
+    s = summarize(t, g_steps);
+    if (lat1) {
+        row(key, "model (i) predict, batch 1", "infer", batch, s, gf);
+        result(key, "lat1_ms", s.med);
+        result(key, "infer_seq_s", batch / s.med * 1e3);
+        result(key, "infer_gflops", gf / s.med * 1e3);
+    } else {
+        row(key, bm->desc, "infer", batch, s, gf);
+        result(key, "infer_ms", s.med);
+        result(key, "infer_seq_s", batch / s.med * 1e3);
+        result(key, "infer_gflops", gf / s.med * 1e3);
+    }
+    rc = 0;
+done:
+    free(t);
+    free(in);
+    free(tgt);
+    free(out);
+    sn_model_free(m);
+    return rc;
+}
+
+static void usage(FILE *f) {
+    fprintf(f, "usage: bench_rnn [--steps N] [--warmup N] [--models core,i,ii,iii,iv,v,lat1] [--threads N]\n");
+}
+
+int main(int argc, char **argv) {
+    const char *models = "core,i,ii,iii,lat1";
+    for (int k = 1; k < argc; k++) {
+        const char *a = argv[k];
+        const char *v = k + 1 < argc ? argv[k + 1] : NULL;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            usage(stdout);
+            return 0;
+        } else if (v && !strcmp(a, "--steps")) {
+            g_steps = atoi(v), k++;
+        } else if (v && !strcmp(a, "--warmup")) {
+            g_warmup = atoi(v), k++;
+        } else if (v && !strcmp(a, "--models")) {
+            models = v, k++;
+        } else if (v && !strcmp(a, "--threads")) {
+            g_threads = atoi(v), k++;
+        } else {
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (g_steps < 1 || g_warmup < 0) {
+        usage(stderr);
+        return 2;
+    }
+    const char *ob = getenv("OPENBLAS_NUM_THREADS"), *omp = getenv("OMP_NUM_THREADS");
+    printf("# libseqnet %s  B=%d T=%d E=%d H=%d vocab=%d  steps=%d warmup=%d  threads=%d (informational; "
+           "OPENBLAS_NUM_THREADS=%s OMP_NUM_THREADS=%s)\n",
+           sn_version(), B, T, E, H, V, g_steps, g_warmup, g_threads, ob ? ob : "unset", omp ? omp : "unset");
+    printf("# GFLOP/s counts the recurrent GEMMs only: forward 2*B*T*(E+H)*G*H, train = 3x forward\n");
+    printf("%-5s %-28s %-6s %5s %10s %10s %10s %10s %9s\n", "model", "description", "mode", "batch", "ms_med",
+           "ms_min", "ms_max", "seq/s", "GFLOP/s");
+
+    char *list = strdup(models);
+    if (!list) return 1;
+    int failed = 0;
+    for (char *save = NULL, *key = strtok_r(list, ",", &save); key; key = strtok_r(NULL, ",", &save)) {
+        if (!strcmp(key, "iv") || !strcmp(key, "v")) {
+            printf("%-5s %-28s n/a (needs attention/Conv1D, issue 5)\n", key,
+                   !strcmp(key, "iv") ? "Emb->BiLSTM(64)+attention" : "Conv1D x2->LSTM x2->Dense");
+            printf("RESULT libseqnet %s n/a\n", key);
+            continue;
+        }
+        if (run_model(key) != 0) {
+            printf("%-5s FAILED (see stderr)\n", key);
+            printf("RESULT libseqnet %s failed\n", key);
+            failed = 1;
+        }
+    }
+    free(list);
+    return failed;
+}

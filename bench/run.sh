@@ -1,0 +1,202 @@
+#!/usr/bin/env bash
+# bench/run.sh - libseqnet's recurrent benchmark beside its peers, in one run.
+#
+#   bench/run.sh [--steps N] [--models core,i,ii,iii,iv,v,lat1] [--threads N]
+#                [--install] [--no-build] [--no-torch] [--no-onednn] [--strict]
+#
+# 1. builds the library and build/bench/bench_rnn (`make bench-build`; the make
+#    program comes from $SN_MAKE, default make; skip with --no-build);
+# 2. runs build/bench/bench_rnn --steps N --models M;
+# 3. runs PyTorch: OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 $SHARED/bench/torch_bench.py
+#    --threads 2 --steps N --models M  (skipped with a note if torch is missing);
+# 4. builds $SHARED/bench/onednn_lstm.c into build/bench/onednn_lstm and runs
+#    OMP_NUM_THREADS=2 onednn_lstm 256 64 128 128 N, and at batch 1 for the latency
+#    reference (skipped with a note if libdnnl-dev is missing);
+# 5. prints the ratio table against the issue's targets (PASS / MISS / SKIP).
+#
+# $SHARED is ../shared relative to the repository root; override with SN_SHARED=dir.
+# --install: apt-get install -y python3-torch libdnnl-dev first (root or sudo).
+# Raw outputs and the ratio table are kept in build/bench/*.txt.
+# Exit status: non-zero only if the libseqnet benchmark itself fails (or, with
+# --strict, if a target is missed); missing peers are notes, not failures.
+set -uo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+shared=${SN_SHARED:-$root/../shared}
+peers=$shared/bench
+make_cmd=${SN_MAKE:-make}
+
+steps=10
+models=core,i,ii,iii,iv,v,lat1
+threads=2
+install=0
+build=1
+use_torch=1
+use_onednn=1
+strict=0
+
+usage() { sed -n '2,/^set -uo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
+
+while [ $# -gt 0 ]; do
+    case $1 in
+        --steps) steps=$2; shift 2 ;;
+        --models) models=$2; shift 2 ;;
+        --threads) threads=$2; shift 2 ;;
+        --install) install=1; shift ;;
+        --no-build) build=0; shift ;;
+        --no-torch) use_torch=0; shift ;;
+        --no-onednn) use_onednn=0; shift ;;
+        --strict) strict=1; shift ;;
+        -h|--help) usage; exit 0 ;;
+        *) echo "run.sh: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
+    esac
+done
+
+cd "$root" || exit 1
+out=build/bench
+mkdir -p "$out"
+notes=()
+note() { notes+=("$*"); echo "note: $*"; }
+section() { printf '\n==== %s ====\n' "$*"; }
+
+section "machine"
+model_name=$(LC_ALL=C lscpu 2>/dev/null | sed -n 's/^Model name:[[:space:]]*//p' | head -1)
+echo "cpu: ${model_name:-unknown}, $(nproc) logical CPUs; $(uname -srm)"
+echo "steps=$steps models=$models threads=$threads shared=$shared"
+
+if [ "$install" = 1 ]; then
+    section "installing peers (python3-torch libdnnl-dev)"
+    if [ "$(id -u)" -eq 0 ]; then sudo_cmd=(); else sudo_cmd=(sudo); fi
+    export DEBIAN_FRONTEND=noninteractive
+    if ! "${sudo_cmd[@]}" apt-get install -y python3-torch libdnnl-dev; then
+        "${sudo_cmd[@]}" apt-get update &&
+            "${sudo_cmd[@]}" apt-get install -y python3-torch libdnnl-dev ||
+            note "apt-get install of the peers failed; peers that are missing are skipped"
+    fi
+fi
+
+# ------------------------------------------------------------------ libseqnet
+if [ "$build" = 1 ]; then
+    section "build ($make_cmd bench-build)"
+    if ! $make_cmd bench-build; then
+        echo "run.sh: building libseqnet / bench_rnn failed" >&2
+        exit 1
+    fi
+fi
+if [ ! -x "$out/bench_rnn" ]; then
+    echo "run.sh: $out/bench_rnn missing (run without --no-build)" >&2
+    exit 1
+fi
+
+section "libseqnet"
+"$out/bench_rnn" --steps "$steps" --models "$models" --threads "$threads" | tee "$out/libseqnet.txt"
+sn_rc=${PIPESTATUS[0]}
+[ "$sn_rc" = 0 ] || note "bench_rnn failed (exit $sn_rc); see above"
+
+# ------------------------------------------------------------------ PyTorch
+: >"$out/torch.txt"
+if [ "$use_torch" = 1 ]; then
+    section "PyTorch (OMP_WAIT_POLICY=PASSIVE, $threads threads)"
+    if [ ! -r "$peers/torch_bench.py" ]; then
+        note "PyTorch skipped: $peers/torch_bench.py not found (set SN_SHARED)"
+    elif ! /usr/bin/python3 -c 'import torch' >/dev/null 2>&1; then
+        note "PyTorch skipped: /usr/bin/python3 cannot import torch (bench/run.sh --install, or apt-get install python3-torch)"
+    else
+        OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 "$peers/torch_bench.py" --threads "$threads" \
+            --steps "$steps" --models "$models" | tee "$out/torch.txt"
+        [ "${PIPESTATUS[0]}" = 0 ] || note "torch_bench.py failed; its numbers may be incomplete"
+    fi
+fi
+
+# ------------------------------------------------------------------ oneDNN
+: >"$out/onednn.txt"
+if [ "$use_onednn" = 1 ]; then
+    section "oneDNN LSTM primitive (OMP_NUM_THREADS=$threads)"
+    if [ ! -r "$peers/onednn_lstm.c" ]; then
+        note "oneDNN skipped: $peers/onednn_lstm.c not found (set SN_SHARED)"
+    elif [ ! -r /usr/include/oneapi/dnnl/dnnl.h ] && ! echo '#include <oneapi/dnnl/dnnl.h>' |
+            ${CC:-cc} -E -x c - >/dev/null 2>&1; then
+        note "oneDNN skipped: oneapi/dnnl/dnnl.h not found (bench/run.sh --install, or apt-get install libdnnl-dev)"
+    elif ! ${CC:-cc} -O2 "$peers/onednn_lstm.c" -o "$out/onednn_lstm" -ldnnl -lm -fopenmp; then
+        note "oneDNN skipped: building onednn_lstm failed"
+    else
+        case ",$models," in *,core,*) run_core=1 ;; *) run_core=0 ;; esac
+        case ",$models," in *,lat1,*) run_lat=1 ;; *) run_lat=0 ;; esac
+        if [ "$run_core" = 1 ]; then
+            OMP_NUM_THREADS=$threads "$out/onednn_lstm" 256 64 128 128 "$steps" | tee -a "$out/onednn.txt"
+            [ "${PIPESTATUS[0]}" = 0 ] || note "onednn_lstm (batch 64) failed"
+        fi
+        if [ "$run_lat" = 1 ]; then
+            OMP_NUM_THREADS=$threads "$out/onednn_lstm" 256 1 128 128 "$steps" | tee -a "$out/onednn.txt"
+            [ "${PIPESTATUS[0]}" = 0 ] || note "onednn_lstm (batch 1) failed"
+        fi
+    fi
+fi
+
+# ------------------------------------------------------------------ ratios
+section "ratios (median ms; ratio = libseqnet / peer, < 1 means libseqnet is faster)"
+awk -v models="$models" '
+FILENAME ~ /libseqnet.txt$/ && $1 == "RESULT" && $2 == "libseqnet" {
+    if ($4 == "train_ms") sn[$3 ".train"] = $5
+    else if ($4 == "infer_ms") sn[$3 ".infer"] = $5
+    else if ($4 == "lat1_ms") sn["lat1.infer"] = $5
+    else if ($4 == "n/a") na[$3] = 1
+}
+FILENAME ~ /torch.txt$/ && $1 ~ /^model=/ {
+    delete kv
+    for (k = 1; k <= NF; k++) { split($k, p, "="); kv[p[1]] = p[2] }
+    th[kv["model"] "." kv["mode"]] = kv["ms_med"]
+}
+FILENAME ~ /onednn.txt$/ && $1 == "onednn" {
+    delete kv
+    for (k = 2; k <= NF; k++) { split($k, p, "="); kv[p[1]] = p[2] }
+    if (kv["batch"] == 1) { if (kv["mode"] == "infer") dn["lat1.infer"] = kv["ms_med"] }
+    else if (kv["mode"] == "infer" || kv["mode"] == "train") dn["core." kv["mode"]] = kv["ms_med"]
+}
+function v(x) { return x == "" ? "-" : sprintf("%.2f", x) }
+function r(a, b) { return (a == "" || b == "" || b == 0) ? "-" : sprintf("%.2fx", a / b) }
+function target(name, a, b, lim, strictlt,    q, ok) {
+    if (a == "" || b == "" || b == 0) { printf "  %-62s SKIP (no number)\n", name; return }
+    q = a / b; ok = strictlt ? (q < lim) : (q <= lim)
+    printf "  %-62s %.2fx  %s\n", name, q, ok ? "PASS" : "MISS"
+    if (!ok) missed++
+}
+END {
+    printf "%-6s %-6s %12s %12s %12s %12s %12s\n", "model", "mode", "libseqnet", "pytorch", "onednn", "sn/torch", "sn/onednn"
+    n = split(models, ms, ",")
+    for (k = 1; k <= n; k++) {
+        m = ms[k]
+        if (m in na) { printf "%-6s %-6s %12s %12s\n", m, "train", "n/a", v(th[m ".train"]); printf "%-6s %-6s %12s %12s\n", m, "infer", "n/a", v(th[m ".infer"]); continue }
+        split(m == "lat1" ? "infer" : "train,infer", modes, ",")
+        for (j = 1; (j in modes); j++) {
+            key = m "." modes[j]
+            printf "%-6s %-6s %12s %12s %12s %12s %12s\n", m, (m == "lat1" ? "b=1" : modes[j]), v(sn[key]), v(th[key]), v(dn[key]), r(sn[key], th[key]), r(sn[key], dn[key])
+        }
+        delete modes
+    }
+    print ""
+    print "targets (issue item 9; one run, 2 threads):"
+    target("LSTM(128) core train step: sn/torch <= 0.50 (2x faster)", sn["core.train"], th["core.train"], 0.5, 0)
+    target("LSTM(128) core train step: sn/oneDNN <= 1.30", sn["core.train"], dn["core.train"], 1.3, 0)
+    target("LSTM(128) core inference batch 64: sn/oneDNN <= 1.20", sn["core.infer"], dn["core.infer"], 1.2, 0)
+    target("model (i) batch-1 latency: sn/torch < 1.00", sn["lat1.infer"], th["lat1.infer"], 1.0, 1)
+    print "(oneDNN train = fwd_train + bwd, without its weight reorders or an optimizer step;"
+    print " libseqnet and PyTorch train = forward + loss + backward + Adam step; oneDNN b=1 is the bare LSTM)"
+    printf "MISSED %d\n", missed + 0
+}' "$out/libseqnet.txt" "$out/torch.txt" "$out/onednn.txt" | tee "$out/ratios.txt"
+
+if [ ${#notes[@]} -gt 0 ]; then
+    section "notes"
+    printf '  - %s\n' "${notes[@]}"
+fi
+
+if [ "$sn_rc" != 0 ]; then
+    echo "run.sh: the libseqnet benchmark failed" >&2
+    exit "$sn_rc"
+fi
+if [ "$strict" = 1 ] && ! grep -q '^MISSED 0$' "$out/ratios.txt"; then
+    echo "run.sh: --strict and a target was missed" >&2
+    exit 3
+fi
+exit 0

@@ -1,0 +1,206 @@
+/*
+ * rnn.c - SimpleRNN, LSTM and GRU as layers: shapes, weights, the forward
+ * and backward calls into the engine (rnn_core.c), stateful carry, and
+ * saving.  Inputs: the sequence [T, E], then optional initial states.
+ * Outputs: y ([T, H] or [H]), then with return_state h_T (and c_T).
+ */
+#include <string.h>
+
+#include "rnn_layer.h"
+
+static int rnn_infer(sn_layer *l, const sn_shape *in, int n_in,
+                     sn_shape *out, int max_out)
+{
+    const sn_rnn_layer *p = l->priv;
+    int n_states = sn_rnn_n_states(p);
+    sn_status st = sn_rnn_check_inputs(l, p, in, n_in, n_states);
+    if (st != SN_OK)
+        return st;
+    (void)max_out;
+    out[0] = p->opts.return_sequences
+                 ? sn_shape_2(SN_FLOAT32, in[0].dim[0], p->units)
+                 : sn_shape_1(SN_FLOAT32, p->units);
+    if (!p->opts.return_state)
+        return 1;
+    for (int k = 0; k < n_states; k++)
+        out[1 + k] = sn_shape_1(SN_FLOAT32, p->units);
+    return 1 + n_states;
+}
+
+static sn_status rnn_build(sn_layer *l, sn_build *b, const sn_shape *in,
+                           int n_in)
+{
+    (void)n_in;
+    return sn_rnn_build_weights(l->priv, b, in[0].dim[1], "");
+}
+
+/* The engine's inputs and outputs for this call. */
+static void make_io(const sn_call *c, const sn_rnn_layer *p,
+                    const sn_rnn_scratch *s, sn_rnn_io *io)
+{
+    int n_states = sn_rnn_n_states(p);
+    bool init = c->n_in > 1;
+    memset(io, 0, sizeof *io);
+    io->batch = s->batch;
+    io->steps = s->steps;
+    io->x = c->in[0]->data;
+    io->mask = c->in[0]->mask;
+    if (init) {
+        io->h0 = c->in[1]->data;
+        io->c0 = n_states > 1 ? c->in[2]->data : NULL;
+    } else if (p->opts.stateful && p->state_batch == s->batch) {
+        io->h0 = p->state_h;
+        io->c0 = p->cell == SN_CELL_LSTM ? p->state_c : NULL;
+    }
+    io->keep_in = sn_rnn_keep_in(s, 0);
+    io->keep_rec = sn_rnn_keep_rec(s, 0);
+    io->y = c->out[0]->data;
+    if (p->opts.return_state) {
+        io->h_last = c->out[1]->data;
+        io->c_last = n_states > 1 ? c->out[2]->data : NULL;
+    }
+}
+
+/* forward: y, states = RNN(x, h0, c0)  — see rnn_core.c for the loop */
+static sn_status rnn_forward(sn_call *c)
+{
+    sn_rnn_layer *p = c->layer->priv;
+    const sn_shape *xs = &c->in[0]->shape;
+    sn_status st = sn_rnn_stateful_begin(c->layer, p, c->batch);
+    if (st != SN_OK)
+        return st;
+    sn_rnn_cfg cfg = sn_rnn_make_cfg(p, xs->dim[1], false, false);
+    cfg.reverse_output = cfg.go_backwards; /* Keras returns it reversed */
+    sn_rnn_ws ws;
+    sn_rnn_scratch *s = sn_rnn_scratch_prepare(c, p, &cfg, 1, c->batch,
+                                               xs->dim[0], 0, &ws);
+    if (s == NULL)
+        return SN_ERR_NOMEM;
+    sn_rnn_io io;
+    make_io(c, p, s, &io);
+    sn_rnn_weights w;
+    sn_rnn_weights_at(c, 0, &cfg, &w);
+    sn_rnn_forward(&cfg, &w, &io, &ws);
+    if (p->opts.return_sequences && c->in[0]->mask != NULL) {
+        sn_status ms = sn_rnn_output_mask(c, &cfg, s->steps);
+        if (ms != SN_OK)
+            return ms;
+    }
+    if (p->opts.stateful)
+        return sn_rnn_stateful_end(p, &c->layer->mem, c->batch, ws.h,
+                                   p->cell == SN_CELL_LSTM ? ws.c : NULL);
+    return SN_OK;
+}
+
+/* backward: BPTT from dy (and the state outputs' gradients) */
+static sn_status rnn_backward(sn_call *c)
+{
+    sn_rnn_layer *p = c->layer->priv;
+    sn_rnn_scratch *s = sn_call_scratch(c, sizeof *s);
+    if (s == NULL)
+        return SN_ERR_NOMEM;
+    sn_rnn_ws ws;
+    sn_rnn_scratch_ws(s, 0, &ws);
+    sn_rnn_io io;
+    make_io(c, p, s, &io);
+    io.dy = c->out[0]->grad;
+    if (p->opts.return_state) {
+        io.dh_last = c->out[1]->grad;
+        io.dc_last = c->n_out > 2 ? c->out[2]->grad : NULL;
+    }
+    io.dx = c->in[0]->grad;
+    if (c->n_in > 1) {
+        io.dh0 = c->in[1]->grad;
+        io.dc0 = c->n_in > 2 ? c->in[2]->grad : NULL;
+    }
+    sn_rnn_weights w;
+    sn_rnn_weights_at(c, 0, &s->cfg[0], &w);
+    sn_rnn_backward(&s->cfg[0], &w, &io, &ws);
+    s->backward_done = true;
+    return SN_OK;
+}
+
+static void rnn_destroy(sn_layer *l)
+{
+    sn_rnn_layer *p = l->priv;
+    sn_mem_free(&l->mem, p->state_h);
+    sn_mem_free(&l->mem, p->state_c);
+}
+
+static void rnn_save_config(const sn_layer *l, sn_writer *w)
+{
+    sn_rnn_save_opts(l->priv, w);
+}
+
+/* The saved cell must be the one the type name promised. */
+static sn_layer *load_cell(sn_reader *r, const sn_layer_ops *ops)
+{
+    sn_layer *l = sn_rnn_load_opts(r);
+    if (l != NULL && l->ops != ops) {
+        sn_layer_free(l);
+        sn_reader_fail(r, SN_ERR_FORMAT, "recurrent cell does not match its "
+                       "layer type %s", ops->type);
+        return NULL;
+    }
+    return l;
+}
+
+static sn_layer *simple_load(sn_reader *r)
+{
+    return load_cell(r, &sn_simple_rnn_ops);
+}
+
+static sn_layer *lstm_load(sn_reader *r)
+{
+    return load_cell(r, &sn_lstm_ops);
+}
+
+static sn_layer *gru_load(sn_reader *r)
+{
+    return load_cell(r, &sn_gru_ops);
+}
+
+const sn_layer_ops sn_simple_rnn_ops = {
+    .type = "SimpleRNN", .base_name = "simple_rnn",
+    .min_inputs = 1, .max_inputs = 2,
+    .infer = rnn_infer, .build = rnn_build,
+    .forward = rnn_forward, .backward = rnn_backward,
+    .destroy = rnn_destroy,
+    .save_config = rnn_save_config, .load_config = simple_load,
+};
+const sn_layer_ops sn_lstm_ops = {
+    .type = "LSTM", .base_name = "lstm",
+    .min_inputs = 1, .max_inputs = 3,
+    .infer = rnn_infer, .build = rnn_build,
+    .forward = rnn_forward, .backward = rnn_backward,
+    .destroy = rnn_destroy,
+    .save_config = rnn_save_config, .load_config = lstm_load,
+};
+const sn_layer_ops sn_gru_ops = {
+    .type = "GRU", .base_name = "gru",
+    .min_inputs = 1, .max_inputs = 2,
+    .infer = rnn_infer, .build = rnn_build,
+    .forward = rnn_forward, .backward = rnn_backward,
+    .destroy = rnn_destroy,
+    .save_config = rnn_save_config, .load_config = gru_load,
+};
+
+/* ------------------------------------------------------------ states */
+
+SN_API sn_status sn_layer_reset_states(sn_layer_t *layer)
+{
+    if (layer == NULL)
+        return sn_fail(SN_ERR_INVALID_ARG,
+                       "sn_layer_reset_states: layer is NULL");
+    sn_layer *cell = (sn_layer *)sn_rnn_cell_layer(layer);
+    if (cell == NULL)
+        return sn_fail(SN_ERR_INVALID_ARG, "sn_layer_reset_states: layer "
+                       "'%s' (%s) has no state", sn_layer_label(layer),
+                       layer->ops->type);
+    sn_rnn_layer *p = cell->priv;
+    sn_mem_free(&cell->mem, p->state_h);
+    sn_mem_free(&cell->mem, p->state_c);
+    p->state_h = p->state_c = NULL;
+    p->state_batch = 0;
+    return SN_OK;
+}

@@ -1,0 +1,89 @@
+/*
+ * rnn_layer.h - what SimpleRNN/LSTM/GRU (rnn.c) and Bidirectional
+ * (bidirectional.c) share: their configuration, the scratch layout that
+ * carries a forward pass to its backward pass and to the introspection
+ * calls, weight registration and lookup (rnn_common.c).
+ */
+#ifndef SN_RNN_LAYER_H
+#define SN_RNN_LAYER_H
+
+#include "rnn_core.h"
+
+/* Private state of a SimpleRNN, LSTM or GRU layer. */
+typedef struct sn_rnn_layer {
+    sn_rnn_opts opts;
+    sn_cell_kind cell;
+    int units;
+    float *state_h, *state_c;   /* stateful: carried [batch, units]     */
+    int state_batch;            /* 0 = nothing carried yet              */
+} sn_rnn_layer;
+
+/* Header at the start of a recurrent node's scratch memory. */
+typedef struct sn_rnn_scratch {
+    int batch, steps, n_dirs;
+    bool backward_done;
+    sn_rnn_cfg cfg[2];
+    size_t ws_offset[2];
+    size_t keep_in_offset[2], keep_rec_offset[2]; /* 0 = no mask       */
+    size_t extra_offset;        /* caller's own bytes (Bidirectional)  */
+} sn_rnn_scratch;
+
+const char *sn_rnn_cell_name(sn_cell_kind cell);     /* "lstm"           */
+const char *sn_rnn_cell_type(sn_cell_kind cell);     /* "LSTM"           */
+bool sn_rnn_is_recurrent(const sn_layer *l);
+bool sn_rnn_is_bidirectional(const sn_layer *l);
+/* The cell layer inside l: l itself, or a Bidirectional's wrapped one. */
+const sn_layer *sn_rnn_cell_layer(const sn_layer *l);
+
+/* Validates and fills a layer from constructor arguments. */
+sn_layer *sn_rnn_create(sn_cell_kind cell, int units, const sn_rnn_opts *o,
+                        const char *who);
+
+/* Number of state tensors (1, or 2 for an LSTM). */
+int sn_rnn_n_states(const sn_rnn_layer *p);
+/* The engine configuration for an input of in_dim features. */
+sn_rnn_cfg sn_rnn_make_cfg(const sn_rnn_layer *p, int in_dim,
+                           bool flip_direction, bool zero_output_for_mask);
+/* Checks the sequence input and the n_init initial-state inputs. */
+sn_status sn_rnn_check_inputs(const sn_layer *l, const sn_rnn_layer *p,
+                              const sn_shape *in, int n_in, int n_states_in);
+
+/* Registers kernel, recurrent_kernel and bias as "<prefix>kernel", ... */
+sn_status sn_rnn_build_weights(const sn_rnn_layer *p, sn_build *b,
+                               int in_dim, const char *prefix);
+/* The engine's view of the three weights starting at layer weight k. */
+void sn_rnn_weights_at(const sn_call *c, int k, const sn_rnn_cfg *cfg,
+                       sn_rnn_weights *w);
+
+/* Lays out the scratch for n_dirs directions, dropout masks included,
+ * and draws the masks in training.  NULL on allocation failure. */
+sn_rnn_scratch *sn_rnn_scratch_prepare(sn_call *c, const sn_rnn_layer *p,
+                                       const sn_rnn_cfg *cfg, int n_dirs,
+                                       int batch, int steps, size_t extra,
+                                       sn_rnn_ws *ws);
+/* The `extra` bytes asked for in prepare. */
+void *sn_rnn_scratch_extra(const sn_rnn_scratch *s);
+/* Output mask of a return_sequences layer: the input mask, reversed
+ * when the outputs come in processing order (go_backwards). */
+sn_status sn_rnn_output_mask(sn_call *c, const sn_rnn_cfg *cfg, int steps);
+const float *sn_rnn_keep_in(const sn_rnn_scratch *s, int dir);
+const float *sn_rnn_keep_rec(const sn_rnn_scratch *s, int dir);
+/* The scratch of l's last forward in its model's training workspace. */
+const sn_rnn_scratch *sn_rnn_last_scratch(const sn_layer *l,
+                                          const char *who, sn_status *st);
+void sn_rnn_scratch_ws(const sn_rnn_scratch *s, int dir, sn_rnn_ws *ws);
+
+/* Stateful layers: initial states for this batch / keep the final ones. */
+sn_status sn_rnn_stateful_begin(const sn_layer *l, sn_rnn_layer *p,
+                                int batch);
+sn_status sn_rnn_stateful_end(sn_rnn_layer *p, const sn_mem *mem, int batch,
+                              const float *h, const float *c);
+
+/* Config (de)serialisation shared with Bidirectional. */
+void sn_rnn_save_opts(const sn_rnn_layer *p, sn_writer *w);
+sn_layer *sn_rnn_load_opts(sn_reader *r);
+
+extern const sn_layer_ops sn_simple_rnn_ops, sn_lstm_ops, sn_gru_ops,
+    sn_bidirectional_ops;
+
+#endif /* SN_RNN_LAYER_H */
