@@ -15,23 +15,8 @@
 
 #include "internal.h"
 
-/*
- * SN_CLONES: compile an elementwise kernel for AVX-512, AVX2 and baseline
- * x86-64 and pick one at load time (GNU ifunc).  The default build then runs
- * on any x86-64 yet uses wide vectors where the CPU has them.  Limited to
- * GCC on x86-64: clang's target_clones support differs between versions, and
- * other targets have no such clones.  Off under AddressSanitizer, whose
- * instrumentation and ifunc resolvers (run before ASan is up) do not mix.
- */
-#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) && \
-    defined(__has_attribute) && !defined(__SANITIZE_ADDRESS__)
-#if __has_attribute(target_clones)
-#define SN_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#endif
-#endif
-#ifndef SN_CLONES
-#define SN_CLONES
-#endif
+/* SN_CLONES (internal.h) builds each kernel for AVX-512, AVX2 and
+ * baseline x86-64 and picks one at load time. */
 
 /* ------------------------------------------------------------- forward */
 
@@ -41,21 +26,15 @@ SN_CLONES static void relu_fwd(float *x, size_t n)
         x[i] = x[i] > 0.0f ? x[i] : 0.0f;
 }
 
-SN_CLONES static void tanh_fwd(float *x, size_t n)
+static void tanh_fwd(float *x, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        x[i] = tanhf(x[i]);
+    sn_vec_tanh(x, n);
 }
 
-/* Stable on both sides: exp only ever sees -|x|, so it cannot overflow;
- * for x < 0 the result is e/(1+e) rather than 1/(1+exp(-x)). */
-SN_CLONES static void sigmoid_fwd(float *x, size_t n)
+/* sn_vec_sigmoid clamps before exp, so neither side overflows. */
+static void sigmoid_fwd(float *x, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        float e = expf(-fabsf(x[i]));
-        float s = 1.0f / (1.0f + e);
-        x[i] = x[i] >= 0.0f ? s : e * s;
-    }
+    sn_vec_sigmoid(x, n);
 }
 
 /* One row; subtracting the row max keeps exp() <= 1, so no overflow, and

@@ -102,6 +102,11 @@ float *sn_call_weight_grad(const sn_call *c, int k)
            m->weights[c->layer->first_weight + k].offset;
 }
 
+bool sn_call_can_backward(const sn_call *c)
+{
+    return c->exec->weight_grads != NULL;
+}
+
 bool sn_call_wants_weight_grad(const sn_call *c)
 {
     return c->layer->trainable && c->exec->weight_grads != NULL;

@@ -18,7 +18,11 @@ static inline float exp_kernel(float x)
     const float ln2_hi = 0.693359375f, ln2_lo = -2.12194440e-4f;
     x = x < -87.0f ? -87.0f : x;
     x = x > 88.0f ? 88.0f : x;
-    float n = floorf(x * log2e + 0.5f);
+    /* n = floor(x log2e + 1/2) by truncation and a sign fix (no floorf,
+     * which baseline x86-64 lacks; |x log2e| < 128 fits an int) */
+    float t = x * log2e + 0.5f;
+    int32_t ni = (int32_t)t - (t < 0.0f);
+    float n = (float)ni;
     float r = x - n * ln2_hi - n * ln2_lo;
     float p = 1.9875691500e-4f;
     p = p * r + 1.3981999507e-3f;
@@ -27,7 +31,7 @@ static inline float exp_kernel(float x)
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
     p = p * r * r + r + 1.0f;
-    int32_t bits = ((int32_t)n + 127) << 23;
+    int32_t bits = (ni + 127) << 23;
     float scale;
     memcpy(&scale, &bits, sizeof scale);
     return p * scale;

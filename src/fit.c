@@ -282,7 +282,7 @@ static sn_status gather(fit_state *s, int start, int b)
             continue;
         float w = d->sample_weights != NULL ? d->sample_weights[row] : 1.0f;
         if (s->o.class_weight != NULL) {
-            int c;
+            int c = 0;
             sn_status st = sample_class(s, row, &c);
             if (st != SN_OK)
                 return st;

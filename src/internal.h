@@ -165,6 +165,9 @@ typedef struct sn_call {
 /* The layer's k-th weight (in registration order) and its gradient. */
 float *sn_call_weight(const sn_call *c, int k);
 float *sn_call_weight_grad(const sn_call *c, int k);
+/* Whether a backward pass may follow this forward (the model's training
+ * workspace): if not, layers can skip keeping what backward needs. */
+bool sn_call_can_backward(const sn_call *c);
 /* Whether weight gradients should be computed (layer trainable). */
 bool sn_call_wants_weight_grad(const sn_call *c);
 /* Per-node scratch memory kept from forward to backward, at least bytes

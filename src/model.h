@@ -6,6 +6,8 @@
 #ifndef SN_MODEL_H
 #define SN_MODEL_H
 
+#include <pthread.h>
+
 #include "internal.h"
 
 /* A graph edge: one output of one node. */
@@ -65,6 +67,11 @@ struct sn_model {
     size_t n_values;
 
     sn_exec *train_exec;    /* workspace of sn_model_forward/backward */
+    /* Workspaces of finished predicts, reused so that a steady stream of
+     * predicts allocates nothing; the lock makes concurrent predicts safe. */
+    pthread_mutex_t pool_lock;
+    sn_exec *pool[4];
+    int n_pool;
     uint64_t forward_calls; /* numbers the dropout streams           */
 
     /* set by sn_model_compile (model_compile.c) */
@@ -118,6 +125,9 @@ sn_optimizer_t *sn_optimizer_clone_config(const sn_optimizer_t *opt);
  * present, the optimizer, plus the dropout pass counter. */
 void sn_model_save_training_state(const sn_model *m, sn_writer *w);
 sn_status sn_model_load_training_state(sn_model *m, sn_reader *r);
+
+/* Predict workspaces (model_run.c). */
+void sn_model_free_pool(sn_model *m);
 
 /* Training helpers shared by model_compile.c and fit.c. */
 void sn_model_free_training(sn_model *m);

@@ -98,6 +98,12 @@ SN_API sn_model_t *sn_model_new(const sn_model_opts *opts)
         sn_mem_free(&mem, m);
         return NULL;
     }
+    if (pthread_mutex_init(&m->pool_lock, NULL) != 0) {
+        sn_fail(SN_ERR_NOMEM, "sn_model_new: cannot create a mutex");
+        sn_mem_free(&mem, m->name);
+        sn_mem_free(&mem, m);
+        return NULL;
+    }
     return m;
 }
 
@@ -107,6 +113,8 @@ SN_API void sn_model_free(sn_model_t *m)
         return;
     sn_mem mem = m->mem;
     sn_exec_free(m->train_exec);
+    sn_model_free_pool(m);
+    pthread_mutex_destroy(&m->pool_lock);
     sn_model_free_training(m);
     for (int i = 0; i < m->n_nodes; i++) {
         sn_layer_destroy(m->nodes[i].layer);

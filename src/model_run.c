@@ -104,6 +104,36 @@ SN_API sn_status sn_model_zero_grad(sn_model_t *m)
     return SN_OK;
 }
 
+/* A predict workspace: a pooled one if any is free, else a new one. */
+static sn_exec *take_workspace(sn_model *m)
+{
+    sn_exec *e = NULL;
+    pthread_mutex_lock(&m->pool_lock);
+    if (m->n_pool > 0)
+        e = m->pool[--m->n_pool];
+    pthread_mutex_unlock(&m->pool_lock);
+    return e != NULL ? e : sn_exec_new(m, NULL);
+}
+
+static void give_back_workspace(sn_model *m, sn_exec *e)
+{
+    pthread_mutex_lock(&m->pool_lock);
+    int n = (int)(sizeof m->pool / sizeof m->pool[0]);
+    if (m->n_pool < n) {
+        m->pool[m->n_pool++] = e;
+        e = NULL;
+    }
+    pthread_mutex_unlock(&m->pool_lock);
+    sn_exec_free(e);
+}
+
+void sn_model_free_pool(sn_model *m)
+{
+    for (int i = 0; i < m->n_pool; i++)
+        sn_exec_free(m->pool[i]);
+    m->n_pool = 0;
+}
+
 SN_API sn_status sn_model_predict(sn_model_t *m, int batch,
                                   const void *const *inputs,
                                   const int *timesteps, float *const *outputs)
@@ -118,7 +148,7 @@ SN_API sn_status sn_model_predict(sn_model_t *m, int batch,
         if (outputs[k] == NULL)
             return sn_fail(SN_ERR_INVALID_ARG, "sn_model_predict: "
                            "outputs[%d] is NULL", k);
-    sn_exec *e = sn_exec_new(m, NULL);
+    sn_exec *e = take_workspace(m);
     if (e == NULL)
         return SN_ERR_NOMEM;
     st = sn_exec_forward(e, batch, inputs, timesteps, false, 0);
@@ -131,6 +161,6 @@ SN_API sn_status sn_model_predict(sn_model_t *m, int batch,
         const sn_value *v = sn_exec_value(e, m->outputs[k]);
         memcpy(outputs[k], v->data, v->count * (size_t)batch * sizeof(float));
     }
-    sn_exec_free(e);
+    give_back_workspace(m, e);
     return st;
 }

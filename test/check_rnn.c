@@ -639,6 +639,24 @@ static void ref_compare(const mdesc *d, uint64_t seed, const char *what)
         yo[k] = xmalloc(n * sizeof(float));
         ro[k] = xmalloc(n * sizeof(double));
     }
+    if (!d->bidi) { /* Keras-layout reads equal the model's weights */
+        const char *kn[3] = {"kernel", "recurrent_kernel", "bias"};
+        for (int i = 0; i < (d->use_bias ? 3 : 2); i++) {
+            char full[128];
+            snprintf(full, sizeof full, "%s/%s", sn_layer_name(bm.l), kn[i]);
+            size_t cnt;
+            const float *w =
+                sn_model_weight_data(bm.m, sn_model_find_weight(bm.m, full),
+                                     &cnt);
+            ck_assert_msg(w != NULL, "no model weight %s", full);
+            float *tmp = xmalloc(cnt * sizeof(float));
+            ck_assert_msg(sn_rnn_get_weight(bm.l, SN_LAYOUT_KERAS, kn[i], tmp,
+                                            cnt) == SN_OK,
+                          "sn_rnn_get_weight %s: %s", kn[i], sn_last_error());
+            ck_assert_mem_eq(tmp, w, cnt * sizeof(float));
+            free(tmp);
+        }
+    }
     sn_status st = sn_model_predict(bm.m, B, inputs, NULL, yo);
     ck_assert_msg(st == SN_OK, "%s: predict: %s", what, sn_last_error());
     ref_model(d, &bm, B, inputs[0], sd, ro, NULL);
@@ -1031,24 +1049,43 @@ START_TEST(test_grad_cell)
 }
 END_TEST
 
-/* _i = merge mode * 2 + return_sequences; cells rotate, one masked. */
+/* _i = merge mode * 2 + return_sequences; every cell, with return_state,
+ * initial states and pre/post-padding masks spread over the cases. */
 START_TEST(test_grad_bidirectional)
 {
     int mode = _i / 2, rs = _i % 2;
-    mdesc d = desc(_i % N_CELLS);
-    d.bidi = 1;
-    d.merge = (sn_merge_mode)mode;
-    d.rs = rs;
-    d.units = 2;
-    d.rstate = mode == SN_MERGE_CONCAT;
-    d.init_states = mode == SN_MERGE_SUM;
-    if (mode == SN_MERGE_AVE) {
-        d.masked = 1;
+    for (int c = 0; c < N_CELLS; c++) {
+        mdesc d = desc(c);
+        d.bidi = 1;
+        d.merge = (sn_merge_mode)mode;
+        d.rs = rs;
+        d.units = 2;
+        d.rstate = (c + mode) % 2;
+        d.init_states = (c + rs) % 2;
+        d.masked = (c + mode + rs) % 3 == 0;
+        const int32_t *ids = (c + rs) % 2 ? ids_pre : ids_post;
+        char what[128];
+        snprintf(what, sizeof what, "Bidirectional(%s) merge=%d rs=%d "
+                 "state=%d init=%d mask=%d", cell_names[c], mode, rs,
+                 d.rstate, d.init_states, d.masked);
+        grad_case(&d, ids, 200 + (uint64_t)(_i * 4 + c), what);
     }
-    char what[128];
-    snprintf(what, sizeof what, "Bidirectional(%s) merge=%d rs=%d",
-             cell_names[d.cell], mode, rs);
-    grad_case(&d, ids_post, 200 + (uint64_t)_i, what);
+}
+END_TEST
+
+/* use_bias = 0 and unit counts other than 3. */
+START_TEST(test_grad_no_bias)
+{
+    mdesc d = desc(_i);
+    d.use_bias = 0;
+    d.units = 2;
+    d.rs = 1;
+    grad_case(&d, NULL, 300 + (uint64_t)_i, "no bias");
+    d = desc(_i);
+    d.units = 5;
+    d.E = 2;
+    d.rstate = 1;
+    grad_case(&d, NULL, 310 + (uint64_t)_i, "units 5");
 }
 END_TEST
 
@@ -2228,8 +2265,8 @@ START_TEST(test_shape_errors)
 }
 END_TEST
 
-/* Runtime data errors: wrong timesteps for a fixed-length input etc. */
-START_TEST(test_stateful_bidirectional_or_misc)
+/* Introspection on non-recurrent layers and on Bidirectional. */
+START_TEST(test_introspection_misc)
 {
     /* sn_rnn_step_grad_norms / gate_activations on a non-recurrent layer. */
     sn_model_t *m = new_model(1);
@@ -2249,6 +2286,60 @@ START_TEST(test_stateful_bidirectional_or_misc)
     expect_error(sn_rnn_step_grad_norms(NULL, SN_STEP_GRAD_HIDDEN, buf, 64),
                  "norms of NULL");
     sn_model_free(m);
+
+    /* A Bidirectional layer reports T norms (sum of both directions); with
+     * return_sequences both the first and the last step get gradient. */
+    mdesc d = desc(C_LSTM);
+    d.bidi = 1;
+    d.T = 5;
+    built bm = build(&d, 3, 12);
+    float xb[2 * 5 * 3], w[2 * 6];
+    fill(xb, 30, 1, -1, 1);
+    fill(w, 12, 2, -1, 1);
+    const void *inb[1] = {xb};
+    const float *gr[1] = {w};
+    ck_assert_int_eq(sn_model_forward(bm.m, 2, inb, NULL, 0), SN_OK);
+    ck_assert_int_eq(sn_model_backward(bm.m, gr), SN_OK);
+    float norms[5];
+    ck_assert_int_eq(sn_rnn_step_grad_norms(bm.l, SN_STEP_GRAD_HIDDEN, norms,
+                                            5), 5);
+    for (int t = 0; t < 5; t++)
+        ck_assert_float_gt(norms[t], 0.0f);
+    ck_assert_int_eq(sn_rnn_step_grad_norms(bm.l, SN_STEP_GRAD_INPUT, norms,
+                                            5), 5);
+    /* The sum of the two directions' norms is at least the norm of the
+     * summed input gradient (triangle inequality). */
+    const float *dx = sn_model_input_grad(bm.m, 0);
+    for (int t = 0; t < 5; t++) {
+        double s = 0;
+        for (int b = 0; b < 2; b++)
+            for (int e = 0; e < 3; e++)
+                s += (double)dx[(b * 5 + t) * 3 + e] * dx[(b * 5 + t) * 3 + e];
+        ck_assert_float_ge(norms[t], (float)sqrt(s) - 1e-5f);
+    }
+    sn_model_free(bm.m);
+
+    /* Unidirectional: the input norms are exactly those of dL/dx_t. */
+    d = desc(C_GRU);
+    d.T = 5;
+    d.rs = 1;
+    bm = build(&d, 3, 12);
+    float w2[2 * 5 * 3];
+    fill(w2, 30, 4, -1, 1);
+    gr[0] = w2;
+    ck_assert_int_eq(sn_model_forward(bm.m, 2, inb, NULL, 0), SN_OK);
+    ck_assert_int_eq(sn_model_backward(bm.m, gr), SN_OK);
+    ck_assert_int_eq(sn_rnn_step_grad_norms(bm.l, SN_STEP_GRAD_INPUT, norms,
+                                            5), 5);
+    dx = sn_model_input_grad(bm.m, 0);
+    for (int t = 0; t < 5; t++) {
+        double s = 0;
+        for (int b = 0; b < 2; b++)
+            for (int e = 0; e < 3; e++)
+                s += (double)dx[(b * 5 + t) * 3 + e] * dx[(b * 5 + t) * 3 + e];
+        ck_assert_float_eq_tol(norms[t], (float)sqrt(s), 1e-5f);
+    }
+    sn_model_free(bm.m);
 }
 END_TEST
 
@@ -2273,6 +2364,7 @@ static Suite *rnn_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_loop_test(tc, test_grad_cell, 0, 8 * N_CELLS);
     tcase_add_loop_test(tc, test_grad_bidirectional, 0, 10);
+    tcase_add_loop_test(tc, test_grad_no_bias, 0, N_CELLS);
     tcase_add_test(tc, test_grad_stack);
     tcase_add_loop_test(tc, test_truncated_bptt, 0, N_CELLS);
     suite_add_tcase(s, tc);
@@ -2306,7 +2398,7 @@ static Suite *rnn_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_step_grad_norms_vanishing);
     tcase_add_loop_test(tc, test_gate_activations, 0, N_CELLS);
-    tcase_add_test(tc, test_stateful_bidirectional_or_misc);
+    tcase_add_test(tc, test_introspection_misc);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("save");

@@ -260,6 +260,7 @@ sn_rnn_scratch *sn_rnn_scratch_prepare(sn_call *c, const sn_rnn_layer *p,
                                        int batch, int steps, size_t extra,
                                        sn_rnn_ws *ws)
 {
+    bool store = sn_call_can_backward(c);
     bool drop_in = c->training && p->opts.dropout > 0.0f;
     bool drop_rec = c->training && p->opts.recurrent_dropout > 0.0f;
     size_t in_bytes = (size_t)batch * cfg[0].in_dim * sizeof(float);
@@ -276,7 +277,7 @@ sn_rnn_scratch *sn_rnn_scratch_prepare(sn_call *c, const sn_rnn_layer *p,
             at += align64(rec_bytes);
         }
         ws_at[d] = at;
-        at += align64(sn_rnn_ws_bytes(&cfg[d], batch, steps));
+        at += align64(sn_rnn_ws_bytes(&cfg[d], batch, steps, store));
     }
     size_t extra_at = at;
     at += align64(extra);
@@ -289,6 +290,7 @@ sn_rnn_scratch *sn_rnn_scratch_prepare(sn_call *c, const sn_rnn_layer *p,
     s->batch = batch;
     s->steps = steps;
     s->n_dirs = n_dirs;
+    s->store = store;
     for (int d = 0; d < n_dirs; d++) {
         s->cfg[d] = cfg[d];
         s->ws_offset[d] = ws_at[d];
@@ -301,7 +303,7 @@ sn_rnn_scratch *sn_rnn_scratch_prepare(sn_call *c, const sn_rnn_layer *p,
             draw_keep(c->rng, p->opts.recurrent_dropout,
                       (float *)(base + keep_rec[d]),
                       rec_bytes / sizeof(float));
-        sn_rnn_ws_carve(&cfg[d], batch, steps, base + ws_at[d], &ws[d]);
+        sn_rnn_ws_carve(&cfg[d], batch, steps, store, base + ws_at[d], &ws[d]);
     }
     return s;
 }
@@ -343,7 +345,7 @@ sn_status sn_rnn_output_mask(sn_call *c, const sn_rnn_cfg *cfg, int steps)
 
 void sn_rnn_scratch_ws(const sn_rnn_scratch *s, int dir, sn_rnn_ws *ws)
 {
-    sn_rnn_ws_carve(&s->cfg[dir], s->batch, s->steps,
+    sn_rnn_ws_carve(&s->cfg[dir], s->batch, s->steps, s->store,
                     (char *)s + s->ws_offset[dir], ws);
 }
 

@@ -12,13 +12,21 @@
  * Masked steps (mask 0) carry the state unchanged, output the previous
  * output (or 0), and get no gradient; a step where every row is masked
  * is skipped.  Nothing here allocates: the caller carves the workspace.
+ *
+ * Threads: batch rows are independent sequences, so the time loop runs on
+ * up to SN_RNN_MAX_PARTS threads, each over its own slice of rows.  All
+ * products here use the library's own single-threaded kernel
+ * (rnn_gemm.c), the large ones split over the same threads: a
+ * multi-threaded BLAS called beside our threads would fight them for the
+ * cores (its idle workers spin), which measured slower on 2 cores.
  */
 #include <math.h>
+#include <pthread.h>
 #include <string.h>
-
-#include <cblas.h>
+#include <unistd.h>
 
 #include "rnn_cells.h"
+#include "rnn_gemm.h"
 
 /* ------------------------------------------------------------ workspace */
 
@@ -36,23 +44,28 @@ static void *take(carve *cv, size_t bytes)
     return p;
 }
 
-static void lay_out(const sn_rnn_cfg *cfg, int B, int T, carve *cv,
-                    sn_rnn_ws *ws)
+static void lay_out(const sn_rnn_cfg *cfg, int B, int T, bool store,
+                    carve *cv, sn_rnn_ws *ws)
 {
     size_t G = (size_t)sn_rnn_gates(cfg), H = (size_t)cfg->units;
     size_t E = (size_t)cfg->in_dim, BT = (size_t)B * (size_t)T;
     size_t f = sizeof(float);
+    /* per-step arrays hold every step when stored, else one step */
+    size_t BS = store ? BT : (size_t)B;
     bool lstm = cfg->cell == SN_CELL_LSTM, gru = cfg->cell == SN_CELL_GRU;
+    ws->store = store;
+    ws->srows = store ? T : 1;
     ws->xw = take(cv, BT * G * H * f);
-    ws->dzh = gru && cfg->reset_after ? take(cv, BT * G * H * f) : NULL;
-    ws->gates = take(cv, BT * G * H * f);
-    ws->hprev = take(cv, BT * H * f);
-    ws->cprev = lstm ? take(cv, BT * H * f) : NULL;
-    ws->tc = lstm ? take(cv, BT * H * f) : NULL;
-    ws->aux = gru ? take(cv, BT * H * f) : NULL;
+    ws->dzh = store && gru && cfg->reset_after ? take(cv, BT * G * H * f)
+                                               : NULL;
+    ws->gates = take(cv, BS * G * H * f);
+    ws->hprev = store ? take(cv, BT * H * f) : NULL;
+    ws->cprev = store && lstm ? take(cv, BT * H * f) : NULL;
+    ws->tc = lstm ? take(cv, BS * H * f) : NULL;
+    ws->aux = gru ? take(cv, BS * H * f) : NULL;
     ws->xd = take(cv, BT * E * f);
-    ws->hm = take(cv, BT * H * f);
-    ws->dxt = take(cv, BT * E * f);
+    ws->hm = store ? take(cv, BT * H * f) : NULL;
+    ws->dxt = store ? take(cv, BT * E * f) : NULL;
     ws->h = take(cv, (size_t)B * H * f);
     ws->c = take(cv, (size_t)B * H * f);
     ws->hd = take(cv, (size_t)B * H * f);
@@ -61,27 +74,45 @@ static void lay_out(const sn_rnn_cfg *cfg, int B, int T, carve *cv,
     ws->dh = take(cv, (size_t)B * H * f);
     ws->dc = take(cv, (size_t)B * H * f);
     ws->tmp = take(cv, (size_t)B * H * f);
-    ws->hnorm = take(cv, (size_t)T * f);
+    ws->rt = store ? take(cv, G * H * H * f) : NULL;
+    ws->kt = store ? take(cv, G * H * E * f) : NULL;
+    ws->hnorm = take(cv, (size_t)T * SN_RNN_MAX_PARTS * f);
     ws->xnorm = take(cv, (size_t)T * f);
     ws->first_real = take(cv, (size_t)B * sizeof(int));
 }
 
-size_t sn_rnn_ws_bytes(const sn_rnn_cfg *cfg, int batch, int steps)
+size_t sn_rnn_ws_bytes(const sn_rnn_cfg *cfg, int batch, int steps,
+                       bool store)
 {
     carve cv = { NULL, 0 };
     sn_rnn_ws ws;
-    lay_out(cfg, batch, steps, &cv, &ws);
+    lay_out(cfg, batch, steps, store, &cv, &ws);
     return cv.used;
 }
 
-void sn_rnn_ws_carve(const sn_rnn_cfg *cfg, int batch, int steps,
+void sn_rnn_ws_carve(const sn_rnn_cfg *cfg, int batch, int steps, bool store,
                      void *base, sn_rnn_ws *ws)
 {
     carve cv = { base, 0 };
-    lay_out(cfg, batch, steps, &cv, ws);
+    lay_out(cfg, batch, steps, store, &cv, ws);
 }
 
 /* ------------------------------------------------------------ helpers */
+
+/* Threads to use: the cores online, at most SN_RNN_MAX_PARTS. */
+static int core_count(void)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    if (cores < 1)
+        return 1;
+    return cores > SN_RNN_MAX_PARTS ? SN_RNN_MAX_PARTS : (int)cores;
+}
+
+/* Row of (b, t) in the per-step arrays: every step, or just this one. */
+static size_t srow(const sn_rnn_ws *ws, int b, int t)
+{
+    return ws->store ? (size_t)b * ws->srows + t : (size_t)b;
+}
 
 /* Time index of processing step s. */
 static int time_of(const sn_rnn_cfg *cfg, int T, int s)
@@ -139,8 +170,8 @@ static void project_inputs(const sn_rnn_cfg *cfg, const sn_rnn_weights *w,
         else
             memset(dst, 0, (size_t)GH * sizeof *dst);
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, BT, GH, E, 1.0f,
-                x, E, w->kernel, GH, 1.0f, ws->xw, GH);
+    sn_gemm_parallel(false, BT, GH, E, x, E, w->kernel, GH, ws->xw, GH, true,
+                     core_count());
 }
 
 static void init_state(const sn_rnn_cfg *cfg, const sn_rnn_io *io,
@@ -173,8 +204,7 @@ static void recurrent_product(const sn_rnn_cfg *cfg, const sn_rnn_weights *w,
                               int B, const float *hd, int cols, float *z)
 {
     int H = cfg->units, GH = sn_rnn_gates(cfg) * H;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, cols, H, 1.0f,
-                hd, H, w->recurrent, GH, 0.0f, z, GH);
+    sn_gemm_nn(B, cols, H, hd, H, w->recurrent, GH, z, GH, false);
 }
 
 /* Writes the step's output rows and remembers them for masked steps. */
@@ -201,11 +231,13 @@ static void step_rows(const sn_rnn_cfg *cfg, const sn_rnn_weights *w,
     int B = io->batch, H = cfg->units, G = sn_rnn_gates(cfg), GH = G * H;
     bool gru_before = cfg->cell == SN_CELL_GRU && !cfg->reset_after;
     for (int b = 0; b < B; b++) {
-        size_t row = (size_t)b * io->steps + t;
-        float *g = ws->gates + row * GH;
+        size_t row = (size_t)b * io->steps + t, sr = srow(ws, b, t);
+        float *g = ws->gates + sr * GH;
         const float *xw = ws->xw + row * GH, *zr = ws->z + (size_t)b * GH;
         bool real = real_step(io, b, t);
-        memcpy(ws->hprev + row * H, ws->h + (size_t)b * H, H * sizeof(float));
+        if (ws->hprev != NULL)
+            memcpy(ws->hprev + row * H, ws->h + (size_t)b * H,
+                   H * sizeof(float));
         if (!real) {
             memset(g, 0, (size_t)GH * sizeof *g);
             continue;
@@ -219,14 +251,15 @@ static void step_rows(const sn_rnn_cfg *cfg, const sn_rnn_weights *w,
         if (cfg->cell == SN_CELL_SIMPLE) {
             sn_simple_forward_row(cfg, g, ws->h + (size_t)b * H);
         } else if (cfg->cell == SN_CELL_LSTM) {
-            memcpy(ws->cprev + row * H, ws->c + (size_t)b * H,
-                   H * sizeof(float));
+            if (ws->cprev != NULL)
+                memcpy(ws->cprev + row * H, ws->c + (size_t)b * H,
+                       H * sizeof(float));
             sn_lstm_forward_row(cfg, g, ws->h + (size_t)b * H,
-                                ws->c + (size_t)b * H, ws->tc + row * H);
+                                ws->c + (size_t)b * H, ws->tc + sr * H);
         } else {
             sn_gru_gates_row(cfg, g);
             if (cfg->reset_after) {
-                float *aux = ws->aux + row * H;
+                float *aux = ws->aux + sr * H;
                 for (int k = 0; k < H; k++)
                     aux[k] = zr[2 * H + k] +
                              (w->bias_rec != NULL ? w->bias_rec[2 * H + k] : 0);
@@ -244,45 +277,148 @@ static void gru_before_candidate(const sn_rnn_cfg *cfg,
                                  const sn_rnn_weights *w, sn_rnn_io *io,
                                  sn_rnn_ws *ws, int t, const float *hd)
 {
-    int B = io->batch, H = cfg->units, GH = 3 * H, T = io->steps;
+    int B = io->batch, H = cfg->units, GH = 3 * H;
     for (int b = 0; b < B; b++) {
-        size_t row = (size_t)b * T + t;
-        const float *r = ws->gates + row * GH + H;
-        float *aux = ws->aux + row * H;
+        size_t sr = srow(ws, b, t);
+        const float *r = ws->gates + sr * GH + H;
+        float *aux = ws->aux + sr * H;
         for (int k = 0; k < H; k++)
             aux[k] = r[k] * hd[(size_t)b * H + k];
     }
     float *cand = ws->z; /* reuse: [B, H] rows with stride GH */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, H, H, 1.0f,
-                ws->aux + (size_t)t * H, T * H, w->recurrent + 2 * H, GH,
-                0.0f, cand, GH);
+    sn_gemm_nn(B, H, H, ws->aux + srow(ws, 0, t) * H, ws->srows * H,
+               w->recurrent + 2 * H, GH, cand, GH, false);
     for (int b = 0; b < B; b++) {
-        size_t row = (size_t)b * T + t;
+        size_t row = (size_t)b * io->steps + t;
         if (!real_step(io, b, t))
             continue;
-        sn_gru_forward_row(cfg, ws->gates + row * GH,
+        sn_gru_forward_row(cfg, ws->gates + srow(ws, b, t) * GH,
                            ws->xw + row * GH + 2 * H, cand + (size_t)b * GH,
                            ws->h + (size_t)b * H);
     }
 }
 
-void sn_rnn_forward(const sn_rnn_cfg *cfg, const sn_rnn_weights *w,
-                    sn_rnn_io *io, sn_rnn_ws *ws)
+/* ------------------------------------------------------------ threads */
+
+typedef void (*part_fn)(const sn_rnn_cfg *cfg, const sn_rnn_weights *w,
+                        sn_rnn_io *io, sn_rnn_ws *ws);
+
+/* The rows [b0, b1) of io and ws, as a batch of their own. */
+static void slice(const sn_rnn_cfg *cfg, const sn_rnn_io *io,
+                  const sn_rnn_ws *ws, int b0, int b1, int part,
+                  sn_rnn_io *sio, sn_rnn_ws *sws)
+{
+    size_t T = (size_t)io->steps, H = (size_t)cfg->units;
+    size_t E = (size_t)cfg->in_dim, GH = (size_t)sn_rnn_gates(cfg) * H;
+    size_t b = (size_t)b0, S = (size_t)ws->srows;
+    size_t y_row = cfg->return_sequences ? T * H : H;
+    *sio = *io;
+    sio->batch = b1 - b0;
+    sio->x = io->x + b * T * E;
+    if (io->mask) sio->mask = io->mask + b * T;
+    if (io->h0) sio->h0 = io->h0 + b * H;
+    if (io->c0) sio->c0 = io->c0 + b * H;
+    if (io->keep_rec) sio->keep_rec = io->keep_rec + b * H;
+    if (io->keep_in) sio->keep_in = io->keep_in + b * E;
+    sio->y = io->y + b * y_row;
+    if (io->dy) sio->dy = io->dy + b * y_row;
+    *sws = *ws;
+    sws->xw = ws->xw + b * T * GH;
+    if (ws->dzh) sws->dzh = ws->dzh + b * T * GH;
+    sws->gates = ws->gates + b * S * GH;
+    if (ws->hprev) sws->hprev = ws->hprev + b * T * H;
+    if (ws->cprev) sws->cprev = ws->cprev + b * T * H;
+    if (ws->tc) sws->tc = ws->tc + b * S * H;
+    if (ws->aux) sws->aux = ws->aux + b * S * H;
+    sws->h = ws->h + b * H;
+    sws->c = ws->c + b * H;
+    sws->hd = ws->hd + b * H;
+    sws->out = ws->out + b * H;
+    sws->z = ws->z + b * GH;
+    sws->dh = ws->dh + b * H;
+    sws->dc = ws->dc + b * H;
+    sws->tmp = ws->tmp + b * H;
+    sws->hnorm = ws->hnorm + (size_t)part * T;
+    sws->first_real = ws->first_real + b;
+}
+
+typedef struct part_job {
+    part_fn fn;
+    const sn_rnn_cfg *cfg;
+    const sn_rnn_weights *w;
+    sn_rnn_io io;
+    sn_rnn_ws ws;
+} part_job;
+
+static void *run_job(void *arg)
+{
+    part_job *j = arg;
+    j->fn(j->cfg, j->w, &j->io, &j->ws);
+    return NULL;
+}
+
+/* How many slices: one per core (at most SN_RNN_MAX_PARTS), each with at
+ * least 8 rows so the step products stay efficient. */
+static int count_parts(int batch)
+{
+    int parts = core_count();
+    while (parts > 1 && batch / parts < 8)
+        parts--;
+    return parts;
+}
+
+/* Runs fn over slices of the batch in parallel; returns the slice count.
+ * A thread that cannot be started runs its slice here instead. */
+static int run_parts(part_fn fn, const sn_rnn_cfg *cfg,
+                     const sn_rnn_weights *w, const sn_rnn_io *io,
+                     const sn_rnn_ws *ws)
+{
+    int parts = count_parts(io->batch);
+    part_job jobs[SN_RNN_MAX_PARTS];
+    pthread_t threads[SN_RNN_MAX_PARTS];
+    bool started[SN_RNN_MAX_PARTS] = { false };
+    int rows = (io->batch + parts - 1) / parts;
+    rows = (rows + 7) / 8 * 8; /* whole 8-row blocks where possible */
+    int used = 0;
+    for (int p = 0; p < parts && p * rows < io->batch; p++) {
+        int b0 = p * rows;
+        int b1 = b0 + rows < io->batch ? b0 + rows : io->batch;
+        jobs[p] = (part_job){ fn, cfg, w, { 0 }, { 0 } };
+        slice(cfg, io, ws, b0, b1, p, &jobs[p].io, &jobs[p].ws);
+        used = p + 1;
+    }
+    for (int p = 1; p < used; p++)
+        started[p] = pthread_create(&threads[p], NULL, run_job, &jobs[p]) == 0;
+    run_job(&jobs[0]);
+    for (int p = 1; p < used; p++) {
+        if (started[p])
+            pthread_join(threads[p], NULL);
+        else
+            run_job(&jobs[p]);
+    }
+    return used;
+}
+
+/* ------------------------------------------------------------ forward */
+
+/* The time loop over one slice of rows. */
+static void forward_part(const sn_rnn_cfg *cfg, const sn_rnn_weights *w,
+                         sn_rnn_io *io, sn_rnn_ws *ws)
 {
     int B = io->batch, T = io->steps, H = cfg->units;
     int GH = sn_rnn_gates(cfg) * H;
     bool gru_before = cfg->cell == SN_CELL_GRU && !cfg->reset_after;
-    project_inputs(cfg, w, io, ws);
-    init_state(cfg, io, ws);
     for (int s = 0; s < T; s++) {
         int t = time_of(cfg, T, s);
         if (!any_real(io, t)) {
             /* nothing moves: record states for backward, repeat outputs */
             for (int b = 0; b < B; b++) {
                 size_t row = (size_t)b * T + t;
-                memcpy(ws->hprev + row * H, ws->h + (size_t)b * H,
-                       (size_t)H * sizeof(float));
-                memset(ws->gates + row * GH, 0, (size_t)GH * sizeof(float));
+                if (ws->hprev != NULL)
+                    memcpy(ws->hprev + row * H, ws->h + (size_t)b * H,
+                           (size_t)H * sizeof(float));
+                memset(ws->gates + srow(ws, b, t) * GH, 0,
+                       (size_t)GH * sizeof(float));
                 emit_output(cfg, io, ws, b, t, false);
             }
             continue;
@@ -298,6 +434,15 @@ void sn_rnn_forward(const sn_rnn_cfg *cfg, const sn_rnn_weights *w,
     size_t n = (size_t)B * H * sizeof(float);
     if (!cfg->return_sequences)
         memcpy(io->y, ws->out, n);
+}
+
+void sn_rnn_forward(const sn_rnn_cfg *cfg, const sn_rnn_weights *w,
+                    sn_rnn_io *io, sn_rnn_ws *ws)
+{
+    project_inputs(cfg, w, io, ws);
+    init_state(cfg, io, ws);
+    run_parts(forward_part, cfg, w, io, ws);
+    size_t n = (size_t)io->batch * cfg->units * sizeof(float);
     if (io->h_last != NULL)
         memcpy(io->h_last, ws->h, n);
     if (io->c_last != NULL)
@@ -375,13 +520,12 @@ static void step_back_rows(const sn_rnn_cfg *cfg, sn_rnn_io *io,
 
 /* GRU reset_before: d(r*hd) = dĥpre . R_hᵀ gives dr and a state term:
  * drpre = d(r*hd) * hd * σ'(r), and dL/d(hd) += d(r*hd) * r (in drh). */
-static void gru_before_back(const sn_rnn_cfg *cfg, const sn_rnn_weights *w,
-                            sn_rnn_io *io, sn_rnn_ws *ws, int t, float *drh)
+static void gru_before_back(const sn_rnn_cfg *cfg, sn_rnn_io *io,
+                            sn_rnn_ws *ws, int t, float *drh)
 {
     int B = io->batch, H = cfg->units, GH = 3 * H, T = io->steps;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, H, H, 1.0f,
-                ws->xw + (size_t)t * GH + 2 * H, T * GH,
-                w->recurrent + 2 * H, GH, 0.0f, drh, H);
+    sn_gemm_nn(B, H, H, ws->xw + (size_t)t * GH + 2 * H, T * GH,
+               ws->rt + (size_t)2 * H * H, H, drh, H, false);
     for (int b = 0; b < B; b++) {
         size_t row = (size_t)b * T + t;
         if (!real_step(io, b, t))
@@ -402,17 +546,15 @@ static void gru_before_back(const sn_rnn_cfg *cfg, const sn_rnn_weights *w,
 }
 
 /* dh_prev = direct part + (dZh . Rᵀ) * keep_rec (+ GRU-before term). */
-static void recurrent_back(const sn_rnn_cfg *cfg, const sn_rnn_weights *w,
-                           sn_rnn_io *io, sn_rnn_ws *ws, int t,
-                           const float *extra)
+static void recurrent_back(const sn_rnn_cfg *cfg, sn_rnn_io *io,
+                           sn_rnn_ws *ws, int t, const float *extra)
 {
     int B = io->batch, H = cfg->units, GH = sn_rnn_gates(cfg) * H;
     int T = io->steps;
     bool gru_before = cfg->cell == SN_CELL_GRU && !cfg->reset_after;
     const float *dz = (ws->dzh != NULL ? ws->dzh : ws->xw) + (size_t)t * GH;
     int k_cols = gru_before ? 2 * H : GH;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, H, k_cols, 1.0f,
-                dz, T * GH, w->recurrent, GH, 0.0f, ws->tmp, H);
+    sn_gemm_nn(B, H, k_cols, dz, T * GH, ws->rt, H, ws->tmp, H, false);
     size_t n = (size_t)B * H;
     if (extra != NULL)
         add_into(ws->tmp, extra, n);
@@ -450,20 +592,20 @@ static void weight_grads(const sn_rnn_cfg *cfg, const sn_rnn_weights *w,
         hm = ws->hm;
     }
     const float *dzh = ws->dzh != NULL ? ws->dzh : ws->xw;
+    int parts = core_count();
     if (w->d_kernel != NULL)
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, E, GH, BT, 1.0f,
-                    x, E, ws->xw, GH, 1.0f, w->d_kernel, GH);
+        sn_gemm_parallel(true, E, GH, BT, x, E, ws->xw, GH, w->d_kernel, GH,
+                         true, parts);
     if (w->d_recurrent != NULL) {
         if (cfg->cell == SN_CELL_GRU && !cfg->reset_after) {
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, H, 2 * H, BT,
-                        1.0f, hm, H, dzh, GH, 1.0f, w->d_recurrent, GH);
+            sn_gemm_parallel(true, H, 2 * H, BT, hm, H, dzh, GH,
+                             w->d_recurrent, GH, true, parts);
             /* aux holds r * hd: the input of R_h */
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, H, H, BT,
-                        1.0f, ws->aux, H, dzh + 2 * H, GH, 1.0f,
-                        w->d_recurrent + 2 * H, GH);
+            sn_gemm_parallel(true, H, H, BT, ws->aux, H, dzh + 2 * H, GH,
+                             w->d_recurrent + 2 * H, GH, true, parts);
         } else {
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, H, GH, BT,
-                        1.0f, hm, H, dzh, GH, 1.0f, w->d_recurrent, GH);
+            sn_gemm_parallel(true, H, GH, BT, hm, H, dzh, GH, w->d_recurrent,
+                             GH, true, parts);
         }
     }
     for (int r = 0; r < BT; r++) {
@@ -479,8 +621,11 @@ static void input_grads(const sn_rnn_cfg *cfg, const sn_rnn_weights *w,
 {
     int B = io->batch, T = io->steps, BT = B * T, E = cfg->in_dim;
     int GH = sn_rnn_gates(cfg) * cfg->units;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, BT, E, GH, 1.0f,
-                ws->xw, GH, w->kernel, GH, 0.0f, ws->dxt, E);
+    for (int e = 0; e < E; e++)          /* KT = Kᵀ [G*H, E] */
+        for (int j = 0; j < GH; j++)
+            ws->kt[(size_t)j * E + e] = w->kernel[(size_t)e * GH + j];
+    sn_gemm_parallel(false, BT, E, GH, ws->xw, GH, ws->kt, E, ws->dxt, E,
+                     false, core_count());
     if (io->keep_in != NULL)
         for (int b = 0; b < B; b++)
             for (int t = 0; t < T; t++)
@@ -494,12 +639,48 @@ static void input_grads(const sn_rnn_cfg *cfg, const sn_rnn_weights *w,
         add_into(io->dx, ws->dxt, (size_t)BT * E);
 }
 
+/* The time loop of backward over one slice of rows; records the squared
+ * norm of dL/dh_t per step in this slice's part of hnorm. */
+static void backward_part(const sn_rnn_cfg *cfg, const sn_rnn_weights *w,
+                          sn_rnn_io *io, sn_rnn_ws *ws)
+{
+    int B = io->batch, T = io->steps, H = cfg->units;
+    size_t n = (size_t)B * H;
+    bool gru_before = cfg->cell == SN_CELL_GRU && !cfg->reset_after;
+    float *drh = ws->hd; /* free in backward: [B, H] */
+    (void)w;
+    for (int s = T - 1; s >= 0; s--) {
+        int t = time_of(cfg, T, s);
+        add_output_grad(cfg, io, ws, s, t);
+        float nrm = norm2(ws->dh, n, 1, 1);
+        ws->hnorm[t] = nrm * nrm;
+        step_back_rows(cfg, io, ws, t);
+        if (gru_before)
+            gru_before_back(cfg, io, ws, t, drh);
+        if (any_real(io, t))
+            recurrent_back(cfg, io, ws, t, gru_before ? drh : NULL);
+        if (chunk_starts(cfg, T, s)) {
+            memset(ws->dh, 0, n * sizeof(float));
+            memset(ws->dc, 0, n * sizeof(float));
+        }
+    }
+}
+
+/* RT = Rᵀ, so that dZ . Rᵀ is a plain product in the step loop. */
+static void transpose_recurrent(const sn_rnn_cfg *cfg,
+                                const sn_rnn_weights *w, sn_rnn_ws *ws)
+{
+    int H = cfg->units, GH = sn_rnn_gates(cfg) * H;
+    for (int k = 0; k < H; k++)
+        for (int j = 0; j < GH; j++)
+            ws->rt[(size_t)j * H + k] = w->recurrent[(size_t)k * GH + j];
+}
+
 void sn_rnn_backward(const sn_rnn_cfg *cfg, const sn_rnn_weights *w,
                      sn_rnn_io *io, sn_rnn_ws *ws)
 {
     int B = io->batch, T = io->steps, H = cfg->units;
     size_t n = (size_t)B * H;
-    bool gru_before = cfg->cell == SN_CELL_GRU && !cfg->reset_after;
     if (io->dh_last != NULL)
         memcpy(ws->dh, io->dh_last, n * sizeof(float));
     else
@@ -508,20 +689,13 @@ void sn_rnn_backward(const sn_rnn_cfg *cfg, const sn_rnn_weights *w,
         memcpy(ws->dc, io->dc_last, n * sizeof(float));
     else
         memset(ws->dc, 0, n * sizeof(float));
-    float *drh = ws->hd; /* free in backward: [B, H] */
-    for (int s = T - 1; s >= 0; s--) {
-        int t = time_of(cfg, T, s);
-        add_output_grad(cfg, io, ws, s, t);
-        ws->hnorm[t] = norm2(ws->dh, n, 1, 1);
-        step_back_rows(cfg, io, ws, t);
-        if (gru_before)
-            gru_before_back(cfg, w, io, ws, t, drh);
-        if (any_real(io, t))
-            recurrent_back(cfg, w, io, ws, t, gru_before ? drh : NULL);
-        if (chunk_starts(cfg, T, s)) {
-            memset(ws->dh, 0, n * sizeof(float));
-            memset(ws->dc, 0, n * sizeof(float));
-        }
+    transpose_recurrent(cfg, w, ws);
+    int parts = run_parts(backward_part, cfg, w, io, ws);
+    for (int t = 0; t < T; t++) {
+        double sq = 0.0;
+        for (int p = 0; p < parts; p++)
+            sq += ws->hnorm[(size_t)p * T + t];
+        ws->hnorm[t] = (float)sqrt(sq);
     }
     if (io->dh0 != NULL)
         add_into(io->dh0, ws->dh, n);

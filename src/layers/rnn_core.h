@@ -36,6 +36,9 @@ typedef struct sn_rnn_cfg {
     int truncate;              /* truncated BPTT chunk, 0 = full         */
 } sn_rnn_cfg;
 
+/* The time loop runs on at most this many threads. */
+enum { SN_RNN_MAX_PARTS = 4 };
+
 static inline int sn_rnn_gates(const sn_rnn_cfg *c) { return (int)c->cell; }
 
 /* Weights of one direction and their gradients (gradients may be NULL). */
@@ -66,6 +69,8 @@ typedef struct sn_rnn_io {
 
 /* Buffers of one direction, carved from a layer's scratch memory. */
 typedef struct sn_rnn_ws {
+    bool store;       /* keep every step for backward (else one step)    */
+    int srows;        /* steps kept per batch row: T or 1                 */
     float *xw;        /* [B*T, G*H] input projection; dZ in backward     */
     float *dzh;       /* [B*T, G*H] GRU reset_after recurrent dZ         */
     float *gates;     /* [B*T, G*H] gate activations                     */
@@ -82,15 +87,19 @@ typedef struct sn_rnn_ws {
     float *z;         /* [B, G*H] per-step recurrent product             */
     float *dh, *dc;   /* [B, H] running gradients                        */
     float *tmp;       /* [B, H]                                          */
-    float *hnorm;     /* [T] ||dL/dh_t||                                 */
+    float *rt;        /* [G*H, H] the recurrent kernel transposed        */
+    float *kt;        /* [G*H, E] the input kernel transposed            */
+    float *hnorm;     /* [T] ||dL/dh_t|| (first squared, per thread part)*/
     float *xnorm;     /* [T] ||dL/dx_t||                                 */
     int *first_real;  /* [B] first real step in processing order, or T   */
 } sn_rnn_ws;
 
-/* Bytes of scratch one direction needs for this batch. */
-size_t sn_rnn_ws_bytes(const sn_rnn_cfg *cfg, int batch, int steps);
+/* Bytes of scratch one direction needs for this batch; store keeps what
+ * backward needs (without it the pass is inference-only and smaller). */
+size_t sn_rnn_ws_bytes(const sn_rnn_cfg *cfg, int batch, int steps,
+                       bool store);
 /* Points ws into base (sn_rnn_ws_bytes large, suitably aligned). */
-void sn_rnn_ws_carve(const sn_rnn_cfg *cfg, int batch, int steps,
+void sn_rnn_ws_carve(const sn_rnn_cfg *cfg, int batch, int steps, bool store,
                      void *base, sn_rnn_ws *ws);
 
 void sn_rnn_forward(const sn_rnn_cfg *cfg, const sn_rnn_weights *w,

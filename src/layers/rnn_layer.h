@@ -21,6 +21,7 @@ typedef struct sn_rnn_layer {
 /* Header at the start of a recurrent node's scratch memory. */
 typedef struct sn_rnn_scratch {
     int batch, steps, n_dirs;
+    bool store;                 /* kept what backward needs            */
     bool backward_done;
     sn_rnn_cfg cfg[2];
     size_t ws_offset[2];
