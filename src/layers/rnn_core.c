@@ -74,8 +74,18 @@ static void lay_out(const sn_rnn_cfg *cfg, int B, int T, bool store,
     ws->dh = take(cv, (size_t)B * H * f);
     ws->dc = take(cv, (size_t)B * H * f);
     ws->tmp = take(cv, (size_t)B * H * f);
-    ws->rt = store ? take(cv, G * H * H * f) : NULL;
-    ws->kt = store ? take(cv, G * H * E * f) : NULL;
+    bool gru_before = gru && !cfg->reset_after;
+    int iH = (int)H, iGH = (int)(G * H), iE = (int)E;
+    size_t rp = gru_before ? sn_gemm_packed_floats(iH, 2 * iH) +
+                                 sn_gemm_packed_floats(iH, iH)
+                           : sn_gemm_packed_floats(iH, iGH);
+    size_t rtp = gru_before ? sn_gemm_packed_floats(2 * iH, iH) +
+                                  sn_gemm_packed_floats(iH, iH)
+                            : sn_gemm_packed_floats(iGH, iH);
+    ws->rp = take(cv, rp * f);
+    ws->rtp = store ? take(cv, rtp * f) : NULL;
+    ws->pack = take(cv, SN_RNN_MAX_PARTS * f *
+                        sn_gemm_pack_buffer_floats(iGH > iE ? iGH : iE));
     ws->hnorm = take(cv, (size_t)T * SN_RNN_MAX_PARTS * f);
     ws->xnorm = take(cv, (size_t)T * f);
     ws->first_real = take(cv, (size_t)B * sizeof(int));
@@ -170,8 +180,9 @@ static void project_inputs(const sn_rnn_cfg *cfg, const sn_rnn_weights *w,
         else
             memset(dst, 0, (size_t)GH * sizeof *dst);
     }
-    sn_gemm_parallel(false, BT, GH, E, x, E, w->kernel, GH, ws->xw, GH, true,
-                     core_count());
+    sn_gemm_args g = { false, false, BT, GH, E, x, E, w->kernel, GH,
+                       ws->xw, GH, true };
+    sn_gemm_parallel(&g, core_count(), ws->pack);
 }
 
 static void init_state(const sn_rnn_cfg *cfg, const sn_rnn_io *io,
@@ -200,11 +211,40 @@ static void init_state(const sn_rnn_cfg *cfg, const sn_rnn_io *io,
 /* ------------------------------------------------------------ forward */
 
 /* Z = hd . R[:, cols]: the recurrent product of one step. */
-static void recurrent_product(const sn_rnn_cfg *cfg, const sn_rnn_weights *w,
+static void recurrent_product(const sn_rnn_cfg *cfg, const sn_rnn_ws *ws,
                               int B, const float *hd, int cols, float *z)
 {
     int H = cfg->units, GH = sn_rnn_gates(cfg) * H;
-    sn_gemm_nn(B, cols, H, hd, H, w->recurrent, GH, z, GH, false);
+    sn_gemm_nn_packed(B, cols, H, hd, H, ws->rp, z, GH, false);
+}
+
+/* Packs R (forward) once per pass; a GRU with reset_before keeps its
+ * z, r columns and its candidate columns as two packed blocks. */
+static void pack_recurrent(const sn_rnn_cfg *cfg, const sn_rnn_weights *w,
+                           sn_rnn_ws *ws)
+{
+    int H = cfg->units, GH = sn_rnn_gates(cfg) * H;
+    if (cfg->cell == SN_CELL_GRU && !cfg->reset_after) {
+        sn_gemm_pack_b(H, 2 * H, w->recurrent, GH, false, ws->rp);
+        sn_gemm_pack_b(H, H, w->recurrent + 2 * H, GH, false,
+                       ws->rp + sn_gemm_packed_floats(H, 2 * H));
+    } else {
+        sn_gemm_pack_b(H, GH, w->recurrent, GH, false, ws->rp);
+    }
+}
+
+/* Packs Rᵀ (backward), split the same way. */
+static void pack_recurrent_t(const sn_rnn_cfg *cfg, const sn_rnn_weights *w,
+                             sn_rnn_ws *ws)
+{
+    int H = cfg->units, GH = sn_rnn_gates(cfg) * H;
+    if (cfg->cell == SN_CELL_GRU && !cfg->reset_after) {
+        sn_gemm_pack_b(2 * H, H, w->recurrent, GH, true, ws->rtp);
+        sn_gemm_pack_b(H, H, w->recurrent + 2 * H, GH, true,
+                       ws->rtp + sn_gemm_packed_floats(2 * H, H));
+    } else {
+        sn_gemm_pack_b(GH, H, w->recurrent, GH, true, ws->rtp);
+    }
 }
 
 /* Writes the step's output rows and remembers them for masked steps. */
@@ -273,8 +313,7 @@ static void step_rows(const sn_rnn_cfg *cfg, const sn_rnn_weights *w,
 /* GRU reset_before: the candidate needs (r * hd) . R_h, a second product
  * that can only start once every row's r is known.  aux keeps r * hd, the
  * input of R_h, for the weight gradient. */
-static void gru_before_candidate(const sn_rnn_cfg *cfg,
-                                 const sn_rnn_weights *w, sn_rnn_io *io,
+static void gru_before_candidate(const sn_rnn_cfg *cfg, sn_rnn_io *io,
                                  sn_rnn_ws *ws, int t, const float *hd)
 {
     int B = io->batch, H = cfg->units, GH = 3 * H;
@@ -286,8 +325,9 @@ static void gru_before_candidate(const sn_rnn_cfg *cfg,
             aux[k] = r[k] * hd[(size_t)b * H + k];
     }
     float *cand = ws->z; /* reuse: [B, H] rows with stride GH */
-    sn_gemm_nn(B, H, H, ws->aux + srow(ws, 0, t) * H, ws->srows * H,
-               w->recurrent + 2 * H, GH, cand, GH, false);
+    sn_gemm_nn_packed(B, H, H, ws->aux + srow(ws, 0, t) * H, ws->srows * H,
+                      ws->rp + sn_gemm_packed_floats(H, 2 * H), cand, GH,
+                      false);
     for (int b = 0; b < B; b++) {
         size_t row = (size_t)b * io->steps + t;
         if (!real_step(io, b, t))
@@ -424,10 +464,10 @@ static void forward_part(const sn_rnn_cfg *cfg, const sn_rnn_weights *w,
             continue;
         }
         const float *hd = dropped_state(cfg, io, ws);
-        recurrent_product(cfg, w, B, hd, gru_before ? 2 * H : GH, ws->z);
+        recurrent_product(cfg, ws, B, hd, gru_before ? 2 * H : GH, ws->z);
         step_rows(cfg, w, io, ws, t);
         if (gru_before)
-            gru_before_candidate(cfg, w, io, ws, t, hd);
+            gru_before_candidate(cfg, io, ws, t, hd);
         for (int b = 0; b < B; b++)
             emit_output(cfg, io, ws, b, t, real_step(io, b, t));
     }
@@ -441,6 +481,7 @@ void sn_rnn_forward(const sn_rnn_cfg *cfg, const sn_rnn_weights *w,
 {
     project_inputs(cfg, w, io, ws);
     init_state(cfg, io, ws);
+    pack_recurrent(cfg, w, ws);
     run_parts(forward_part, cfg, w, io, ws);
     size_t n = (size_t)io->batch * cfg->units * sizeof(float);
     if (io->h_last != NULL)
@@ -524,8 +565,9 @@ static void gru_before_back(const sn_rnn_cfg *cfg, sn_rnn_io *io,
                             sn_rnn_ws *ws, int t, float *drh)
 {
     int B = io->batch, H = cfg->units, GH = 3 * H, T = io->steps;
-    sn_gemm_nn(B, H, H, ws->xw + (size_t)t * GH + 2 * H, T * GH,
-               ws->rt + (size_t)2 * H * H, H, drh, H, false);
+    sn_gemm_nn_packed(B, H, H, ws->xw + (size_t)t * GH + 2 * H, T * GH,
+                      ws->rtp + sn_gemm_packed_floats(2 * H, H), drh, H,
+                      false);
     for (int b = 0; b < B; b++) {
         size_t row = (size_t)b * T + t;
         if (!real_step(io, b, t))
@@ -554,7 +596,7 @@ static void recurrent_back(const sn_rnn_cfg *cfg, sn_rnn_io *io,
     bool gru_before = cfg->cell == SN_CELL_GRU && !cfg->reset_after;
     const float *dz = (ws->dzh != NULL ? ws->dzh : ws->xw) + (size_t)t * GH;
     int k_cols = gru_before ? 2 * H : GH;
-    sn_gemm_nn(B, H, k_cols, dz, T * GH, ws->rt, H, ws->tmp, H, false);
+    sn_gemm_nn_packed(B, H, k_cols, dz, T * GH, ws->rtp, ws->tmp, H, false);
     size_t n = (size_t)B * H;
     if (extra != NULL)
         add_into(ws->tmp, extra, n);
@@ -593,19 +635,21 @@ static void weight_grads(const sn_rnn_cfg *cfg, const sn_rnn_weights *w,
     }
     const float *dzh = ws->dzh != NULL ? ws->dzh : ws->xw;
     int parts = core_count();
-    if (w->d_kernel != NULL)
-        sn_gemm_parallel(true, E, GH, BT, x, E, ws->xw, GH, w->d_kernel, GH,
-                         true, parts);
+    if (w->d_kernel != NULL) {
+        sn_gemm_args g = { true, false, E, GH, BT, x, E, ws->xw, GH,
+                           w->d_kernel, GH, true };
+        sn_gemm_parallel(&g, parts, ws->pack);
+    }
     if (w->d_recurrent != NULL) {
-        if (cfg->cell == SN_CELL_GRU && !cfg->reset_after) {
-            sn_gemm_parallel(true, H, 2 * H, BT, hm, H, dzh, GH,
-                             w->d_recurrent, GH, true, parts);
-            /* aux holds r * hd: the input of R_h */
-            sn_gemm_parallel(true, H, H, BT, ws->aux, H, dzh + 2 * H, GH,
-                             w->d_recurrent + 2 * H, GH, true, parts);
-        } else {
-            sn_gemm_parallel(true, H, GH, BT, hm, H, dzh, GH, w->d_recurrent,
-                             GH, true, parts);
+        bool before = cfg->cell == SN_CELL_GRU && !cfg->reset_after;
+        sn_gemm_args g = { true, false, H, before ? 2 * H : GH, BT, hm, H,
+                           dzh, GH, w->d_recurrent, GH, true };
+        sn_gemm_parallel(&g, parts, ws->pack);
+        if (before) { /* aux holds r * hd: the input of R_h */
+            sn_gemm_args gh = { true, false, H, H, BT, ws->aux, H,
+                                dzh + 2 * H, GH, w->d_recurrent + 2 * H, GH,
+                                true };
+            sn_gemm_parallel(&gh, parts, ws->pack);
         }
     }
     for (int r = 0; r < BT; r++) {
@@ -621,11 +665,9 @@ static void input_grads(const sn_rnn_cfg *cfg, const sn_rnn_weights *w,
 {
     int B = io->batch, T = io->steps, BT = B * T, E = cfg->in_dim;
     int GH = sn_rnn_gates(cfg) * cfg->units;
-    for (int e = 0; e < E; e++)          /* KT = Kᵀ [G*H, E] */
-        for (int j = 0; j < GH; j++)
-            ws->kt[(size_t)j * E + e] = w->kernel[(size_t)e * GH + j];
-    sn_gemm_parallel(false, BT, E, GH, ws->xw, GH, ws->kt, E, ws->dxt, E,
-                     false, core_count());
+    sn_gemm_args g = { false, true, BT, E, GH, ws->xw, GH, w->kernel, GH,
+                       ws->dxt, E, false }; /* dZ . Kᵀ */
+    sn_gemm_parallel(&g, core_count(), ws->pack);
     if (io->keep_in != NULL)
         for (int b = 0; b < B; b++)
             for (int t = 0; t < T; t++)
@@ -666,16 +708,6 @@ static void backward_part(const sn_rnn_cfg *cfg, const sn_rnn_weights *w,
     }
 }
 
-/* RT = Rᵀ, so that dZ . Rᵀ is a plain product in the step loop. */
-static void transpose_recurrent(const sn_rnn_cfg *cfg,
-                                const sn_rnn_weights *w, sn_rnn_ws *ws)
-{
-    int H = cfg->units, GH = sn_rnn_gates(cfg) * H;
-    for (int k = 0; k < H; k++)
-        for (int j = 0; j < GH; j++)
-            ws->rt[(size_t)j * H + k] = w->recurrent[(size_t)k * GH + j];
-}
-
 void sn_rnn_backward(const sn_rnn_cfg *cfg, const sn_rnn_weights *w,
                      sn_rnn_io *io, sn_rnn_ws *ws)
 {
@@ -689,7 +721,7 @@ void sn_rnn_backward(const sn_rnn_cfg *cfg, const sn_rnn_weights *w,
         memcpy(ws->dc, io->dc_last, n * sizeof(float));
     else
         memset(ws->dc, 0, n * sizeof(float));
-    transpose_recurrent(cfg, w, ws);
+    pack_recurrent_t(cfg, w, ws);
     int parts = run_parts(backward_part, cfg, w, io, ws);
     for (int t = 0; t < T; t++) {
         double sq = 0.0;

@@ -87,8 +87,9 @@ typedef struct sn_rnn_ws {
     float *z;         /* [B, G*H] per-step recurrent product             */
     float *dh, *dc;   /* [B, H] running gradients                        */
     float *tmp;       /* [B, H]                                          */
-    float *rt;        /* [G*H, H] the recurrent kernel transposed        */
-    float *kt;        /* [G*H, E] the input kernel transposed            */
+    float *rp;        /* R packed for the step product (forward)         */
+    float *rtp;       /* Rᵀ packed (backward)                            */
+    float *pack;      /* per-thread packing buffers of the big products  */
     float *hnorm;     /* [T] ||dL/dh_t|| (first squared, per thread part)*/
     float *xnorm;     /* [T] ||dL/dx_t||                                 */
     int *first_real;  /* [B] first real step in processing order, or T   */

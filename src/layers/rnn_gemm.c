@@ -1,29 +1,79 @@
 /*
- * rnn_gemm.c - the small matrix product of one recurrent time step,
+ * rnn_gemm.c - the matrix products of the recurrent layers,
  * C[m, n] (+)= A[m, k] . B[k, n], row-major with leading dimensions.
  *
- * Why not CBLAS here: the time loop runs on several threads at once, one
- * slice of the batch each, and a multi-threaded BLAS called from several
- * threads either oversubscribes the cores or serialises.  This kernel is
- * single-threaded by construction.  Blocks of 8 rows x 32 columns keep
- * the accumulators in vector registers while a row of B streams through.
+ * Why not CBLAS: the recurrent time loop runs on several threads at once,
+ * one slice of the batch each, and a multi-threaded BLAS called beside
+ * them either fights them for the cores (its idle workers spin) or
+ * serialises them.  This kernel is single-threaded by construction and
+ * the large products are split over the same threads.
+ *
+ * Scheme (the classic one): B is packed into column blocks of NR = 32,
+ * each [k][32] contiguous, so the inner loop reads B sequentially and
+ * power-of-two leading dimensions cannot thrash the L1 cache; the inner
+ * dimension goes in panels of KC so a packed panel stays in L2; rows go
+ * in chunks of MC so each packed column block serves a chunk's rows from
+ * L1; an 8 x 32 block of C lives in vector registers.
  */
 #include <pthread.h>
 #include <string.h>
 
 #include "rnn_gemm.h"
 
-enum { MR = 8, NR = 32 };
+enum { MR = 8, NR = 32, KC = 256, MC = 64 };
 
-/* A full MR x NR block.  GCC's generic vectors keep the 4 x 32
- * accumulators in registers (8 AVX-512 or 16 AVX2 registers); on a
- * narrower target the compiler splits them. */
 typedef float vec16 __attribute__((vector_size(64), aligned(4)));
 
-/* always_inline: the block must be compiled inside each clone of gemm_nn
- * (a separate function would only get the baseline instruction set). */
+static int round_up(int n, int to)
+{
+    return (n + to - 1) / to * to;
+}
+
+size_t sn_gemm_packed_floats(int k, int n)
+{
+    return (size_t)k * (size_t)round_up(n, NR);
+}
+
+size_t sn_gemm_pack_buffer_floats(int n)
+{
+    return sn_gemm_packed_floats(KC, n);
+}
+
+/* Element (p, j) of B: b[p*ldb + j], or b[j*ldb + p] when B is stored
+ * transposed. */
+static float b_at(const float *b, int ldb, bool bt, int p, int j)
+{
+    return bt ? b[(size_t)j * ldb + p] : b[(size_t)p * ldb + j];
+}
+
+static void pack(int k, int n, const float *b, int ldb, bool bt,
+                 float *packed)
+{
+    for (int j0 = 0, jb = 0; j0 < n; j0 += NR, jb++) {
+        float *dst = packed + (size_t)jb * k * NR;
+        int nr = n - j0 < NR ? n - j0 : NR;
+        for (int p = 0; p < k; p++) {
+            float *row = dst + (size_t)p * NR;
+            if (!bt && nr == NR) {
+                memcpy(row, b + (size_t)p * ldb + j0, NR * sizeof *row);
+                continue;
+            }
+            for (int j = 0; j < NR; j++)
+                row[j] = j < nr ? b_at(b, ldb, bt, p, j0 + j) : 0.0f;
+        }
+    }
+}
+
+void sn_gemm_pack_b(int k, int n, const float *b, int ldb, bool b_transposed,
+                    float *packed)
+{
+    pack(k, n, b, ldb, b_transposed, packed);
+}
+
 /* Element (i, p) of A: a[i*lda + p], or a[p*lda + i] when A is stored
- * transposed (the weight-gradient products xᵀ.dZ). */
+ * transposed (the weight-gradient products xᵀ.dZ).  always_inline: these
+ * helpers must be compiled inside each clone of the kernel (a separate
+ * function would only get the baseline instruction set). */
 __attribute__((always_inline)) static inline float
 a_at(const float *a, int lda, bool at, int i, int p)
 {
@@ -31,167 +81,141 @@ a_at(const float *a, int lda, bool at, int i, int p)
 }
 
 __attribute__((always_inline)) static inline void
-block_full(int k, const float *a, int lda, bool at, const float *b, int ldb,
+store(float *c, const vec16 *v, int nr, bool accumulate)
+{
+    float tmp[NR];
+    memcpy(tmp, v, sizeof tmp);
+    for (int j = 0; j < nr; j++)
+        c[j] = accumulate ? c[j] + tmp[j] : tmp[j];
+}
+
+/* MR rows x NR columns of C from a packed column block bp [k][NR]. */
+__attribute__((always_inline)) static inline void
+block_full(int nr, int k, const float *a, int lda, bool at, const float *bp,
            float *c, int ldc, bool accumulate)
 {
     vec16 acc[MR][2];
     memset(acc, 0, sizeof acc);
     for (int p = 0; p < k; p++) {
         vec16 b0, b1;
-        memcpy(&b0, b + (size_t)p * ldb, sizeof b0);
-        memcpy(&b1, b + (size_t)p * ldb + 16, sizeof b1);
+        memcpy(&b0, bp + (size_t)p * NR, sizeof b0);
+        memcpy(&b1, bp + (size_t)p * NR + 16, sizeof b1);
         for (int i = 0; i < MR; i++) {
             float av = a_at(a, lda, at, i, p);
             acc[i][0] += av * b0;
             acc[i][1] += av * b1;
         }
     }
-    for (int i = 0; i < MR; i++) {
-        float *ci = c + (size_t)i * ldc;
-        for (int h = 0; h < 2; h++) {
-            vec16 v = acc[i][h];
-            if (accumulate) {
-                vec16 old;
-                memcpy(&old, ci + 16 * h, sizeof old);
-                v += old;
-            }
-            memcpy(ci + 16 * h, &v, sizeof v);
-        }
-    }
+    for (int i = 0; i < MR; i++)
+        store(c + (size_t)i * ldc, acc[i], nr, accumulate);
 }
 
-/* Fewer than MR rows (batch 1 inference, slice ends): one row at a time,
- * still NR columns of vector accumulators. */
+/* Fewer than MR rows (batch 1, slice ends): one row at a time. */
 __attribute__((always_inline)) static inline void
-block_rows(int mr, int k, const float *a, int lda, bool at, const float *b,
-           int ldb, float *c, int ldc, bool accumulate)
+block_rows(int mr, int nr, int k, const float *a, int lda, bool at,
+           const float *bp, float *c, int ldc, bool accumulate)
 {
     for (int i = 0; i < mr; i++) {
-        vec16 c0 = { 0 }, c1 = { 0 };
+        vec16 acc[2] = { { 0 }, { 0 } };
         for (int p = 0; p < k; p++) {
             vec16 b0, b1;
             float av = a_at(a, lda, at, i, p);
-            memcpy(&b0, b + (size_t)p * ldb, sizeof b0);
-            memcpy(&b1, b + (size_t)p * ldb + 16, sizeof b1);
-            c0 += av * b0;
-            c1 += av * b1;
+            memcpy(&b0, bp + (size_t)p * NR, sizeof b0);
+            memcpy(&b1, bp + (size_t)p * NR + 16, sizeof b1);
+            acc[0] += av * b0;
+            acc[1] += av * b1;
         }
-        float *ci = c + (size_t)i * ldc;
-        if (accumulate) {
-            vec16 o0, o1;
-            memcpy(&o0, ci, sizeof o0);
-            memcpy(&o1, ci + 16, sizeof o1);
-            c0 += o0;
-            c1 += o1;
-        }
-        memcpy(ci, &c0, sizeof c0);
-        memcpy(ci + 16, &c1, sizeof c1);
+        store(c + (size_t)i * ldc, acc, nr, accumulate);
     }
 }
 
-/* Any edge block, mr <= MR rows and nr <= NR columns. */
-static void block_edge(int mr, int nr, int k, const float *a, int lda,
-                       bool at, const float *b, int ldb, float *c, int ldc,
+/* C (+)= A . B with B already packed (k rows). */
+SN_CLONES static void gemm_packed(int m, int n, int k, const float *a,
+                                  int lda, bool at, const float *packed,
+                                  float *c, int ldc, bool accumulate)
+{
+    for (int i1 = 0; i1 < m; i1 += MC) {
+        int i_end = m - i1 < MC ? m : i1 + MC;
+        for (int j0 = 0, jb = 0; j0 < n; j0 += NR, jb++) {
+            int nr = n - j0 < NR ? n - j0 : NR;
+            const float *bp = packed + (size_t)jb * k * NR;
+            for (int i0 = i1; i0 < i_end; i0 += MR) {
+                int mr = i_end - i0 < MR ? i_end - i0 : MR;
+                const float *ai = at ? a + i0 : a + (size_t)i0 * lda;
+                float *cij = c + (size_t)i0 * ldc + j0;
+                if (mr == MR)
+                    block_full(nr, k, ai, lda, at, bp, cij, ldc, accumulate);
+                else
+                    block_rows(mr, nr, k, ai, lda, at, bp, cij, ldc,
+                               accumulate);
+            }
+        }
+    }
+}
+
+void sn_gemm_nn_packed(int m, int n, int k, const float *a, int lda,
+                       const float *packed, float *c, int ldc,
                        bool accumulate)
 {
-    for (int i = 0; i < mr; i++)
-        for (int j = 0; j < nr; j++) {
-            float s = 0.0f;
-            for (int p = 0; p < k; p++)
-                s += a_at(a, lda, at, i, p) * b[(size_t)p * ldb + j];
-            float *cij = c + (size_t)i * ldc + j;
-            *cij = accumulate ? *cij + s : s;
-        }
+    gemm_packed(m, n, k, a, lda, false, packed, c, ldc, accumulate);
 }
 
-/* One panel of KC inner-dimension steps: every block of C over p in
- * [0, k), which keeps the B panel (KC x n) in the L2 cache while all row
- * blocks stream past it. */
-__attribute__((always_inline)) static inline void
-panel(int m, int n, int k, const float *a, int lda, bool at, const float *b,
-      int ldb, float *c, int ldc, bool accumulate)
+/* The general product: packs B panel by panel into pack_buf
+ * (sn_gemm_pack_buffer_floats(n) floats). */
+static void gemm(int m, int n, int k, const float *a, int lda, bool at,
+                 const float *b, int ldb, bool bt, float *c, int ldc,
+                 bool accumulate, float *pack_buf)
 {
-    for (int i0 = 0; i0 < m; i0 += MR) {
-        int mr = m - i0 < MR ? m - i0 : MR;
-        const float *ai = at ? a + i0 : a + (size_t)i0 * lda;
-        for (int j0 = 0; j0 < n; j0 += NR) {
-            int nr = n - j0 < NR ? n - j0 : NR;
-            float *cij = c + (size_t)i0 * ldc + j0;
-            if (mr == MR && nr == NR)
-                block_full(k, ai, lda, at, b + j0, ldb, cij, ldc, accumulate);
-            else if (nr == NR)
-                block_rows(mr, k, ai, lda, at, b + j0, ldb, cij, ldc,
-                           accumulate);
-            else
-                block_edge(mr, nr, k, ai, lda, at, b + j0, ldb, cij, ldc,
-                           accumulate);
-        }
-    }
-}
-
-enum { KC = 256 };
-
-SN_CLONES static void gemm(int m, int n, int k, const float *a, int lda,
-                           bool at, const float *b, int ldb, float *c,
-                           int ldc, bool accumulate)
-{
-    for (int p0 = 0; p0 < k || p0 == 0; p0 += KC) {
+    for (int p0 = 0; p0 < k; p0 += KC) {
         int kc = k - p0 < KC ? k - p0 : KC;
+        const float *bp = bt ? b + p0 : b + (size_t)p0 * ldb;
+        pack(kc, n, bp, ldb, bt, pack_buf);
         const float *ap = at ? a + (size_t)p0 * lda : a + p0;
-        panel(m, n, kc, ap, lda, at, b + (size_t)p0 * ldb, ldb, c, ldc,
-              accumulate || p0 > 0);
-        if (k == 0)
-            break;
+        gemm_packed(m, n, kc, ap, lda, at, pack_buf, c, ldc,
+                    accumulate || p0 > 0);
     }
-}
-
-void sn_gemm_nn(int m, int n, int k, const float *a, int lda, const float *b,
-                int ldb, float *c, int ldc, bool accumulate)
-{
-    gemm(m, n, k, a, lda, false, b, ldb, c, ldc, accumulate);
-}
-
-void sn_gemm_tn(int m, int n, int k, const float *a, int lda, const float *b,
-                int ldb, float *c, int ldc, bool accumulate)
-{
-    gemm(m, n, k, a, lda, true, b, ldb, c, ldc, accumulate);
 }
 
 /* ------------------------------------------------------------ threads */
 
 typedef struct gemm_job {
-    bool at;
+    bool at, bt;
     int m, n, k, lda, ldb, ldc;
     const float *a, *b;
     float *c;
     bool accumulate;
+    float *pack_buf;
 } gemm_job;
 
 static void *gemm_job_run(void *arg)
 {
     const gemm_job *j = arg;
-    gemm(j->m, j->n, j->k, j->a, j->lda, j->at, j->b, j->ldb, j->c, j->ldc,
-         j->accumulate);
+    gemm(j->m, j->n, j->k, j->a, j->lda, j->at, j->b, j->ldb, j->bt, j->c,
+         j->ldc, j->accumulate, j->pack_buf);
     return NULL;
 }
 
-void sn_gemm_parallel(bool a_transposed, int m, int n, int k, const float *a,
-                      int lda, const float *b, int ldb, float *c, int ldc,
-                      bool accumulate, int parts)
+void sn_gemm_parallel(const sn_gemm_args *g, int parts, float *pack_bufs)
 {
     if (parts > SN_GEMM_MAX_PARTS)
         parts = SN_GEMM_MAX_PARTS;
-    int rows = (m + parts - 1) / parts;
-    rows = (rows + MR - 1) / MR * MR;
+    if (parts < 1)
+        parts = 1;
+    int rows = (g->m + parts - 1) / parts;
+    rows = round_up(rows, MR);
+    size_t per_buf = sn_gemm_pack_buffer_floats(g->n);
     gemm_job jobs[SN_GEMM_MAX_PARTS];
     pthread_t threads[SN_GEMM_MAX_PARTS];
     bool started[SN_GEMM_MAX_PARTS] = { false };
     int used = 0;
-    for (int p = 0; p < parts && p * rows < m; p++) {
-        int i0 = p * rows, mr = m - i0 < rows ? m - i0 : rows;
-        const float *ap = a_transposed ? a + i0 : a + (size_t)i0 * lda;
-        jobs[p] = (gemm_job){ a_transposed, mr, n, k, lda, ldb, ldc, ap, b,
-                              c + (size_t)i0 * ldc, accumulate };
+    for (int p = 0; p < parts && p * rows < g->m; p++) {
+        int i0 = p * rows, mr = g->m - i0 < rows ? g->m - i0 : rows;
+        const float *ap = g->a_transposed ? g->a + i0
+                                          : g->a + (size_t)i0 * g->lda;
+        jobs[p] = (gemm_job){ g->a_transposed, g->b_transposed, mr, g->n,
+                              g->k, g->lda, g->ldb, g->ldc, ap, g->b,
+                              g->c + (size_t)i0 * g->ldc, g->accumulate,
+                              pack_bufs + (size_t)p * per_buf };
         used = p + 1;
     }
     for (int p = 1; p < used; p++)
