@@ -635,21 +635,29 @@ static void weight_grads(const sn_rnn_cfg *cfg, const sn_rnn_weights *w,
     }
     const float *dzh = ws->dzh != NULL ? ws->dzh : ws->xw;
     int parts = core_count();
-    if (w->d_kernel != NULL) {
-        sn_gemm_args g = { true, false, E, GH, BT, x, E, ws->xw, GH,
-                           w->d_kernel, GH, true };
-        sn_gemm_parallel(&g, parts, ws->pack);
-    }
-    if (w->d_recurrent != NULL) {
-        bool before = cfg->cell == SN_CELL_GRU && !cfg->reset_after;
-        sn_gemm_args g = { true, false, H, before ? 2 * H : GH, BT, hm, H,
-                           dzh, GH, w->d_recurrent, GH, true };
-        sn_gemm_parallel(&g, parts, ws->pack);
-        if (before) { /* aux holds r * hd: the input of R_h */
-            sn_gemm_args gh = { true, false, H, H, BT, ws->aux, H,
-                                dzh + 2 * H, GH, w->d_recurrent + 2 * H, GH,
-                                true };
-            sn_gemm_parallel(&gh, parts, ws->pack);
+    bool before = cfg->cell == SN_CELL_GRU && !cfg->reset_after;
+    if (w->d_kernel != NULL && w->d_recurrent != NULL && !before &&
+        dzh == ws->xw) {
+        /* dK += xᵀ.dZ and dR += hᵀ.dZ share dZ: pack it once */
+        sn_gemm_pair g = { BT, GH, dzh, GH, x, E, E, w->d_kernel, hm, H, H,
+                           w->d_recurrent, GH };
+        sn_gemm_tn_pair(&g, parts, ws->pack);
+    } else {
+        if (w->d_kernel != NULL) {
+            sn_gemm_args g = { true, false, E, GH, BT, x, E, ws->xw, GH,
+                               w->d_kernel, GH, true };
+            sn_gemm_parallel(&g, parts, ws->pack);
+        }
+        if (w->d_recurrent != NULL) {
+            sn_gemm_args g = { true, false, H, before ? 2 * H : GH, BT, hm,
+                               H, dzh, GH, w->d_recurrent, GH, true };
+            sn_gemm_parallel(&g, parts, ws->pack);
+            if (before) { /* aux holds r * hd: the input of R_h */
+                sn_gemm_args gh = { true, false, H, H, BT, ws->aux, H,
+                                    dzh + 2 * H, GH, w->d_recurrent + 2 * H,
+                                    GH, true };
+                sn_gemm_parallel(&gh, parts, ws->pack);
+            }
         }
     }
     for (int r = 0; r < BT; r++) {

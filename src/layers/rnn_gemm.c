@@ -230,3 +230,66 @@ void sn_gemm_parallel(const sn_gemm_args *g, int parts, float *pack_bufs)
             gemm_job_run(&jobs[p]);
     }
 }
+
+/* ------------------------------------------------------------ pairs */
+
+typedef struct pair_job {
+    const sn_gemm_pair *g;
+    int r1, m1, r2, m2;     /* this thread's rows of C1 and C2 */
+    float *pack_buf;
+} pair_job;
+
+/* Both products share B: each B panel is packed once and used twice. */
+static void *pair_job_run(void *arg)
+{
+    const pair_job *j = arg;
+    const sn_gemm_pair *g = j->g;
+    for (int p0 = 0; p0 < g->k; p0 += KC) {
+        int kc = g->k - p0 < KC ? g->k - p0 : KC;
+        pack(kc, g->n, g->b + (size_t)p0 * g->ldb, g->ldb, false,
+             j->pack_buf);
+        if (j->m1 > 0)
+            gemm_packed(j->m1, g->n, kc,
+                        g->a1 + (size_t)p0 * g->lda1 + j->r1, g->lda1, true,
+                        j->pack_buf, g->c1 + (size_t)j->r1 * g->ldc,
+                        g->ldc, true);
+        if (j->m2 > 0)
+            gemm_packed(j->m2, g->n, kc,
+                        g->a2 + (size_t)p0 * g->lda2 + j->r2, g->lda2, true,
+                        j->pack_buf, g->c2 + (size_t)j->r2 * g->ldc,
+                        g->ldc, true);
+    }
+    return NULL;
+}
+
+void sn_gemm_tn_pair(const sn_gemm_pair *g, int parts, float *pack_bufs)
+{
+    if (parts > SN_GEMM_MAX_PARTS)
+        parts = SN_GEMM_MAX_PARTS;
+    if (parts < 1)
+        parts = 1;
+    int rows1 = round_up((g->m1 + parts - 1) / parts, MR);
+    int rows2 = round_up((g->m2 + parts - 1) / parts, MR);
+    size_t per_buf = sn_gemm_pack_buffer_floats(g->n);
+    pair_job jobs[SN_GEMM_MAX_PARTS];
+    pthread_t threads[SN_GEMM_MAX_PARTS];
+    bool started[SN_GEMM_MAX_PARTS] = { false };
+    for (int p = 0; p < parts; p++) {
+        int r1 = p * rows1 < g->m1 ? p * rows1 : g->m1;
+        int r2 = p * rows2 < g->m2 ? p * rows2 : g->m2;
+        int e1 = r1 + rows1 < g->m1 ? r1 + rows1 : g->m1;
+        int e2 = r2 + rows2 < g->m2 ? r2 + rows2 : g->m2;
+        jobs[p] = (pair_job){ g, r1, e1 - r1, r2, e2 - r2,
+                              pack_bufs + (size_t)p * per_buf };
+    }
+    for (int p = 1; p < parts; p++)
+        started[p] = pthread_create(&threads[p], NULL, pair_job_run,
+                                    &jobs[p]) == 0;
+    pair_job_run(&jobs[0]);
+    for (int p = 1; p < parts; p++) {
+        if (started[p])
+            pthread_join(threads[p], NULL);
+        else
+            pair_job_run(&jobs[p]);
+    }
+}

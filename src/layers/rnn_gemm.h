@@ -40,4 +40,22 @@ typedef struct sn_gemm_args {
 
 void sn_gemm_parallel(const sn_gemm_args *g, int parts, float *pack_bufs);
 
+/* C1 += A1ᵀ.B and C2 += A2ᵀ.B with one B (the weight gradients dK and dR
+ * from one dZ): each panel of B is packed once for both.  A1 is stored
+ * [k, m1], A2 [k, m2], B [k, n], C1 [m1, n], C2 [m2, n] (both ldc). */
+typedef struct sn_gemm_pair {
+    int k, n;
+    const float *b;
+    int ldb;
+    const float *a1;
+    int lda1, m1;
+    float *c1;
+    const float *a2;
+    int lda2, m2;
+    float *c2;
+    int ldc;
+} sn_gemm_pair;
+
+void sn_gemm_tn_pair(const sn_gemm_pair *g, int parts, float *pack_bufs);
+
 #endif /* SN_RNN_GEMM_H */
