@@ -20,9 +20,11 @@ void sn_rnn_act(sn_activation a, float *x, size_t n)
     }
 }
 
-/* out = dy * a'(.) written from the activation's output y. */
-void sn_rnn_act_grad(sn_activation a, const float *y, const float *dy,
-                     float *out, size_t n)
+/* out = dy * a'(.) written from the activation's output y.
+ * always_inline: compiled inside each clone of the row functions. */
+__attribute__((always_inline)) static inline void
+act_grad(sn_activation a, const float *y, const float *dy, float *out,
+         size_t n)
 {
     switch (a) {
     case SN_TANH:
@@ -43,21 +45,31 @@ void sn_rnn_act_grad(sn_activation a, const float *y, const float *dy,
     }
 }
 
+void sn_rnn_act_grad(sn_activation a, const float *y, const float *dy,
+                     float *out, size_t n)
+{
+    act_grad(a, y, dy, out, n);
+}
+
+/* The row functions are built for AVX-512, AVX2 and baseline x86-64
+ * (SN_CLONES); the clones are static, exported through plain wrappers,
+ * because an exported ifunc would leak its resolver symbol. */
+
 /* ------------------------------------------------------------ SimpleRNN
  * forward:  h = φ(pre)
  * backward: dpre = dh φ'(h);  dh_prev (direct) = 0                      */
 
-void sn_simple_forward_row(const sn_rnn_cfg *cfg, float *gates, float *h)
+SN_CLONES static void simple_forward_row(const sn_rnn_cfg *cfg, float *gates, float *h)
 {
     sn_rnn_act(cfg->act, gates, (size_t)cfg->units);
     memcpy(h, gates, (size_t)cfg->units * sizeof *h);
 }
 
-void sn_simple_backward_row(const sn_rnn_cfg *cfg, const float *gates,
+SN_CLONES static void simple_backward_row(const sn_rnn_cfg *cfg, const float *gates,
                             float *dh, float *dz)
 {
     size_t n = (size_t)cfg->units;
-    sn_rnn_act_grad(cfg->act, gates, dh, dz, n);
+    act_grad(cfg->act, gates, dh, dz, n);
     memset(dh, 0, n * sizeof *dh);
 }
 
@@ -69,7 +81,7 @@ void sn_simple_backward_row(const sn_rnn_cfg *cfg, const float *gates,
  *           dpre_* = d* times the gate's activation derivative
  *           dh_prev (direct) = 0                                         */
 
-void sn_lstm_forward_row(const sn_rnn_cfg *cfg, float *gates, float *h,
+SN_CLONES static void lstm_forward_row(const sn_rnn_cfg *cfg, float *gates, float *h,
                          float *c, float *tc)
 {
     int n = cfg->units;
@@ -86,7 +98,7 @@ void sn_lstm_forward_row(const sn_rnn_cfg *cfg, float *gates, float *h,
         h[k] = o[k] * tc[k];
 }
 
-void sn_lstm_backward_row(const sn_rnn_cfg *cfg, const float *gates,
+SN_CLONES static void lstm_backward_row(const sn_rnn_cfg *cfg, const float *gates,
                           const float *tc, const float *cprev, float *dh,
                           float *dc, float *dz)
 {
@@ -97,7 +109,7 @@ void sn_lstm_backward_row(const sn_rnn_cfg *cfg, const float *gates,
     /* dout temporarily holds dh * o, the gradient reaching φ(c) */
     for (int k = 0; k < n; k++)
         dout[k] = dh[k] * o[k];
-    sn_rnn_act_grad(cfg->act, tc, dout, dg, (size_t)n);
+    act_grad(cfg->act, tc, dout, dg, (size_t)n);
     for (int k = 0; k < n; k++) {
         dc[k] += dg[k];
         dout[k] = dh[k] * tc[k];
@@ -106,10 +118,10 @@ void sn_lstm_backward_row(const sn_rnn_cfg *cfg, const float *gates,
         dg[k] = dc[k] * i[k];
         dc[k] *= f[k];
     }
-    sn_rnn_act_grad(cfg->rec_act, i, di, di, (size_t)n);
-    sn_rnn_act_grad(cfg->rec_act, f, df, df, (size_t)n);
-    sn_rnn_act_grad(cfg->act, g, dg, dg, (size_t)n);
-    sn_rnn_act_grad(cfg->rec_act, o, dout, dout, (size_t)n);
+    act_grad(cfg->rec_act, i, di, di, (size_t)n);
+    act_grad(cfg->rec_act, f, df, df, (size_t)n);
+    act_grad(cfg->act, g, dg, dg, (size_t)n);
+    act_grad(cfg->rec_act, o, dout, dout, (size_t)n);
     memset(dh, 0, (size_t)n * sizeof *dh);
 }
 
@@ -129,7 +141,7 @@ void sn_gru_gates_row(const sn_rnn_cfg *cfg, float *gates)
     sn_rnn_act(cfg->rec_act, gates, (size_t)(2 * cfg->units));
 }
 
-void sn_gru_forward_row(const sn_rnn_cfg *cfg, float *gates, const float *xw_h,
+SN_CLONES static void gru_forward_row(const sn_rnn_cfg *cfg, float *gates, const float *xw_h,
                         const float *aux, float *h)
 {
     int n = cfg->units;
@@ -146,7 +158,7 @@ void sn_gru_forward_row(const sn_rnn_cfg *cfg, float *gates, const float *xw_h,
         h[k] = z[k] * h[k] + (1.0f - z[k]) * hh[k];
 }
 
-void sn_gru_backward_row(const sn_rnn_cfg *cfg, const float *gates,
+SN_CLONES static void gru_backward_row(const sn_rnn_cfg *cfg, const float *gates,
                          const float *hprev, const float *aux, float *dh,
                          float *dzx, float *dzh)
 {
@@ -158,16 +170,53 @@ void sn_gru_backward_row(const sn_rnn_cfg *cfg, const float *gates,
         dz[k] = dh[k] * (hprev[k] - hh[k]);
         dh[k] *= z[k];
     }
-    sn_rnn_act_grad(cfg->act, hh, dhh, dhh, (size_t)n);
-    sn_rnn_act_grad(cfg->rec_act, z, dz, dz, (size_t)n);
+    act_grad(cfg->act, hh, dhh, dhh, (size_t)n);
+    act_grad(cfg->rec_act, z, dz, dz, (size_t)n);
     if (!cfg->reset_after) {
         memset(dr, 0, (size_t)n * sizeof *dr); /* finished by the caller */
         return;
     }
     for (int k = 0; k < n; k++)
         dr[k] = dhh[k] * aux[k];
-    sn_rnn_act_grad(cfg->rec_act, r, dr, dr, (size_t)n);
+    act_grad(cfg->rec_act, r, dr, dr, (size_t)n);
     memcpy(dzh, dzx, (size_t)(2 * n) * sizeof *dzh);
     for (int k = 0; k < n; k++)
         dzh[2 * n + k] = dhh[k] * r[k];
+}
+
+void sn_simple_forward_row(const sn_rnn_cfg *cfg, float *gates, float *h)
+{
+    simple_forward_row(cfg, gates, h);
+}
+
+void sn_simple_backward_row(const sn_rnn_cfg *cfg, const float *gates,
+                            float *dh, float *dz)
+{
+    simple_backward_row(cfg, gates, dh, dz);
+}
+
+void sn_lstm_forward_row(const sn_rnn_cfg *cfg, float *gates, float *h,
+                         float *c, float *tc)
+{
+    lstm_forward_row(cfg, gates, h, c, tc);
+}
+
+void sn_lstm_backward_row(const sn_rnn_cfg *cfg, const float *gates,
+                          const float *tc, const float *cprev, float *dh,
+                          float *dc, float *dz)
+{
+    lstm_backward_row(cfg, gates, tc, cprev, dh, dc, dz);
+}
+
+void sn_gru_forward_row(const sn_rnn_cfg *cfg, float *gates, const float *xw_h,
+                        const float *aux, float *h)
+{
+    gru_forward_row(cfg, gates, xw_h, aux, h);
+}
+
+void sn_gru_backward_row(const sn_rnn_cfg *cfg, const float *gates,
+                         const float *hprev, const float *aux, float *dh,
+                         float *dzx, float *dzh)
+{
+    gru_backward_row(cfg, gates, hprev, aux, dh, dzx, dzh);
 }
