@@ -36,7 +36,7 @@ size_t sn_gemm_packed_floats(int k, int n)
 
 size_t sn_gemm_pack_buffer_floats(int n)
 {
-    return sn_gemm_packed_floats(KC, n);
+    return sn_gemm_packed_floats(KC, n) + (size_t)MC * KC;
 }
 
 /* Element (p, j) of B: b[p*ldb + j], or b[j*ldb + p] when B is stored
@@ -160,6 +160,29 @@ void sn_gemm_nn_packed(int m, int n, int k, const float *a, int lda,
     gemm_packed(m, n, k, a, lda, false, packed, c, ldc, accumulate);
 }
 
+/* A chunk of a transposed A (rows i1.., steps p0..) as a plain [mc][kc]
+ * block: read in place, the transposed layout takes 8 floats from each of
+ * kc lines a power-of-two stride apart, which all land in a few L1 sets. */
+static void pack_a_t(int mc, int kc, const float *a, int lda, float *out)
+{
+    for (int p = 0; p < kc; p++)
+        for (int i = 0; i < mc; i++)
+            out[(size_t)i * kc + p] = a[(size_t)p * lda + i];
+}
+
+/* C (+)= Aᵀ-stored A . packed B, chunk by chunk through pack_a_t. */
+static void gemm_packed_at(int m, int n, int kc, const float *a, int lda,
+                           const float *packed, float *c, int ldc,
+                           bool accumulate, float *a_buf)
+{
+    for (int i1 = 0; i1 < m; i1 += MC) {
+        int mc = m - i1 < MC ? m - i1 : MC;
+        pack_a_t(mc, kc, a + i1, lda, a_buf);
+        gemm_packed(mc, n, kc, a_buf, kc, false, packed,
+                    c + (size_t)i1 * ldc, ldc, accumulate);
+    }
+}
+
 /* The general product: packs B panel by panel into pack_buf
  * (sn_gemm_pack_buffer_floats(n) floats). */
 static void gemm(int m, int n, int k, const float *a, int lda, bool at,
@@ -170,9 +193,12 @@ static void gemm(int m, int n, int k, const float *a, int lda, bool at,
         int kc = k - p0 < KC ? k - p0 : KC;
         const float *bp = bt ? b + p0 : b + (size_t)p0 * ldb;
         pack(kc, n, bp, ldb, bt, pack_buf);
-        const float *ap = at ? a + (size_t)p0 * lda : a + p0;
-        gemm_packed(m, n, kc, ap, lda, at, pack_buf, c, ldc,
-                    accumulate || p0 > 0);
+        bool acc = accumulate || p0 > 0;
+        if (at)
+            gemm_packed_at(m, n, kc, a + (size_t)p0 * lda, lda, pack_buf, c,
+                           ldc, acc, pack_buf + sn_gemm_packed_floats(KC, n));
+        else
+            gemm_packed(m, n, kc, a + p0, lda, false, pack_buf, c, ldc, acc);
     }
 }
 
@@ -248,16 +274,17 @@ static void *pair_job_run(void *arg)
         int kc = g->k - p0 < KC ? g->k - p0 : KC;
         pack(kc, g->n, g->b + (size_t)p0 * g->ldb, g->ldb, false,
              j->pack_buf);
+        float *a_buf = j->pack_buf + sn_gemm_packed_floats(KC, g->n);
         if (j->m1 > 0)
-            gemm_packed(j->m1, g->n, kc,
-                        g->a1 + (size_t)p0 * g->lda1 + j->r1, g->lda1, true,
-                        j->pack_buf, g->c1 + (size_t)j->r1 * g->ldc,
-                        g->ldc, true);
+            gemm_packed_at(j->m1, g->n, kc,
+                           g->a1 + (size_t)p0 * g->lda1 + j->r1, g->lda1,
+                           j->pack_buf, g->c1 + (size_t)j->r1 * g->ldc,
+                           g->ldc, true, a_buf);
         if (j->m2 > 0)
-            gemm_packed(j->m2, g->n, kc,
-                        g->a2 + (size_t)p0 * g->lda2 + j->r2, g->lda2, true,
-                        j->pack_buf, g->c2 + (size_t)j->r2 * g->ldc,
-                        g->ldc, true);
+            gemm_packed_at(j->m2, g->n, kc,
+                           g->a2 + (size_t)p0 * g->lda2 + j->r2, g->lda2,
+                           j->pack_buf, g->c2 + (size_t)j->r2 * g->ldc,
+                           g->ldc, true, a_buf);
     }
     return NULL;
 }
