@@ -467,8 +467,9 @@ SN_API int sn_rnn_step_grad_norms(const sn_layer_t *layer, sn_step_grad which,
 /* Copies the gate activations of the last forward pass into out, laid out
  * [batch, time, gates * units] in Keras gate order (LSTM i,f,c,o with c
  * the candidate act(z); GRU z,r,h; SimpleRNN h), and writes
- * {batch, time, gates * units} to dims.  Returns the number of floats, or a
- * negative status (SN_ERR_INVALID_ARG if max_floats is too small). */
+ * {batch, time, gates * units} to dims; for a Bidirectional layer, the
+ * forward direction's.  Returns the number of floats, or a negative status
+ * (SN_ERR_INVALID_ARG if max_floats is too small). */
 SN_API long sn_rnn_gate_activations(const sn_layer_t *layer, float *out,
                                     size_t max_floats, int *dims);
 
