@@ -502,6 +502,446 @@ SN_API sn_status sn_rnn_set_weight(sn_layer_t *layer, sn_weight_layout layout,
                                    size_t count);
 
 /* ------------------------------------------------------------------------ */
+/* Convolution and pooling over time                                        */
+/* ------------------------------------------------------------------------ */
+/* Padding of the time axis (Keras "valid", "same", "causal").  With T input
+ * steps, stride s, dilation d and window k:
+ *   VALID   no padding:            T_out = floor((T - d(k-1) - 1)/s) + 1,
+ *           which must be >= 1 (else SN_ERR_SHAPE at sn_apply, or at the
+ *           forward pass for SN_ANY_TIME inputs);
+ *   SAME    zeros around the input: T_out = ceil(T/s); the padding
+ *           max((T_out-1)s + d(k-1) + 1 - T, 0) is split as in TensorFlow,
+ *           the smaller half (rounded down) on the left;
+ *   CAUSAL  d(k-1) zeros on the left only, so output step t sees input
+ *           steps <= t*s; T_out = ceil(T/s).  Conv1D only. */
+typedef enum sn_padding {
+    SN_PAD_VALID = 0,
+    SN_PAD_SAME = 1,
+    SN_PAD_CAUSAL = 2
+} sn_padding;
+
+/* Conv1D options (Keras defaults). */
+typedef struct sn_conv1d_opts {
+    size_t size;                        /* sizeof(sn_conv1d_opts)         */
+    int strides;                        /* default 1                      */
+    sn_padding padding;                 /* default valid                  */
+    int dilation_rate;                  /* default 1                      */
+    sn_activation activation;           /* default linear                 */
+    int use_bias;                       /* default 1                      */
+    sn_initializer kernel_initializer;  /* default glorot_uniform         */
+    sn_initializer bias_initializer;    /* default zeros                  */
+} sn_conv1d_opts;
+#define SN_CONV1D_OPTS_INIT \
+    { sizeof(sn_conv1d_opts), 1, SN_PAD_VALID, 1, SN_LINEAR, 1, \
+      SN_INIT_GLOROT_UNIFORM, SN_INIT_ZEROS }
+
+/* Conv1D: float [time, in] -> [T_out, filters] (channels last), a
+ * cross-correlation (the kernel is not flipped), as Keras:
+ *   y[t, f] = act(bias[f] + sum_{j, c} xpad[t*s + j*d, c] kernel[j, c, f]).
+ * Weights "kernel" [kernel_size, in, filters] and "bias" [filters]; glorot
+ * fans are fan_in = kernel_size*in, fan_out = kernel_size*filters.  filters,
+ * kernel_size, strides and dilation_rate must be >= 1 and strides > 1 may
+ * not be combined with dilation_rate > 1.  The time axis may be SN_ANY_TIME.
+ * Masks: the layer does not use a mask (padded steps are convolved like any
+ * other); when T_out == T (same or causal padding with stride 1) it passes
+ * the input mask on unchanged, otherwise its output has no mask.
+ * Returns a new layer owned by the caller until applied, or NULL (with a
+ * message) on bad arguments. */
+SN_API sn_layer_t *sn_conv1d(int filters, int kernel_size,
+                             const sn_conv1d_opts *opts);
+
+/* MaxPooling1D / AveragePooling1D: float [time, features] ->
+ * [T_out, features], a window of pool_size steps moved by strides steps
+ * (strides 0 means pool_size, the Keras default of None).  padding is
+ * SN_PAD_VALID or SN_PAD_SAME (SN_PAD_CAUSAL is refused); T_out follows the
+ * table above with d = 1, k = pool_size.  With SN_PAD_SAME the padded
+ * positions take no part: the maximum is over the real steps of the window
+ * and the average divides by their number, as Keras does.  Ties in the
+ * maximum send the gradient to the first (earliest) step.  No weights.
+ * Masks are passed on only when T_out == T, as for Conv1D.  Returns a new
+ * layer owned by the caller until applied, or NULL on bad arguments. */
+SN_API sn_layer_t *sn_max_pooling1d(int pool_size, int strides,
+                                    sn_padding padding);
+SN_API sn_layer_t *sn_average_pooling1d(int pool_size, int strides,
+                                        sn_padding padding);
+
+/* ------------------------------------------------------------------------ */
+/* Attention and layer normalisation                                        */
+/* ------------------------------------------------------------------------ */
+/* How a query q is scored against each key k_j. */
+typedef enum sn_attention_score {
+    SN_SCORE_ADDITIVE = 0,   /* Bahdanau: v . tanh(k_j W1 + q W2 + b)        */
+    SN_SCORE_DOT = 1,        /* Luong dot: q . k_j (needs Dq == Dk)          */
+    SN_SCORE_GENERAL = 2,    /* Luong general: q W k_j^T, W [Dq, Dk]         */
+    SN_SCORE_SCALED_DOT = 3  /* Transformer: q . k_j / sqrt(Dk) (Dq == Dk)   */
+} sn_attention_score;
+
+typedef struct sn_attention_opts {
+    size_t size;                        /* sizeof(sn_attention_opts)       */
+    int units;             /* additive: width of W1/W2/v; 0 = key width Dk */
+    int use_bias;          /* additive with a query input: bias [units]; 1 */
+    int return_attention_scores; /* second output: the weights; 0          */
+    int use_causal_mask;   /* sequence query, Tq == Tk: mask keys j > i; 0 */
+    float dropout;         /* on the weights, training only; 0 <= p < 1    */
+    sn_initializer kernel_initializer; /* every non-bias weight; glorot_u  */
+} sn_attention_opts;
+#define SN_ATTENTION_OPTS_INIT \
+    { sizeof(sn_attention_opts), 0, 1, 0, 0, 0.0f, SN_INIT_GLOROT_UNIFORM }
+
+/*
+ * Attention over a sequence of keys/values, applied with sn_apply (one
+ * input) or sn_apply_n (two or three):
+ *
+ *   (values)               attention pooling with a learned query
+ *   (query, values)        keys = values
+ *   (query, values, keys)
+ *
+ * values [Tk, Dv], keys [Tk, Dk] (same Tk).  The query is either a
+ * sequence [Tq, Dq] (output [Tq, Dv], weights [Tq, Tk]) or one vector [Dq],
+ * e.g. an LSTM's h_T from return_state (output [Dv], weights [Tk]).
+ * Pooling behaves as a vector query: output [Dv], weights [Tk].
+ *
+ * Scores s_ij, then a_i = softmax_j(s_ij) over the real keys, then
+ * y_i = sum_j a_ij v_j:
+ *   additive     v . tanh(k_j W1 + q_i W2 + bias)   W1 [Dk, units],
+ *                W2 [Dq, units], v [units], bias [units] (use_bias)
+ *   dot          q_i . k_j                          (Dq == Dk)
+ *   general      q_i W k_j^T                        W [Dq, Dk]
+ *   scaled dot   q_i . k_j / sqrt(Dk)               (Dq == Dk)
+ * Weights are named "<layer>/W1", "/W2", "/v", "/bias", "/W", "/query".
+ *
+ * Pooling (one input) learns the query as weight "query":
+ *   additive     query [units]: s_j = v . tanh(k_j W1 + query); no W2 and
+ *                no bias (query already is the constant term)
+ *   dot, general query [Dk]: s_j = query . k_j (general's W would only
+ *                multiply a learned vector by a learned matrix, so it is
+ *                left out: general pooling is dot pooling)
+ *   scaled dot   query [Dk]: s_j = query . k_j / sqrt(Dk)
+ *
+ * Masks: a key j that the values' (or the keys') mask marks as padding
+ * gets weight exactly 0; a query whose every key is masked gets all-zero
+ * weights and a zero output.  With use_causal_mask (sequence query and
+ * Tq == Tk only, SN_ERR_SHAPE otherwise) key j > i is masked for query i.
+ * For a sequence query, padded query steps get zero weights and a zero
+ * context (Keras zeroes the context only) and the query's mask is the
+ * mask of both outputs; vector queries give outputs without a mask.
+ *
+ * Dropout (training only, inverted) drops single weights a_ij after the
+ * softmax, as Keras does; the weights output is the weights after dropout.
+ *
+ * Outputs: the context, then with return_attention_scores the weights.
+ * Keras differences: Keras' Attention has no 1/sqrt(d) (that is
+ * SN_SCORE_DOT) and an optional learned scalar scale instead of
+ * SN_SCORE_SCALED_DOT's fixed one; Keras' AdditiveAttention has no W1/W2
+ * projections (a learned vector scale instead of v).  The layer type is
+ * "AdditiveAttention" for SN_SCORE_ADDITIVE and "Attention" otherwise.
+ *
+ * Returns a new layer owned by the caller until applied, or NULL (unknown
+ * score, units < 0, dropout outside [0, 1), unknown initializer).
+ */
+SN_API sn_layer_t *sn_attention(sn_attention_score score,
+                                const sn_attention_opts *opts);
+
+/* ------------------------------------------------------------------------ */
+/* Layer normalisation                                                       */
+/* ------------------------------------------------------------------------ */
+typedef struct sn_layer_norm_opts {
+    size_t size;     /* sizeof(sn_layer_norm_opts)                          */
+    float epsilon;   /* added to the variance; 1e-3 (Keras; PyTorch 1e-5)   */
+    int center;      /* add beta [features] (init zeros); 1                 */
+    int scale;       /* multiply by gamma [features] (init ones); 1         */
+} sn_layer_norm_opts;
+#define SN_LAYER_NORM_OPTS_INIT { sizeof(sn_layer_norm_opts), 1e-3f, 1, 1 }
+
+/* LayerNormalization over the last axis, as Keras:
+ * y = (x - mean) / sqrt(var + epsilon) * gamma + beta with the biased
+ * variance, per sample and time step.  Weights "gamma" then "beta".  The
+ * input's mask passes through (padded steps are normalised too).
+ * Returns a new layer owned by the caller until applied, or NULL
+ * (epsilon not finite and > 0). */
+SN_API sn_layer_t *sn_layer_normalization(const sn_layer_norm_opts *opts);
+
+/* ------------------------------------------------------------------------ */
+/* Multi-head attention                                                     */
+/* ------------------------------------------------------------------------ */
+/* MultiHeadAttention (Keras): per-head projections of query, key and value,
+ * scaled dot-product attention over the key steps, output projection.
+ *   Q = query . Wq + bq   Wq [Dq, heads, key_dim],   bq [heads, key_dim]
+ *   K = key   . Wk + bk   Wk [Dk, heads, key_dim],   bk [heads, key_dim]
+ *   V = value . Wv + bv   Wv [Dv, heads, value_dim], bv [heads, value_dim]
+ *   P_h = softmax(Q_h K_h^T / sqrt(key_dim))   over the key steps, masked
+ *   y = concat_h(dropout(P_h) V_h) . Wo + bo     Wo [heads, value_dim, out]
+ * Weights "<name>/query/kernel", "query/bias", "key/...", "value/...",
+ * "attention_output/kernel", "attention_output/bias" (biases only with
+ * use_bias).
+ * Inputs (sn_apply_n): (query, value) or (query, value, key), each
+ * [time, features] float; key defaults to value, and key and value must
+ * have the same number of steps.  Self-attention: pass one tensor twice.
+ * Outputs: [Tq, out_dim] (out_dim = the query's features unless
+ * output_shape), then with return_attention_scores the softmax weights
+ * before dropout, [heads, Tq, Tk] per sample.
+ * Masks: a padded key step (mask of value or key) gets weight exactly 0; a
+ * padded query step, or one with no step it may attend to, gets all-zero
+ * weights (its output is the output bias).  The output carries the query's
+ * mask.  use_causal_mask lets query step i attend to key steps j <= i. */
+typedef struct sn_mha_opts {
+    size_t size;                        /* sizeof(sn_mha_opts)            */
+    int value_dim;                      /* 0 = key_dim                    */
+    float dropout;                      /* on the weights, [0, 1); 0      */
+    int use_bias;                       /* 1                              */
+    int output_shape;                   /* output features; 0 = query's   */
+    int use_causal_mask;                /* 0                              */
+    int return_attention_scores;        /* 0: one output                  */
+    sn_initializer kernel_initializer;  /* glorot_uniform                 */
+    sn_initializer bias_initializer;    /* zeros                          */
+} sn_mha_opts;
+#define SN_MHA_OPTS_INIT \
+    { sizeof(sn_mha_opts), 0, 0.0f, 1, 0, 0, 0, SN_INIT_GLOROT_UNIFORM, \
+      SN_INIT_ZEROS }
+
+/* Returns a new layer owned by the caller until applied, or NULL
+ * (num_heads and key_dim must be > 0, dropout in [0, 1)). */
+SN_API sn_layer_t *sn_multi_head_attention(int num_heads, int key_dim,
+                                           const sn_mha_opts *opts);
+
+/* ------------------------------------------------------------------------ */
+/* Custom layers                                                             */
+/* ------------------------------------------------------------------------ */
+/* A custom layer is a table of callbacks (sn_custom_layer_ops) plus a state
+ * pointer the user owns the meaning of.  It is built, run, trained, saved
+ * and loaded exactly like a built-in layer: the built-in layers implement
+ * the same table internally.
+ *
+ * Shapes are per sample (no batch axis), as everywhere in seqnet.h.
+ * Callbacks return SN_OK or a negative sn_status; they may record a message
+ * with sn_custom_fail (otherwise the library writes a generic one).  Every
+ * message is prefixed with the layer's name and type.
+ *
+ * Threads: infer, forward and backward receive the state as const: several
+ * sn_model_predict calls may run them at once on one model (each with its
+ * own sn_custom_call_t, outputs and scratch memory), so they must not
+ * modify the state or anything it points to.  build, save_config,
+ * load_config and destroy run on the one thread that builds, saves, loads
+ * or frees the model. */
+
+/* A per-sample shape.  dims[i] is -1 where the length is given only at
+ * call time (SN_ANY_TIME); entries at and past rank are ignored. */
+typedef struct sn_tensor_shape {
+    sn_dtype dtype;
+    int rank;                  /* 1 .. SN_MAX_RANK                       */
+    int dims[SN_MAX_RANK];
+} sn_tensor_shape;
+
+/* What forward and backward see: valid only during that callback. */
+typedef struct sn_custom_call sn_custom_call_t;
+/* What build sees: valid only during build. */
+typedef struct sn_custom_build sn_custom_build_t;
+/* Where save_config writes: valid only during save_config. */
+typedef struct sn_custom_writer sn_custom_writer_t;
+
+/* The callback table.  Start from a zeroed struct and set size to
+ * sizeof(sn_custom_layer_ops) (later versions append fields and accept
+ * the sizes of older ones). */
+typedef struct sn_custom_layer_ops {
+    size_t size;              /* sizeof(sn_custom_layer_ops)              */
+    /* Type name saved in model files and looked up on loading: 1-64
+     * characters from [A-Za-z0-9_.], starting with a letter, and not a
+     * built-in type ("Dense", ...).  A namespace such as "myapp.Bahdanau"
+     * keeps it clear of built-ins added later.  Copied. */
+    const char *type;
+    int min_inputs;           /* 1 .. 64                                   */
+    int max_inputs;           /* min_inputs .. 64                          */
+
+    /* Required.  Writes the output shapes for input shapes in[0..n_in-1]
+     * to out[0..max_out-1] and returns the number of outputs (1..max_out)
+     * or a negative status.  Called when the layer is applied (lengths may
+     * be -1) and before every forward pass (concrete lengths).  Outputs
+     * must be SN_FLOAT32; inputs may be SN_INT32 (token ids). */
+    int (*infer)(const void *state, const sn_tensor_shape *in, int n_in,
+                 sn_tensor_shape *out, int max_out);
+
+    /* Optional (NULL: no weights).  Registers the weights with
+     * sn_custom_add_weight, once, when the model is built.  The input
+     * shapes are those of apply time. */
+    sn_status (*build)(void *state, sn_custom_build_t *b,
+                       const sn_tensor_shape *in, int n_in);
+
+    /* Required.  Computes every output element from the inputs and
+     * weights (output buffers hold stale data on entry), and sets output
+     * masks if the layer has any (by default outputs carry no mask). */
+    sn_status (*forward)(const void *state, sn_custom_call_t *c);
+
+    /* Optional (NULL: the layer cannot be trained through).  ADDS
+     * dLoss/dinput into each non-NULL sn_custom_input_grad and, when
+     * sn_custom_weight_grad is not NULL, dLoss/dweight into it; both hold
+     * other contributions already.  Called once after each forward of a
+     * training pass, with the same inputs, outputs and scratch. */
+    sn_status (*backward)(const void *state, sn_custom_call_t *c);
+
+    /* Optional (NULL: models holding the layer cannot be saved).  Writes
+     * the layer's configuration (what load_config needs to recreate the
+     * state; not the weights, which the model saves) with
+     * sn_custom_write, at most 1 MiB.  Use a byte order you can read
+     * back on every machine (little-endian fixed-width fields). */
+    sn_status (*save_config)(const void *state, sn_custom_writer_t *w);
+
+    /* Needed for loading (sn_registry_add refuses ops without it).  Makes
+     * a new state from the len bytes save_config wrote (which may be
+     * corrupt: validate them) and stores it in *state (NULL is a valid
+     * state); the loaded layer then owns it.  user is the field below. */
+    sn_status (*load_config)(const void *config, size_t len, void *user,
+                             void **state);
+
+    /* Optional.  Releases a state: called exactly once per state handed
+     * to sn_custom_layer (or made by load_config), when the layer is freed
+     * (sn_layer_free, sn_model_free) or a call that took it fails. */
+    void (*destroy)(void *state);
+
+    void *user;               /* handed to load_config; not owned        */
+} sn_custom_layer_ops;
+
+/* Creates a custom layer, owned by the caller until applied (as sn_dense).
+ * ops is copied (type included); the functions and ops->user must stay
+ * valid while the layer exists.  The layer takes ownership of state in
+ * every case: on failure ops->destroy(state) is called before NULL is
+ * returned - except when ops is NULL or ops->size is too small to read
+ * destroy, where nothing can release it and the caller keeps it.  Fails
+ * (NULL, message) on a NULL infer or forward, a bad type name or input
+ * counts, or ops->size out of range. */
+SN_API sn_layer_t *sn_custom_layer(const sn_custom_layer_ops *ops,
+                                   void *state);
+
+/* The state a custom layer was created with (or load_config made), for
+ * inspecting a loaded model; NULL for other layers (with a message).  The
+ * layer keeps ownership. */
+SN_API void *sn_custom_layer_state(const sn_layer_t *layer);
+
+/* Records a message for sn_last_error() (printf format) and returns status,
+ * so that a callback can write `return sn_custom_fail(SN_ERR_SHAPE, ...)`.
+ * The library prefixes the layer's name and type. */
+SN_API sn_status sn_custom_fail(sn_status status, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* ---- build ------------------------------------------------------------- */
+
+/* Registers the layer's next weight: name (1-200 characters, no '/'; the
+ * model calls it "<layer>/<name>"), shape dims[0..rank-1] (all > 0, rank
+ * 1..SN_MAX_RANK), initialiser (SN_INIT_DEFAULT: zeros for rank 1,
+ * glorot_uniform otherwise) and the fans it uses (0 for Keras'
+ * compute_fans of the shape).  Returns the weight's index within the layer
+ * (0, 1, ... in call order; sn_custom_weight takes it) or a negative
+ * status. */
+SN_API int sn_custom_add_weight(sn_custom_build_t *b, const char *name,
+                                int rank, const int *dims,
+                                sn_initializer init, int fan_in,
+                                int fan_out);
+
+/* ---- forward and backward ----------------------------------------------- */
+/* Arrays are row-major, batch first: input i is [batch, dims...] of its
+ * shape.  Index arguments out of range give NULL / a negative status. */
+
+SN_API int sn_custom_batch(const sn_custom_call_t *c);
+/* Nonzero in a training pass (dropout on); the forward's flag in backward. */
+SN_API int sn_custom_training(const sn_custom_call_t *c);
+/* Nonzero when a backward pass may follow this forward, i.e. what backward
+ * needs must be kept (in scratch memory); zero in sn_model_predict. */
+SN_API int sn_custom_can_backward(const sn_custom_call_t *c);
+SN_API int sn_custom_num_inputs(const sn_custom_call_t *c);
+SN_API int sn_custom_num_outputs(const sn_custom_call_t *c);
+/* Concrete shapes (no -1) of this call; return the rank. */
+SN_API int sn_custom_input_shape(const sn_custom_call_t *c, int i,
+                                 sn_tensor_shape *shape);
+SN_API int sn_custom_output_shape(const sn_custom_call_t *c, int k,
+                                  sn_tensor_shape *shape);
+
+/* Input i's values: floats (NULL for an int32 input) or ids (NULL for a
+ * float input).  Read only. */
+SN_API const float *sn_custom_input(const sn_custom_call_t *c, int i);
+SN_API const int32_t *sn_custom_input_ids(const sn_custom_call_t *c, int i);
+/* Input i's mask [batch, time] (1 = real step), or NULL when unmasked. */
+SN_API const uint8_t *sn_custom_input_mask(const sn_custom_call_t *c, int i);
+
+/* Output k: written by forward, read by backward. */
+SN_API float *sn_custom_output(sn_custom_call_t *c, int k);
+/* Forward only.  Gives output k input i's mask (NULL clears it): for
+ * layers that keep the time axis. */
+SN_API sn_status sn_custom_pass_mask(sn_custom_call_t *c, int k, int i);
+/* Forward only.  A new mask buffer [batch, time] for output k (its shape
+ * must have rank >= 2; time is dims[0]), to be filled by the layer.  NULL
+ * on failure. */
+SN_API uint8_t *sn_custom_output_mask(sn_custom_call_t *c, int k);
+
+/* Backward only.  dLoss/d(output k), shaped like the output. */
+SN_API const float *sn_custom_output_grad(const sn_custom_call_t *c, int k);
+/* Backward only.  Where dLoss/d(input i) is ADDED; NULL when input i
+ * needs no gradient (int32 ids). */
+SN_API float *sn_custom_input_grad(sn_custom_call_t *c, int i);
+
+/* The layer's weights, in sn_custom_add_weight order.  Values are read
+ * only in forward and backward (the optimizer changes them). */
+SN_API int sn_custom_num_weights(const sn_custom_call_t *c);
+SN_API const float *sn_custom_weight(const sn_custom_call_t *c, int k);
+/* Backward only.  Where dLoss/d(weight k) is ADDED; NULL when the layer is
+ * frozen (sn_layer_set_trainable) or no weight gradients are wanted. */
+SN_API float *sn_custom_weight_grad(sn_custom_call_t *c, int k);
+
+/* Memory kept from forward to the backward of the same pass, at least
+ * bytes large, aligned for any type, owned by the model.  Backward must
+ * ask for no more bytes than forward did to find forward's contents;
+ * contents are unspecified in forward.  NULL on failure (SN_ERR_NOMEM). */
+SN_API void *sn_custom_scratch(sn_custom_call_t *c, size_t bytes);
+
+/* Forward only.  A uniform number in [0, 1) from the model's seeded
+ * stream for this layer and pass (dropout masks: keep them in scratch
+ * for backward).  -1.0 outside forward. */
+SN_API double sn_custom_uniform(sn_custom_call_t *c);
+
+/* ---- saving ------------------------------------------------------------- */
+
+/* Appends n bytes to the layer's config.  Returns SN_OK or the error
+ * (SN_ERR_NOMEM, SN_ERR_INVALID_ARG past 1 MiB); save_config should return
+ * it. */
+SN_API sn_status sn_custom_write(sn_custom_writer_t *w, const void *data,
+                                 size_t n);
+
+/* ------------------------------------------------------------------------ */
+/* Layer registry                                                            */
+/* ------------------------------------------------------------------------ */
+/* The custom layer types a load may meet, by type name.  A registry is an
+ * object the caller owns (there is no global registry): create one, add
+ * the types, hand it to sn_model_load_ex.  Loaded models do not refer to
+ * it, so it may be freed as soon as the load returns.  Adding is not
+ * thread-safe; once filled, a registry may serve concurrent loads. */
+typedef struct sn_registry sn_registry_t;
+
+/* A new, empty registry owned by the caller, or NULL. */
+SN_API sn_registry_t *sn_registry_new(void);
+/* Frees the registry (not the layers loaded with it).  NULL is a no-op. */
+SN_API void sn_registry_free(sn_registry_t *registry);
+
+/* Adds a custom type.  ops is copied (type included); its functions and
+ * user pointer must stay valid while models loaded with it exist.  Fails
+ * (SN_ERR_INVALID_ARG) on a NULL argument, the checks of sn_custom_layer,
+ * a NULL load_config, a built-in type name, or a type already present. */
+SN_API sn_status sn_registry_add(sn_registry_t *registry,
+                                 const sn_custom_layer_ops *ops);
+
+/* sn_model_load / sn_model_load_buffer that also know registry's types
+ * (built-in types take precedence; registry may be NULL).  A layer type
+ * that is neither built in nor registered gives SN_ERR_UNSUPPORTED with a
+ * message naming the layer and its type.  A load_config failure gives
+ * SN_ERR_FORMAT (SN_ERR_NOMEM if it said so). */
+SN_API sn_status sn_model_load_ex(const char *path,
+                                  const sn_registry_t *registry,
+                                  sn_model_t **model);
+SN_API sn_status sn_model_load_buffer_ex(const void *data, size_t len,
+                                         const sn_registry_t *registry,
+                                         sn_model_t **model);
+
+/* ------------------------------------------------------------------------ */
 /* Losses                                                                    */
 /* ------------------------------------------------------------------------ */
 /* Keras losses.  Reduction is Keras' "sum_over_batch_size": the loss of

@@ -18,10 +18,15 @@ static const sn_layer_ops *const builtin_ops[] = {
     &sn_concatenate_ops,
     &sn_global_average_pooling1d_ops,
     &sn_global_max_pooling1d_ops,
+    &sn_conv1d_ops,
+    &sn_max_pooling1d_ops,
+    &sn_average_pooling1d_ops,
     &sn_simple_rnn_ops,
     &sn_lstm_ops,
     &sn_gru_ops,
     &sn_bidirectional_ops,
+    &sn_attention_ops, &sn_additive_attention_ops, &sn_layer_normalization_ops,
+    &sn_mha_ops,
 };
 
 const sn_layer_ops *sn_builtin_layer_ops(const char *type)

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "custom.h"
 #include "model.h"
 
 /* PNG's trick: a high-bit byte, then CR LF, ^Z and LF, so that 7-bit or
@@ -392,22 +393,28 @@ static sn_status place_layer(sn_model *m, sn_layer *l, const char *name,
     return SN_OK;
 }
 
-/* Creates the layer from its config blob; NULL with a status on failure. */
-static sn_layer *make_layer(const char *type, const char *name,
-                            const uint8_t *cfg, uint32_t cfg_len,
-                            sn_status *st)
+/* Creates the layer from its config blob; NULL with a status on failure.
+ * Built-in types first, then the caller's registry of custom types. */
+static sn_layer *make_layer(const sn_registry *reg, const char *type,
+                            const char *name, const uint8_t *cfg,
+                            uint32_t cfg_len, sn_status *st)
 {
     const sn_layer_ops *ops = sn_builtin_layer_ops(type);
-    if (ops == NULL || ops->load_config == NULL) {
-        *st = sn_fail(SN_ERR_UNSUPPORTED, "layer '%s' has unknown type '%s' "
-                      "(a newer libseqnet or an unregistered custom layer)",
+    const sn_custom_layer_ops *custom =
+        ops == NULL ? sn_registry_find(reg, type) : NULL;
+    if ((ops == NULL || ops->load_config == NULL) && custom == NULL) {
+        *st = sn_fail(SN_ERR_UNSUPPORTED, "layer '%s' has type '%s', which "
+                      "is not built in and not in the registry: register "
+                      "the custom layer with sn_registry_add and load with "
+                      "sn_model_load_ex (or use a newer libseqnet)",
                       name, type);
         return NULL;
     }
     sn_reader cr;
     sn_reader_init(&cr, cfg, cfg_len);
     sn_clear_error();
-    sn_layer *l = ops->load_config(&cr);
+    sn_layer *l = custom != NULL ? sn_custom_layer_load(custom, &cr)
+                                 : ops->load_config(&cr);
     if (l == NULL) {
         char ctx[MAX_LAYER_NAME + MAX_TYPE_NAME + 32];
         snprintf(ctx, sizeof ctx, "layer '%s' (%s): bad config", name, type);
@@ -426,8 +433,8 @@ static sn_layer *make_layer(const char *type, const char *name,
 
 /* Reads one node record and adds it to m.  type and name are the
  * caller's so that it frees them on every path. */
-static sn_status load_node(sn_reader *r, sn_model *m, char **type,
-                           char **name)
+static sn_status load_node(sn_reader *r, sn_model *m,
+                           const sn_registry *reg, char **type, char **name)
 {
     *type = sn_read_str(r, &m->mem, MAX_TYPE_NAME);
     *name = sn_read_str(r, &m->mem, MAX_LAYER_NAME);
@@ -444,7 +451,7 @@ static sn_status load_node(sn_reader *r, sn_model *m, char **type,
     if (r->status != SN_OK)
         return r->status;
     sn_status st;
-    sn_layer *l = make_layer(*type, *name, cfg, cfg_len, &st);
+    sn_layer *l = make_layer(reg, *type, *name, cfg, cfg_len, &st);
     if (l == NULL)
         return st;
     bool is_input = l->ops == &sn_input_layer_ops;
@@ -525,7 +532,8 @@ static sn_status build_capped(sn_model *m, size_t file_len)
 }
 
 /* CONF: creates *out (freed by the caller on failure) and its graph. */
-static sn_status load_conf(sn_reader *r, size_t file_len, sn_model **out)
+static sn_status load_conf(sn_reader *r, size_t file_len,
+                           const sn_registry *reg, sn_model **out)
 {
     sn_mem mem = sn_mem_current();
     char *name = sn_read_str(r, &mem, MAX_MODEL_NAME);
@@ -552,7 +560,7 @@ static sn_status load_conf(sn_reader *r, size_t file_len, sn_model **out)
      * bytes on the way */
     for (uint32_t i = 0; i < n_nodes; i++) {
         char *type = NULL, *lname = NULL;
-        sn_status st = load_node(r, m, &type, &lname);
+        sn_status st = load_node(r, m, reg, &type, &lname);
         sn_mem_free(&m->mem, type);
         sn_mem_free(&m->mem, lname);
         if (st != SN_OK)
@@ -616,6 +624,7 @@ static void tag_text(const uint8_t tag[4], char buf[20])
 
 typedef struct load_state {
     size_t file_len;
+    const sn_registry *registry; /* custom layer types, or NULL */
     uint32_t flags;
     sn_model *m;
     int seen;       /* SEEN_* bits */
@@ -633,7 +642,7 @@ static sn_status run_section(load_state *ls, const uint8_t tag[4],
         if (ls->seen != 0)
             return sn_fail(SN_ERR_FORMAT, "CONF must be the first section");
         ls->seen |= SEEN_CONF;
-        return load_conf(sub, ls->file_len, &ls->m);
+        return load_conf(sub, ls->file_len, ls->registry, &ls->m);
     }
     if (memcmp(tag, "WGHT", 4) == 0) {
         if (ls->seen != SEEN_CONF)
@@ -730,6 +739,13 @@ static sn_status read_header(sn_reader *r, uint32_t *flags)
 SN_API sn_status sn_model_load_buffer(const void *data, size_t len,
                                       sn_model_t **model)
 {
+    return sn_model_load_buffer_ex(data, len, NULL, model);
+}
+
+SN_API sn_status sn_model_load_buffer_ex(const void *data, size_t len,
+                                         const sn_registry_t *registry,
+                                         sn_model_t **model)
+{
     if (model == NULL || data == NULL)
         return sn_fail(SN_ERR_INVALID_ARG, "sn_model_load_buffer: %s is NULL",
                        model == NULL ? "model" : "data");
@@ -738,6 +754,7 @@ SN_API sn_status sn_model_load_buffer(const void *data, size_t len,
     sn_reader_init(&r, data, len);
     load_state ls = {0};
     ls.file_len = len;
+    ls.registry = registry;
     sn_status st = read_header(&r, &ls.flags);
     while (st == SN_OK && !ls.ended)
         st = next_section(&r, &ls);
@@ -792,6 +809,13 @@ static sn_status read_file(int fd, const char *path, const sn_mem *mem,
 
 SN_API sn_status sn_model_load(const char *path, sn_model_t **model)
 {
+    return sn_model_load_ex(path, NULL, model);
+}
+
+SN_API sn_status sn_model_load_ex(const char *path,
+                                  const sn_registry_t *registry,
+                                  sn_model_t **model)
+{
     if (model != NULL)
         *model = NULL;
     if (path == NULL || model == NULL)
@@ -807,7 +831,7 @@ SN_API sn_status sn_model_load(const char *path, sn_model_t **model)
     close(fd);
     if (st != SN_OK)
         return st;
-    st = sn_model_load_buffer(data, len, model);
+    st = sn_model_load_buffer_ex(data, len, registry, model);
     sn_mem_free(&mem, data);
     return st;
 }

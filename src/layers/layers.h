@@ -17,9 +17,14 @@ extern const sn_layer_ops sn_add_ops;
 extern const sn_layer_ops sn_concatenate_ops;
 extern const sn_layer_ops sn_global_average_pooling1d_ops;
 extern const sn_layer_ops sn_global_max_pooling1d_ops;
+extern const sn_layer_ops sn_conv1d_ops;
+extern const sn_layer_ops sn_max_pooling1d_ops;
+extern const sn_layer_ops sn_average_pooling1d_ops;
 extern const sn_layer_ops sn_simple_rnn_ops;
 extern const sn_layer_ops sn_lstm_ops;
 extern const sn_layer_ops sn_gru_ops;
 extern const sn_layer_ops sn_bidirectional_ops;
+extern const sn_layer_ops sn_attention_ops, sn_additive_attention_ops, sn_layer_normalization_ops;
+extern const sn_layer_ops sn_mha_ops;
 
 #endif /* SN_LAYERS_H */
