@@ -269,12 +269,146 @@ done:
     return rc;
 }
 
+/* ------------------------------------------------------------------ (iv), (v) */
+
+static sn_status compile_adam(sn_model_t *m, sn_loss_kind loss, int from_logits) {
+    sn_optimizer_opts oo;
+    sn_optimizer_defaults(SN_ADAM, &oo);
+    oo.learning_rate = 1e-3f;
+    sn_loss_opts lo = SN_LOSS_OPTS_INIT;
+    lo.kind = loss;
+    lo.from_logits = from_logits;
+    sn_compile_opts co = SN_COMPILE_OPTS_INIT;
+    co.optimizer = sn_optimizer_new(&oo);
+    co.loss = &lo;
+    return co.optimizer ? sn_model_compile(m, &co) : SN_ERR_NOMEM;
+}
+
+/* (iv) Embedding -> BiLSTM(64, all steps) -> additive attention pooling
+ * (score v.tanh(h W + b)) -> Dense(1) logits + BCE, as torch_bench.py. */
+static sn_model_t *build_iv(void) {
+    sn_model_opts mo = SN_MODEL_OPTS_INIT;
+    mo.seed = 42;
+    mo.name = "iv";
+    sn_model_t *m = sn_model_new(&mo);
+    if (!m) return NULL;
+    sn_rnn_opts ro = SN_RNN_OPTS_INIT;
+    ro.return_sequences = 1;
+    sn_attention_opts ao = SN_ATTENTION_OPTS_INIT;
+    ao.units = 64;
+    int x = sn_apply(m, sn_embedding(V, E, NULL), sn_input_tokens(m, T));
+    x = sn_apply(m, sn_bidirectional(sn_lstm(64, &ro), SN_MERGE_CONCAT), x);
+    x = sn_apply(m, sn_attention(SN_SCORE_ADDITIVE, &ao), x);
+    x = sn_apply(m, sn_dense(1, SN_LINEAR, NULL), x);
+    if (x < 0 || compile_adam(m, SN_LOSS_BINARY_CROSSENTROPY, 1) != SN_OK) {
+        fail("building model iv");
+        sn_model_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+enum { TS_T = 60, TS_F = 5, TS_OUT = 30 };
+
+/* (v) (60, 5) -> Conv1D(64, 3, causal, relu) -> Conv1D(32, 3, causal, relu)
+ * -> LSTM(128, seq) -> LSTM(64) -> Dense(64, relu) -> Dense(30) + MSE. */
+static sn_model_t *build_v(void) {
+    sn_model_opts mo = SN_MODEL_OPTS_INIT;
+    mo.seed = 42;
+    mo.name = "v";
+    sn_model_t *m = sn_model_new(&mo);
+    if (!m) return NULL;
+    sn_conv1d_opts co = SN_CONV1D_OPTS_INIT;
+    co.padding = SN_PAD_CAUSAL;
+    co.activation = SN_RELU;
+    sn_rnn_opts seq = SN_RNN_OPTS_INIT;
+    seq.return_sequences = 1;
+    int x = sn_input(m, TS_T, TS_F);
+    x = sn_apply(m, sn_conv1d(64, 3, &co), x);
+    x = sn_apply(m, sn_conv1d(32, 3, &co), x);
+    x = sn_apply(m, sn_lstm(128, &seq), x);
+    x = sn_apply(m, sn_lstm(64, NULL), x);
+    x = sn_apply(m, sn_dense(64, SN_RELU, NULL), x);
+    x = sn_apply(m, sn_dense(TS_OUT, SN_LINEAR, NULL), x);
+    if (x < 0 || compile_adam(m, SN_LOSS_MSE, 0) != SN_OK) {
+        fail("building model v");
+        sn_model_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+static double lstm_gflop(int b, int t, int e, int h) {
+    return 2.0 * b * t * 4.0 * h * (e + h) / 1e9;
+}
+
+/* Times training and batch-64 inference of a built model. */
+static int run_built(const char *key, const char *desc, sn_model_t *m, const void *in, const float *tgt,
+                     size_t out_floats, double gf) {
+    int rc = -1;
+    double *t = malloc((size_t)g_steps * sizeof *t);
+    float *out = malloc(out_floats * sizeof *out);
+    if (!t || !out) goto done;
+    if (time_train(m, in, tgt, t)) goto done;
+    stats s = summarize(t, g_steps);
+    row(key, desc, "train", B, s, 3 * gf);
+    result(key, "train_ms", s.med);
+    result(key, "train_seq_s", B / s.med * 1e3);
+    result(key, "train_gflops", 3 * gf / s.med * 1e3);
+    if (time_predict(m, B, in, out, t)) goto done;
+    s = summarize(t, g_steps);
+    row(key, desc, "infer", B, s, gf);
+    result(key, "infer_ms", s.med);
+    result(key, "infer_seq_s", B / s.med * 1e3);
+    result(key, "infer_gflops", gf / s.med * 1e3);
+    rc = 0;
+done:
+    free(t);
+    free(out);
+    return rc;
+}
+
+static int run_iv(void) {
+    sn_model_t *m = build_iv();
+    int32_t *in = malloc((size_t)B * T * sizeof *in);
+    float *tgt = malloc((size_t)B * sizeof *tgt);
+    int rc = -1;
+    if (m && in && tgt) {
+        for (size_t k = 0; k < (size_t)B * T; k++) in[k] = (int32_t)(rnd_u32() % V);
+        for (int k = 0; k < B; k++) tgt[k] = (float)(rnd_u32() & 1u);
+        double gf = 2 * lstm_gflop(B, T, E, 64) + (2.0 * B * T * 128 * 64 + 2.0 * B * T * 64) / 1e9;
+        rc = run_built("iv", "Emb->BiLSTM(64)+attention", m, in, tgt, B, gf);
+    }
+    free(in);
+    free(tgt);
+    sn_model_free(m);
+    return rc;
+}
+
+static int run_v(void) {
+    sn_model_t *m = build_v();
+    float *in = malloc((size_t)B * TS_T * TS_F * sizeof *in);
+    float *tgt = malloc((size_t)B * TS_OUT * sizeof *tgt);
+    int rc = -1;
+    if (m && in && tgt) {
+        for (size_t k = 0; k < (size_t)B * TS_T * TS_F; k++) in[k] = rnd_f();
+        for (size_t k = 0; k < (size_t)B * TS_OUT; k++) tgt[k] = rnd_f();
+        double gf = (2.0 * B * TS_T * 64 * 15 + 2.0 * B * TS_T * 32 * 192) / 1e9 + lstm_gflop(B, TS_T, 32, 128) +
+                    lstm_gflop(B, TS_T, 128, 64) + 2.0 * B * (64 * 64 + 64 * 30) / 1e9;
+        rc = run_built("v", "Conv1D x2->LSTM x2->Dense", m, in, tgt, (size_t)B * TS_OUT, gf);
+    }
+    free(in);
+    free(tgt);
+    sn_model_free(m);
+    return rc;
+}
+
 static void usage(FILE *f) {
     fprintf(f, "usage: bench_rnn [--steps N] [--warmup N] [--models core,i,ii,iii,iv,v,lat1] [--threads N]\n");
 }
 
 int main(int argc, char **argv) {
-    const char *models = "core,i,ii,iii,lat1";
+    const char *models = "core,i,ii,iii,iv,v,lat1";
     for (int k = 1; k < argc; k++) {
         const char *a = argv[k];
         const char *v = k + 1 < argc ? argv[k + 1] : NULL;
@@ -310,13 +444,8 @@ int main(int argc, char **argv) {
     if (!list) return 1;
     int failed = 0;
     for (char *save = NULL, *key = strtok_r(list, ",", &save); key; key = strtok_r(NULL, ",", &save)) {
-        if (!strcmp(key, "iv") || !strcmp(key, "v")) {
-            printf("%-5s %-28s n/a (needs attention/Conv1D, issue 5)\n", key,
-                   !strcmp(key, "iv") ? "Emb->BiLSTM(64)+attention" : "Conv1D x2->LSTM x2->Dense");
-            printf("RESULT libseqnet %s n/a\n", key);
-            continue;
-        }
-        if (run_model(key) != 0) {
+        int rc = !strcmp(key, "iv") ? run_iv() : !strcmp(key, "v") ? run_v() : run_model(key);
+        if (rc != 0) {
             printf("%-5s FAILED (see stderr)\n", key);
             printf("RESULT libseqnet %s failed\n", key);
             failed = 1;
