@@ -248,7 +248,7 @@ static void pack_recurrent_t(const sn_rnn_cfg *cfg, const sn_rnn_weights *w,
 }
 
 /* Writes the step's output rows and remembers them for masked steps. */
-static void emit_output(const sn_rnn_cfg *cfg, sn_rnn_io *io, sn_rnn_ws *ws,
+SN_CLONES static void emit_output(const sn_rnn_cfg *cfg, sn_rnn_io *io, sn_rnn_ws *ws,
                         int b, int t, bool real)
 {
     size_t H = (size_t)cfg->units;
@@ -265,7 +265,7 @@ static void emit_output(const sn_rnn_cfg *cfg, sn_rnn_io *io, sn_rnn_ws *ws,
         memcpy(y, out, H * sizeof *y);
 }
 
-static void step_rows(const sn_rnn_cfg *cfg, const sn_rnn_weights *w,
+SN_CLONES static void step_rows(const sn_rnn_cfg *cfg, const sn_rnn_weights *w,
                       sn_rnn_io *io, sn_rnn_ws *ws, int t)
 {
     int B = io->batch, H = cfg->units, G = sn_rnn_gates(cfg), GH = G * H;
@@ -313,7 +313,7 @@ static void step_rows(const sn_rnn_cfg *cfg, const sn_rnn_weights *w,
 /* GRU reset_before: the candidate needs (r * hd) . R_h, a second product
  * that can only start once every row's r is known.  aux keeps r * hd, the
  * input of R_h, for the weight gradient. */
-static void gru_before_candidate(const sn_rnn_cfg *cfg, sn_rnn_io *io,
+SN_CLONES static void gru_before_candidate(const sn_rnn_cfg *cfg, sn_rnn_io *io,
                                  sn_rnn_ws *ws, int t, const float *hd)
 {
     int B = io->batch, H = cfg->units, GH = 3 * H;
@@ -442,7 +442,7 @@ static int run_parts(part_fn fn, const sn_rnn_cfg *cfg,
 /* ------------------------------------------------------------ forward */
 
 /* The time loop over one slice of rows. */
-static void forward_part(const sn_rnn_cfg *cfg, const sn_rnn_weights *w,
+SN_CLONES static void forward_part(const sn_rnn_cfg *cfg, const sn_rnn_weights *w,
                          sn_rnn_io *io, sn_rnn_ws *ws)
 {
     int B = io->batch, T = io->steps, H = cfg->units;
@@ -508,7 +508,7 @@ static float norm2(const float *x, size_t n, size_t stride, size_t len)
 }
 
 /* Output gradients that reach the state after processing step s. */
-static void add_output_grad(const sn_rnn_cfg *cfg, const sn_rnn_io *io,
+SN_CLONES static void add_output_grad(const sn_rnn_cfg *cfg, const sn_rnn_io *io,
                             sn_rnn_ws *ws, int s, int t)
 {
     if (io->dy == NULL)
@@ -531,7 +531,7 @@ static void add_output_grad(const sn_rnn_cfg *cfg, const sn_rnn_io *io,
 }
 
 /* One row's cell backward; dZ rows of masked steps are zero. */
-static void step_back_rows(const sn_rnn_cfg *cfg, sn_rnn_io *io,
+SN_CLONES static void step_back_rows(const sn_rnn_cfg *cfg, sn_rnn_io *io,
                            sn_rnn_ws *ws, int t)
 {
     int H = cfg->units, GH = sn_rnn_gates(cfg) * H;
@@ -561,7 +561,7 @@ static void step_back_rows(const sn_rnn_cfg *cfg, sn_rnn_io *io,
 
 /* GRU reset_before: d(r*hd) = dĥpre . R_hᵀ gives dr and a state term:
  * drpre = d(r*hd) * hd * σ'(r), and dL/d(hd) += d(r*hd) * r (in drh). */
-static void gru_before_back(const sn_rnn_cfg *cfg, sn_rnn_io *io,
+SN_CLONES static void gru_before_back(const sn_rnn_cfg *cfg, sn_rnn_io *io,
                             sn_rnn_ws *ws, int t, float *drh)
 {
     int B = io->batch, H = cfg->units, GH = 3 * H, T = io->steps;
@@ -588,7 +588,7 @@ static void gru_before_back(const sn_rnn_cfg *cfg, sn_rnn_io *io,
 }
 
 /* dh_prev = direct part + (dZh . Rᵀ) * keep_rec (+ GRU-before term). */
-static void recurrent_back(const sn_rnn_cfg *cfg, sn_rnn_io *io,
+SN_CLONES static void recurrent_back(const sn_rnn_cfg *cfg, sn_rnn_io *io,
                            sn_rnn_ws *ws, int t, const float *extra)
 {
     int B = io->batch, H = cfg->units, GH = sn_rnn_gates(cfg) * H;
@@ -691,7 +691,7 @@ static void input_grads(const sn_rnn_cfg *cfg, const sn_rnn_weights *w,
 
 /* The time loop of backward over one slice of rows; records the squared
  * norm of dL/dh_t per step in this slice's part of hnorm. */
-static void backward_part(const sn_rnn_cfg *cfg, const sn_rnn_weights *w,
+SN_CLONES static void backward_part(const sn_rnn_cfg *cfg, const sn_rnn_weights *w,
                           sn_rnn_io *io, sn_rnn_ws *ws)
 {
     int B = io->batch, T = io->steps, H = cfg->units;
