@@ -10,6 +10,8 @@
 #                            libseqnet vs PyTorch and oneDNN (peers skipped with a
 #                            note when not installed); BENCH_STEPS=N BENCH_MODELS=..
 #   make clean               remove build/ and lib/
+#   make data                fetch the IMDB reviews into data/aclImdb
+#                            (scripts/get-data.sh, docs/DATA.md)
 #
 # Options (give them on the command line, e.g. `make check BLAS=blis`):
 #   BLAS=openblas            (default) OpenBLAS through pkg-config
@@ -59,7 +61,7 @@ ARCH ?=
 SANITIZE ?=
 
 # Goals that do not compile anything need no BLAS probing.
-NOBUILD_GOALS := clean uninstall bench help
+NOBUILD_GOALS := clean uninstall bench help data
 ifneq ($(MAKECMDGOALS),)
 ifeq ($(filter-out $(NOBUILD_GOALS),$(MAKECMDGOALS)),)
 SN_NOBUILD := 1
@@ -144,7 +146,7 @@ BASE_CFLAGS := -std=c11 $(CFLAGS) $(ARCH_FLAGS) $(SAN_FLAGS) \
 LIB_CFLAGS := $(BASE_CFLAGS) -fPIC -fvisibility=hidden -DSN_BUILDING_LIBRARY \
     -Isrc $(BLAS_CFLAGS) -DSN_BLAS_NAME=\"$(BLAS)\"
 DEPFLAGS = -MMD -MP -MF $(@:.o=.d)
-SYS_LIBS := -lm -lpthread
+SYS_LIBS := -lm -lpthread -lz
 
 ifndef SN_NOBUILD
 CHECK_CFLAGS := $(shell $(PKG_CONFIG) --cflags check)
@@ -152,7 +154,7 @@ CHECK_LIBS := $(shell $(PKG_CONFIG) --libs check)
 endif
 
 # ---------------------------------------------------------------- files
-LIB_SRCS := $(sort $(wildcard src/*.c src/layers/*.c))
+LIB_SRCS := $(sort $(wildcard src/*.c src/layers/*.c src/eval/*.c src/text/*.c src/series/*.c src/data/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILDDIR)/%.o)
 
 # The element-wise and matrix kernels of the recurrent layers: -O3 lets GCC
@@ -162,7 +164,7 @@ LIB_OBJS := $(LIB_SRCS:%.c=$(BUILDDIR)/%.o)
 # exception flags, so nothing observable changes but rounding in the last
 # bit.
 HOT_SRCS := src/fastmath.c src/activations.c src/layers/rnn_cells.c \
-            src/layers/rnn_core.c src/layers/rnn_gemm.c
+            src/layers/rnn_core.c src/layers/rnn_gemm.c src/data/glove_train.c
 HOT_CFLAGS := -O3 -ffp-contract=fast -fno-trapping-math -fno-math-errno
 
 MAPFILE := src/libseqnet.map
@@ -342,6 +344,13 @@ bench-build: lib $(BENCH_BIN)
 BENCH_CMD = bash bench/run.sh --steps $(BENCH_STEPS) --models $(BENCH_MODELS)
 bench:
 	$(if $(findstring n,$(firstword -$(MAKEFLAGS))),@echo "$(BENCH_CMD)",SN_MAKE='$(MAKE)' $(BENCH_CMD))
+
+# ---------------------------------------------------------------- data
+# Puts the IMDB reviews into data/aclImdb (shared copy or download, sha256
+# checked; nothing to do when already there).  See docs/DATA.md.
+.PHONY: data
+data:
+	bash scripts/get-data.sh
 
 # ---------------------------------------------------------------- install
 INSTALLED_LIBS := libseqnet.so.$(VERSION) $(SONAME) libseqnet.so libseqnet.a

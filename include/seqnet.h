@@ -942,6 +942,696 @@ SN_API sn_status sn_model_load_buffer_ex(const void *data, size_t len,
                                          sn_model_t **model);
 
 /* ------------------------------------------------------------------------ */
+/* Text vectorization                                                       */
+/* ------------------------------------------------------------------------ */
+/* Turns raw UTF-8 texts into token ids (for an Embedding) or into bag-of-
+ * n-grams rows, with Keras TextVectorization semantics: standardize, split
+ * on ASCII whitespace, optional bigrams, look up in a vocabulary learned by
+ * adapt or set by the caller.  Id 0 is padding (token ""), id 1 is the
+ * out-of-vocabulary token "[UNK]", learned tokens start at 2.
+ *
+ * A vectorizer is created with the calling thread's allocator.  Transforms,
+ * lookups and decoding do not modify it and may run from several threads at
+ * once; adapt, set_vocabulary and free need exclusive access. */
+typedef struct sn_vectorizer sn_vectorizer_t;
+
+typedef enum sn_output_mode {
+    SN_OUTPUT_INT = 0,       /* ids [n, width] (sn_vectorizer_transform)   */
+    SN_OUTPUT_MULTI_HOT = 1, /* 1 where the token occurs [n, vocab_size]    */
+    SN_OUTPUT_COUNT = 2,     /* occurrences [n, vocab_size]                 */
+    SN_OUTPUT_TF_IDF = 3     /* occurrences * idf [n, vocab_size]           */
+} sn_output_mode;
+
+/* Which end of a sequence padding goes to, or truncation cuts from. */
+typedef enum sn_seq_side {
+    SN_SIDE_POST = 0,        /* the end                                     */
+    SN_SIDE_PRE = 1          /* the start                                   */
+} sn_seq_side;
+
+/* Standardization steps, or'ed together.  Every input is first made valid
+ * UTF-8 (each byte that does not begin a valid sequence becomes U+FFFD),
+ * whatever the flags. */
+enum {
+    SN_STANDARDIZE_NONE = 0,
+    SN_STANDARDIZE_LOWER = 1,        /* ASCII, Latin-1, Latin Extended-A,
+                                      * Greek and Cyrillic capitals          */
+    SN_STANDARDIZE_PUNCTUATION = 2,  /* delete the 32 ASCII punctuation
+                                      * characters ("don't" -> "dont")      */
+    SN_STANDARDIZE_HTML_BREAKS = 4,  /* "<br />", "<br/>", "<br>" (any case)
+                                      * -> one space, before the above      */
+    SN_STANDARDIZE_DEFAULT = 7       /* all three                           */
+};
+
+typedef struct sn_vectorizer_opts {
+    size_t size;                 /* sizeof(sn_vectorizer_opts)              */
+    int max_tokens;              /* 0 = unlimited (default); else >= 2, and
+                                  * counts "" and "[UNK]" as Keras does, so
+                                  * adapt keeps max_tokens - 2 tokens       */
+    int ngrams;                  /* 1 (default) or 2: unigrams, then the
+                                  * bigrams "a b" of adjacent tokens        */
+    sn_output_mode output_mode;  /* SN_OUTPUT_INT                           */
+    int output_sequence_length;  /* INT only: > 0 pads / truncates every
+                                  * row to this width; 0 (default, Keras
+                                  * None) pads to the longest in the batch
+                                  * (see sn_vectorizer_output_width)        */
+    sn_seq_side padding;         /* SN_SIDE_POST (Keras TextVectorization;
+                                  * pad_sequences uses PRE)                 */
+    sn_seq_side truncation;      /* SN_SIDE_POST: keep the first tokens
+                                  * (Keras TextVectorization; PRE keeps the
+                                  * last, as pad_sequences)                 */
+    int standardize;             /* SN_STANDARDIZE_* flags, default all     */
+} sn_vectorizer_opts;
+#define SN_VECTORIZER_OPTS_INIT \
+    { sizeof(sn_vectorizer_opts), 0, 1, SN_OUTPUT_INT, 0, SN_SIDE_POST, \
+      SN_SIDE_POST, SN_STANDARDIZE_DEFAULT }
+
+/* Creates a vectorizer with only "" and "[UNK]" in its vocabulary.  The
+ * caller owns it and frees it with sn_vectorizer_free.  NULL opts =
+ * defaults.  Returns NULL on invalid options (output_sequence_length set
+ * with a non-INT mode is refused, as in Keras). */
+SN_API sn_vectorizer_t *sn_vectorizer_new(const sn_vectorizer_opts *opts);
+/* NULL is a no-op. */
+SN_API void sn_vectorizer_free(sn_vectorizer_t *v);
+/* Copies the options into *opts, reading opts->size as the caller's size. */
+SN_API sn_status sn_vectorizer_options(const sn_vectorizer_t *v,
+                                       sn_vectorizer_opts *opts);
+
+/* Learns the vocabulary from texts[0 .. n-1] (training texts only),
+ * replacing the old one: tokens by count, descending, ties broken by the
+ * token's bytes in descending order (as Keras); max_tokens - 2 of them if
+ * max_tokens is set.  In TF_IDF mode it also learns idf = log(1 + N / (1 +
+ * df)), N the number of texts, df the number of texts holding the token;
+ * "" and "[UNK]" get the mean idf of the learned tokens.  texts and every
+ * entry must not be NULL.  On failure the old vocabulary stays. */
+SN_API sn_status sn_vectorizer_adapt(sn_vectorizer_t *v,
+                                     const char *const *texts, size_t n);
+/* The same over a corpus given in parts: begin, add any number of
+ * batches, finish (which installs the vocabulary).  begin discards the
+ * counts of an unfinished adapt; add or finish without begin fail with
+ * SN_ERR_STATE.  Until finish, transforms use the old vocabulary. */
+SN_API sn_status sn_vectorizer_adapt_begin(sn_vectorizer_t *v);
+SN_API sn_status sn_vectorizer_adapt_add(sn_vectorizer_t *v,
+                                         const char *const *texts, size_t n);
+SN_API sn_status sn_vectorizer_adapt_finish(sn_vectorizer_t *v);
+
+/* Replaces the vocabulary with tokens[0 .. n-1] as ids 2 .. n+1 (or, if
+ * tokens[0] is "" and tokens[1] is "[UNK]", as ids 0 .. n-1: the output of
+ * sn_vectorizer_token round-trips).  Tokens must be non-empty, unique,
+ * without "[UNK]" past position 1, and fit max_tokens.  idf: n weights, one
+ * per entry of tokens, required in TF_IDF mode and refused otherwise (as
+ * Keras); without the special tokens, "" and "[UNK]" get their mean.
+ * Copies everything.  On failure the old vocabulary stays. */
+SN_API sn_status sn_vectorizer_set_vocabulary(sn_vectorizer_t *v,
+                                              const char *const *tokens,
+                                              size_t n, const float *idf);
+
+/* Ids in use: 2 + learned tokens.  Negative status if v is NULL. */
+SN_API int sn_vectorizer_vocab_size(const sn_vectorizer_t *v);
+/* The token of id ("" for 0, "[UNK]" for 1), owned by v and valid until
+ * its vocabulary changes; NULL (and an error) if id is out of range. */
+SN_API const char *sn_vectorizer_token(const sn_vectorizer_t *v, int id);
+/* The id of an exact token (not standardized): "" gives 0, an unknown
+ * token 1.  Negative status if v or token is NULL. */
+SN_API int sn_vectorizer_lookup(const sn_vectorizer_t *v, const char *token);
+/* The idf weights [vocab_size] in TF_IDF mode, owned by v; NULL in the
+ * other modes. */
+SN_API const float *sn_vectorizer_idf(const sn_vectorizer_t *v);
+
+/* The row width the next transform of texts[0 .. n-1] writes: INT mode
+ * output_sequence_length, or if that is 0 the most ids any of the texts
+ * gives; other modes vocab_size.  Negative status on failure. */
+SN_API int sn_vectorizer_output_width(const sn_vectorizer_t *v,
+                                      const char *const *texts, size_t n);
+/* INT mode: writes ids [n, width] to out (width as above).  Rows longer
+ * than width are truncated at the truncation side, shorter ones padded
+ * with 0 at the padding side (pad_sequences semantics). */
+SN_API sn_status sn_vectorizer_transform(const sn_vectorizer_t *v,
+                                         const char *const *texts, size_t n,
+                                         int32_t *out);
+/* MULTI_HOT, COUNT, TF_IDF modes: writes [n, vocab_size] to out.  Column 0
+ * (padding) is always 0; column 1 counts out-of-vocabulary n-grams. */
+SN_API sn_status sn_vectorizer_transform_dense(const sn_vectorizer_t *v,
+                                               const char *const *texts,
+                                               size_t n, float *out);
+
+/* Ids back to text for error analysis: the tokens of ids[0 .. len-1]
+ * joined by single spaces, padding (0) skipped, written NUL-terminated to
+ * buf[cap].  *needed (if not NULL) gets the length without the NUL.  If cap
+ * is too small, writes the whole tokens that fit and returns
+ * SN_ERR_INVALID_ARG; an id outside the vocabulary also fails. */
+SN_API sn_status sn_vectorizer_decode(const sn_vectorizer_t *v,
+                                      const int32_t *ids, size_t len,
+                                      char *buf, size_t cap, size_t *needed);
+
+/* Saves options, vocabulary and idf weights in their own small file
+ * (docs/TEXT.md): magic, version, CRC-32.  Atomic like sn_model_save. */
+SN_API sn_status sn_vectorizer_save(const sn_vectorizer_t *v,
+                                    const char *path);
+/* The same into a new buffer *data of *len bytes; free it with sn_free. */
+SN_API sn_status sn_vectorizer_save_buffer(const sn_vectorizer_t *v,
+                                           void **data, size_t *len);
+/* Loads what sn_vectorizer_save wrote; *v receives a new vectorizer the
+ * caller owns (NULL on failure).  Truncated, corrupt or foreign files give
+ * SN_ERR_FORMAT, newer ones SN_ERR_VERSION, unreadable ones SN_ERR_IO. */
+SN_API sn_status sn_vectorizer_load(const char *path, sn_vectorizer_t **v);
+SN_API sn_status sn_vectorizer_load_buffer(const void *data, size_t len,
+                                           sn_vectorizer_t **v);
+
+/* Attaches a copy of v to the model (NULL removes it); the copy belongs to
+ * the model, is saved with it (an optional "vocb" section, docs/FORMAT.md)
+ * and comes back with sn_model_load.  v stays the caller's. */
+SN_API sn_status sn_model_set_vectorizer(sn_model_t *model,
+                                         const sn_vectorizer_t *v);
+/* The model's vectorizer, owned by the model, or NULL if it has none. */
+SN_API const sn_vectorizer_t *sn_model_vectorizer(const sn_model_t *model);
+
+/* ------------------------------------------------------------------------ */
+/* IMDB reviews and word vectors                                            */
+/* ------------------------------------------------------------------------ */
+typedef struct sn_imdb sn_imdb_t;
+
+/* Reads one split of the original aclImdb layout straight from the
+ * directory: split "train" or "test" reads <dir>/<split>/neg/ (label 0) and
+ * <dir>/<split>/pos/ (label 1); "unsup" reads <dir>/train/unsup/ (label -1).
+ * Every entry of those folders must be a file named <id>_<rating>.txt (id a
+ * decimal number, rating 0..10; names starting with '.' are skipped); its
+ * whole content is the review text (UTF-8, kept byte for byte).  The
+ * reviews are sorted by (label, id): negatives by id, then positives by id,
+ * so the order does not depend on the file system.
+ * Errors: SN_ERR_IO if a folder or file cannot be read (message names it),
+ * SN_ERR_FORMAT for a file name that does not fit the pattern, a duplicate
+ * id, or a NUL byte in a review (message names the file), SN_ERR_INVALID_ARG
+ * for NULL arguments or an unknown split.  On success the caller owns *out
+ * (free with sn_imdb_free); on failure *out is NULL. */
+SN_API sn_status sn_imdb_load(const char *aclimdb_dir, const char *split,
+                              sn_imdb_t **out);
+
+/* Number of reviews (0 for NULL). */
+SN_API int sn_imdb_count(const sn_imdb_t *imdb);
+/* Review i's text, owned by imdb; NULL if i is out of range. */
+SN_API const char *sn_imdb_text(const sn_imdb_t *imdb, int i);
+/* Review i's label: 1 positive, 0 negative, -1 unlabelled (unsup);
+ * SN_ERR_NOT_FOUND (-8) if i is out of range or imdb is NULL. */
+SN_API int sn_imdb_label(const sn_imdb_t *imdb, int i);
+/* The star rating from the file name: 1..10 (0 in unsup);
+ * SN_ERR_NOT_FOUND (-8) if i is out of range. */
+SN_API int sn_imdb_rating(const sn_imdb_t *imdb, int i);
+/* The id from the file name (unique within its folder);
+ * SN_ERR_NOT_FOUND (-8) if i is out of range. */
+SN_API int sn_imdb_id(const sn_imdb_t *imdb, int i);
+/* All texts in the current order, sn_imdb_count() entries, for a
+ * vectorizer; owned by imdb, valid until the next sn_imdb_shuffle or
+ * sn_imdb_free.  NULL for NULL. */
+SN_API const char *const *sn_imdb_texts(const sn_imdb_t *imdb);
+/* Reorders the reviews (texts, labels, ratings, ids together) by a
+ * Fisher-Yates shuffle from a generator seeded with seed: the same seed on
+ * the same data always gives the same order. */
+SN_API sn_status sn_imdb_shuffle(sn_imdb_t *imdb, uint64_t seed);
+/* Frees everything; NULL is a no-op. */
+SN_API void sn_imdb_free(sn_imdb_t *imdb);
+
+/* ------------------------------------------------------------------------ */
+/* Pre-trained word vectors into an Embedding                                */
+/* ------------------------------------------------------------------------ */
+typedef struct sn_glove_opts {
+    size_t size;     /* sizeof(sn_glove_opts)                                */
+    int trainable;   /* default 1; 0 = freeze the layer after loading        */
+    int skip_ids;    /* default 2: ids below it (0 pad, 1 OOV, as a          */
+                     /* vectorizer numbers them) are never written           */
+} sn_glove_opts;
+#define SN_GLOVE_OPTS_INIT { sizeof(sn_glove_opts), 1, 2 }
+
+/* Reads word vectors in the GloVe text format ("word v1 v2 ... vD" per
+ * line) or the word2vec text format (the same after a "count dim" header
+ * line, detected), plain or gzip-compressed (detected by the magic bytes,
+ * not the name), and writes row id of the embedding's weight for every
+ * vocabulary word vocab[id] (id >= skip_ids) found in the file; other rows
+ * keep their values.  Words match exactly (byte for byte, case-sensitive);
+ * the first occurrence of a word in the file wins.  D must equal the
+ * layer's output_dim and vocab_size must not exceed its input_dim.
+ * embedding must be an Embedding layer of model; the model is built if it
+ * is not yet.  *found (may be NULL) gets the number of vocabulary words
+ * found (coverage).  Then the layer's trainable flag is set from opts.
+ * Errors: SN_ERR_FORMAT for a malformed file, the message naming the file
+ * and line: a wrong number of values, a non-numeric or non-finite value, a
+ * truncated last line, binary data (a NUL byte), an empty file or a
+ * corrupt/truncated gzip stream; SN_ERR_IO if it cannot be opened or read;
+ * SN_ERR_INVALID_ARG / SN_ERR_SHAPE for bad arguments.  On any error the
+ * weights and the trainable flag are unchanged. */
+SN_API sn_status sn_embedding_load_vectors(sn_model_t *model,
+                                           sn_layer_t *embedding,
+                                           const char *path,
+                                           const char *const *vocab,
+                                           int vocab_size,
+                                           const sn_glove_opts *opts,
+                                           int *found);
+
+/* ------------------------------------------------------------------------ */
+/* Training GloVe vectors (Pennington, Socher, Manning 2014)                 */
+/* ------------------------------------------------------------------------ */
+typedef struct sn_glove_train_opts {
+    size_t size;          /* sizeof(sn_glove_train_opts)                     */
+    int dim;              /* vector size, default 50                         */
+    int window;           /* symmetric context window, default 10            */
+    int epochs;           /* default 20                                      */
+    float x_max;          /* weighting cut-off, default 100                  */
+    float alpha;          /* weighting exponent, default 0.75                */
+    float learning_rate;  /* AdaGrad initial rate, default 0.05              */
+    uint64_t seed;        /* initialisation and shuffling, default 0         */
+    int threads;          /* default 0 = online cores; 1 is deterministic    */
+    size_t max_memory_mb; /* bound for the co-occurrence counts, def. 1024   */
+    int min_count;        /* words seen fewer times get no vector, def. 5    */
+    int skip_ids;         /* default 2: ids below it (pad, OOV) hold a       */
+                          /* position in the window but are not counted      */
+} sn_glove_train_opts;
+#define SN_GLOVE_TRAIN_OPTS_INIT                                           \
+    { sizeof(sn_glove_train_opts), 50, 10, 20, 100.0f, 0.75f, 0.05f, 0, 0, \
+      1024, 5, 2 }
+
+/* Trains GloVe vectors on n_docs tokenised documents: docs[k] holds
+ * lengths[k] token ids in [0, vocab_size).  Co-occurrences are counted in a
+ * symmetric window, a pair at distance d adding 1/d, without crossing
+ * documents.  They are held within max_memory_mb: if they do not fit, the
+ * least frequent words are dropped (a quarter of the remaining vocabulary
+ * at a time, with their counts) until they do, so the most frequent words
+ * keep exact counts.  Then the weighted least-squares objective
+ *   J = sum_ij f(X_ij) (w_i . w~_j + b_i + b~_j - log X_ij)^2 / 2,
+ *   f(x) = min(1, (x / x_max)^alpha)
+ * is minimised by AdaGrad over the shuffled nonzero entries, as the
+ * reference implementation does (Hogwild threads sharing the parameters
+ * when threads > 1, so only threads == 1 is bit-reproducible).
+ * vectors [vocab_size, dim] (caller's buffer) gets w + w~ per word; words
+ * without a vector (ids below skip_ids, rarer than min_count, dropped for
+ * memory) get zeros.  *final_cost (may be NULL) gets the mean of
+ * f(X)(...)^2 / 2 over the nonzero entries in the last epoch.
+ * Errors: SN_ERR_INVALID_ARG (bad argument or option, an id out of range:
+ * message names document and position), SN_ERR_NOMEM (allocation failed,
+ * or max_memory_mb too small for even two words), SN_ERR_NUMERIC
+ * (training diverged), SN_ERR_STATE (no co-occurrences at all). */
+SN_API sn_status sn_glove_train(const int32_t *const *docs,
+                                const int *lengths, int n_docs,
+                                int vocab_size,
+                                const sn_glove_train_opts *opts,
+                                float *vectors, double *final_cost);
+
+/* Writes vectors [vocab_size, dim] in the GloVe text format, one line
+ * "word v1 ... vdim" per id, skipping ids whose word is NULL or empty and
+ * rows that are all zeros (words without a vector).  Words must not contain
+ * whitespace (SN_ERR_INVALID_ARG naming the id).  The file is written to a
+ * temporary name beside path and renamed over it, so path is either the old
+ * file or the complete new one.  SN_ERR_IO on a write failure,
+ * SN_ERR_NUMERIC on a non-finite value. */
+SN_API sn_status sn_glove_save_text(const char *path,
+                                    const char *const *vocab, int vocab_size,
+                                    const float *vectors, int dim);
+
+/* ------------------------------------------------------------------------ */
+/* CSV files and time series                                                */
+/* ------------------------------------------------------------------------ */
+/* A table read from CSV: rows x named numeric columns (float64), plus an
+ * optional date column kept apart as days since 1970-01-01.  Immutable once
+ * read; the caller owns it and frees it with sn_table_free. */
+typedef struct sn_table sn_table_t;
+
+/* What to do with a row in which a value to be read is missing (an empty
+ * field or the word null, in any case) in a selected or date column. */
+typedef enum sn_missing_policy {
+    SN_MISSING_ERROR = 0,     /* fail with SN_ERR_FORMAT naming the line   */
+    SN_MISSING_DROP_ROW = 1   /* skip the row; sn_table_dropped_rows counts */
+} sn_missing_policy;
+
+typedef struct sn_csv_opts {
+    size_t size;                  /* sizeof(sn_csv_opts)                    */
+    char delimiter;               /* default ','; not '"', '\r', '\n', NUL  */
+    int header;                   /* -1 auto-detect (default), 0 none, 1 yes.
+                                   * Auto: the first line is a header if one
+                                   * of its fields is neither a number, a
+                                   * YYYY-MM-DD date nor a missing value.
+                                   * Without a header columns are named
+                                   * "0", "1", ... (as pandas' header=None). */
+    const char *date_column;      /* NULL (default): auto, the column named
+                                   * "Date" (any case) if there is one, and
+                                   * without a header column 0 if its first
+                                   * value is a date; "": no date column;
+                                   * a name: that column, SN_ERR_NOT_FOUND
+                                   * if absent.  Dates are YYYY-MM-DD.      */
+    int require_increasing_dates; /* default 1: each date must be later than
+                                   * the one of the previous kept row        */
+    sn_missing_policy missing;    /* default SN_MISSING_ERROR               */
+    const char *const *columns;   /* names of the columns to read, in the
+                                   * table's order; NULL (default) = every
+                                   * column except the date column.  Columns
+                                   * not read are not parsed (may be text).  */
+    int n_columns;                /* entries in columns (ignored if NULL)   */
+} sn_csv_opts;
+#define SN_CSV_OPTS_INIT \
+    { sizeof(sn_csv_opts), ',', -1, NULL, 1, SN_MISSING_ERROR, NULL, 0 }
+
+/* Reads a CSV file (RFC 4180: quoted fields may hold the delimiter, doubled
+ * quotes and newlines; LF or CRLF line ends; the final newline and a UTF-8
+ * BOM are optional; blank lines are skipped).  Numbers must fill the whole
+ * field (surrounding spaces aside); nan, inf and hex floats are rejected.
+ * On success *out is a new table owned by the caller.  Errors:
+ * SN_ERR_IO (cannot open/read), SN_ERR_FORMAT (message names the line and
+ * the problem: wrong field count, bad number, bad or non-increasing date,
+ * missing value, unterminated quote, NUL byte, invalid UTF-8 in the
+ * header), SN_ERR_NOT_FOUND (a requested column is absent),
+ * SN_ERR_INVALID_ARG, SN_ERR_NOMEM.  *out is NULL on failure. */
+SN_API sn_status sn_csv_read(const char *path, const sn_csv_opts *opts,
+                             sn_table_t **out);
+
+/* The same on len bytes of text in memory (need not be NUL-terminated;
+ * not kept after the call). */
+SN_API sn_status sn_csv_read_buffer(const char *text, size_t len,
+                                    const sn_csv_opts *opts,
+                                    sn_table_t **out);
+
+/* Frees the table; NULL is a no-op. */
+SN_API void sn_table_free(sn_table_t *table);
+
+/* Number of rows kept and of numeric columns (the date column excluded).
+ * 0 for a NULL table. */
+SN_API int sn_table_rows(const sn_table_t *table);
+SN_API int sn_table_cols(const sn_table_t *table);
+
+/* Name of numeric column j (0 <= j < cols), owned by the table; NULL if j
+ * is out of range. */
+SN_API const char *sn_table_column_name(const sn_table_t *table, int j);
+
+/* Index of the numeric column named name (exact match), or
+ * SN_ERR_NOT_FOUND. */
+SN_API int sn_table_find_column(const sn_table_t *table, const char *name);
+
+/* Column j's rows values as float64 (prices keep their 6 decimals, volumes
+ * their integers), owned by the table; NULL if j is out of range. */
+SN_API const double *sn_table_column(const sn_table_t *table, int j);
+
+/* 1 if the table has a date column, else 0. */
+SN_API int sn_table_has_dates(const sn_table_t *table);
+
+/* Row i's date as days since 1970-01-01 (negative before) into *days.
+ * SN_ERR_NOT_FOUND if the table has no dates, SN_ERR_INVALID_ARG if i is
+ * out of range. */
+SN_API sn_status sn_table_date(const sn_table_t *table, int i,
+                               int32_t *days);
+
+/* Writes row i's date as "YYYY-MM-DD" into buf (at least 11 bytes). */
+SN_API sn_status sn_table_date_string(const sn_table_t *table, int i,
+                                      char buf[11]);
+
+/* How many rows the missing policy dropped, and the 1-based line number of
+ * the first of them (0 if none). */
+SN_API int sn_table_dropped_rows(const sn_table_t *table);
+SN_API int sn_table_first_dropped_line(const sn_table_t *table);
+
+/* Copies the named columns into out [rows, n] row-major as float32 (the
+ * layout the model takes).  SN_ERR_NOT_FOUND names an unknown column;
+ * SN_ERR_NUMERIC if a value does not fit a float. */
+SN_API sn_status sn_table_select(const sn_table_t *table,
+                                 const char *const *names, int n,
+                                 float *out);
+
+/* ------------------------------------------------------------------------ */
+/* Time series                                                               */
+/* ------------------------------------------------------------------------ */
+/* Number of windows sn_create_sequences makes from n_rows rows:
+ * n_rows - n_steps_in - n_steps_out + 1, or 0 if that is below 1.
+ * SN_ERR_INVALID_ARG if n_rows < 0, n_steps_in < 1 or n_steps_out < 1. */
+SN_API int sn_sequences_count(int n_rows, int n_steps_in, int n_steps_out);
+
+/* Cuts series [n_rows, n_features] (row-major, oldest row first) into
+ * supervised windows for direct multi-step forecasting.  Window w (0 <= w <
+ * count) takes rows w .. w+n_steps_in-1, all features, as input:
+ *     x[w, t, f] = series[w + t, f]
+ * and rows w+n_steps_in .. w+n_steps_in+n_steps_out-1 of the target columns
+ * as output, step-major then target:
+ *     y[w, s * n_targets + k] = series[w + n_steps_in + s, target_cols[k]]
+ * x must hold count * n_steps_in * n_features floats and y count *
+ * n_steps_out * n_targets, count = sn_sequences_count(...); *n_windows gets
+ * count.  SN_ERR_SHAPE if the series is too short for one window. */
+SN_API sn_status sn_create_sequences(const float *series, int n_rows,
+                                     int n_features, int n_steps_in,
+                                     int n_steps_out, const int *target_cols,
+                                     int n_targets, float *x, float *y,
+                                     int *n_windows);
+
+/* Splits n_rows rows in time order, never shuffled: train = [0, train_end),
+ * validation = [train_end, val_end), test = [val_end, n_rows), with
+ * train_end = floor(n_rows * train_frac) and val_end = train_end +
+ * floor(n_rows * val_frac).  0 < train_frac, 0 <= val_frac, train_frac +
+ * val_frac <= 1; the training part must not be empty. */
+SN_API sn_status sn_temporal_split(int n_rows, float train_frac,
+                                   float val_frac, int *train_end,
+                                   int *val_end);
+
+/* Per-feature scalers with scikit-learn semantics.  Fit them on the
+ * training rows only (pass just those rows), then transform every split
+ * with the training statistics: statistics taken over validation or test
+ * rows would leak the future into training. */
+typedef struct sn_scaler sn_scaler_t;
+
+typedef enum sn_scaler_kind {
+    SN_SCALER_MINMAX = 0,   /* x' = lo + (x - min) * (hi - lo) / (max - min);
+                             * a constant feature (max == min) uses a
+                             * divisor of 1, so it maps to lo            */
+    SN_SCALER_STANDARD = 1  /* x' = (x - mean) / std, std with divisor n;
+                             * a constant feature (std == 0) uses 1       */
+} sn_scaler_kind;
+
+/* A new unfitted scaler for rows of n_features values.  range_min <
+ * range_max is MinMax's feature_range (Keras/sklearn default 0, 1); the
+ * standard scaler ignores both.  Owned by the caller; NULL on failure. */
+SN_API sn_scaler_t *sn_scaler_new(sn_scaler_kind kind, int n_features,
+                                  float range_min, float range_max);
+
+/* Frees the scaler; NULL is a no-op. */
+SN_API void sn_scaler_free(sn_scaler_t *scaler);
+
+/* Fits on data [rows, n_features], rows >= 1, replacing any earlier fit.
+ * SN_ERR_NUMERIC if a value is NaN or infinite. */
+SN_API sn_status sn_scaler_fit(sn_scaler_t *scaler, const float *data,
+                               int rows);
+
+/* Scales data [rows, n_features] in place with the fitted statistics;
+ * SN_ERR_STATE before a fit.  Values outside the training range are not
+ * clipped. */
+SN_API sn_status sn_scaler_transform(const sn_scaler_t *scaler, float *data,
+                                     int rows);
+
+/* Undoes sn_scaler_transform in place. */
+SN_API sn_status sn_scaler_inverse(const sn_scaler_t *scaler, float *data,
+                                   int rows);
+
+/* Undoes the scaling of one feature on n values in place (contiguous), e.g.
+ * a model's predictions of one target column. */
+SN_API sn_status sn_scaler_inverse_column(const sn_scaler_t *scaler,
+                                          int feature, float *values, int n);
+
+/* The fitted statistics, n_features values each: MinMax gives the data
+ * minimum in first and maximum in second, Standard the mean and the
+ * standard deviation (0 for a constant feature).  Either pointer may be
+ * NULL.  SN_ERR_STATE before a fit. */
+SN_API sn_status sn_scaler_statistics(const sn_scaler_t *scaler,
+                                      double *first, double *second);
+
+/* ------------------------------------------------------------------------ */
+/* Synthetic multivariate series                                             */
+/* ------------------------------------------------------------------------ */
+/* target(t) = level + trend*t + season_amplitude*sin(2*pi*t/season_period)
+ *             + covariate_weight * sum_k c_k(t) + noise_std * e(t)
+ * with e(t) ~ N(0,1) and covariates c_k: even k a random walk with N(0,
+ * 0.1^2) steps from 0, odd k sin(2*pi*t/(season_period*(k+3)/2) + phase_k)
+ * with phase_k uniform in [0, 2*pi).  Each covariate and the noise draw from
+ * their own stream derived from seed, so adding a covariate leaves the
+ * others and the noise unchanged.  Deterministic for a given seed. */
+typedef struct sn_synth_opts {
+    size_t size;             /* sizeof(sn_synth_opts)                       */
+    int n_rows;              /* default 1000                                */
+    int n_covariates;        /* default 2, >= 0                             */
+    float level;             /* default 10                                  */
+    float trend;             /* slope per step, default 0.01                */
+    float season_period;     /* steps, default 50, > 0                      */
+    float season_amplitude;  /* default 1                                   */
+    float covariate_weight;  /* default 0.5                                 */
+    float noise_std;         /* default 0.1, >= 0                           */
+    uint64_t seed;           /* default 42                                  */
+} sn_synth_opts;
+#define SN_SYNTH_OPTS_INIT \
+    { sizeof(sn_synth_opts), 1000, 2, 10.0f, 0.01f, 50.0f, 1.0f, 0.5f, \
+      0.1f, 42 }
+
+/* Fills out [n_rows, 1 + n_covariates] row-major: column 0 the target,
+ * columns 1.. the covariates.  NULL opts = defaults. */
+SN_API sn_status sn_synthetic_series(const sn_synth_opts *opts, float *out);
+
+/* ------------------------------------------------------------------------ */
+/* Evaluation metrics                                                       */
+/* ------------------------------------------------------------------------ */
+/*
+ * Common rules for the binary functions below:
+ * - scores[n] are any finite floats where larger means "more positive"
+ *   (probabilities or logits); a non-finite score fails with SN_ERR_NUMERIC
+ *   naming its index.
+ * - labels[n] must be exactly 0.0f or 1.0f; anything else fails with
+ *   SN_ERR_INVALID_ARG naming its index.
+ * - A sample is predicted positive when score >= threshold (the direction
+ *   of scikit-learn's curves, so a threshold taken from a curve or from
+ *   sn_best_threshold reproduces that point).  Note that the training
+ *   metric sn_metric_compute follows Keras and uses score > threshold.
+ * - A ratio whose denominator is zero is 0 (scikit-learn's
+ *   zero_division=0), never NaN.
+ * - n == 0 or a NULL array fails with SN_ERR_INVALID_ARG.
+ * Nothing is kept: every call works on the caller's buffers and frees any
+ * scratch memory (taken from the thread's allocator) before it returns.
+ */
+
+/* Counts and ratios of one binary classification at one threshold.  Set
+ * size (SN_BINARY_REPORT_INIT does) before the call; the library fills the
+ * fields that fit in size bytes. */
+typedef struct sn_binary_report {
+    size_t size;          /* sizeof(sn_binary_report)                      */
+    double accuracy;      /* (tp + tn) / n                                 */
+    double precision;     /* tp / (tp + fp), 0 when nothing predicted pos. */
+    double recall;        /* tp / (tp + fn), 0 when no positive label      */
+    double f1;            /* 2 tp / (2 tp + fp + fn), 0 when tp = 0        */
+    long tp, fp, tn, fn;
+} sn_binary_report;
+#define SN_BINARY_REPORT_INIT \
+    { sizeof(sn_binary_report), 0.0, 0.0, 0.0, 0.0, 0, 0, 0, 0 }
+
+/* Fills *out for predictions score >= threshold against labels.  A single
+ * class in labels is allowed here.  Fails with SN_ERR_INVALID_ARG when
+ * out->size is smaller than a size_t or larger than this library knows. */
+SN_API sn_status sn_eval_binary(const float *scores, const float *labels,
+                                size_t n, float threshold,
+                                sn_binary_report *out);
+
+/* Multi-class confusion matrix: matrix[t * n_classes + p] counts samples
+ * with true class t predicted as p (rows = true, as scikit-learn).  Classes
+ * are 0 .. n_classes - 1; an id outside fails with SN_ERR_INVALID_ARG
+ * naming its index.  matrix [n_classes * n_classes] is overwritten. */
+SN_API sn_status sn_confusion_matrix(const int *y_true, const int *y_pred,
+                                     size_t n, int n_classes, long *matrix);
+
+/* Averages over the classes of a confusion matrix.  Macro averages are
+ * unweighted means over the classes that occur in y_true or y_pred (a row
+ * or column sum > 0), as scikit-learn with labels=None; weighted averages
+ * weight each class by its support (row sum).  Set size before the call
+ * (SN_CLASS_AVERAGES_INIT does). */
+typedef struct sn_class_averages {
+    size_t size;                 /* sizeof(sn_class_averages)               */
+    double accuracy;             /* trace / total                           */
+    double macro_precision, macro_recall, macro_f1;
+    double weighted_precision, weighted_recall, weighted_f1;
+} sn_class_averages;
+#define SN_CLASS_AVERAGES_INIT \
+    { sizeof(sn_class_averages), 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0 }
+
+/* Per-class precision, recall and F1 from matrix [n_classes, n_classes]
+ * (as sn_confusion_matrix writes it; counts must be >= 0 and the total
+ * > 0).  Each of precision, recall, f1 [n_classes] and avg may be NULL
+ * when not wanted.  0/0 ratios are 0. */
+SN_API sn_status sn_class_metrics(const long *matrix, int n_classes,
+                                  double *precision, double *recall,
+                                  double *f1, sn_class_averages *avg);
+
+/* ROC curve with scikit-learn's roc_curve(drop_intermediate=False)
+ * semantics: one point per distinct score, thresholds in decreasing order,
+ * all samples with tied scores entering in one step; point 0 is (0, 0) with
+ * threshold +INFINITY.  fpr[k] = fp_k / negatives and tpr[k] = tp_k /
+ * positives, counting score >= thresholds[k] as positive.
+ * *n_points: in, the capacity of fpr, tpr and thresholds (n + 1 always
+ * suffices); out, the number of points written (distinct scores + 1).  When
+ * the capacity is too small the call fails with SN_ERR_INVALID_ARG and sets
+ * *n_points to the capacity needed.  Both classes must be present
+ * (SN_ERR_INVALID_ARG otherwise).  O(n log n). */
+SN_API sn_status sn_roc_curve(const float *scores, const float *labels,
+                              size_t n, float *fpr, float *tpr,
+                              float *thresholds, size_t *n_points);
+
+/* Area under the ROC curve by the trapezoidal rule, which equals the
+ * Mann-Whitney U statistic / (positives * negatives) with a tied
+ * (positive, negative) pair counted 1/2.  Both classes must be present. */
+SN_API sn_status sn_roc_auc(const float *scores, const float *labels,
+                            size_t n, double *auc);
+
+/* Precision-recall curve with scikit-learn's precision_recall_curve
+ * semantics (drop_intermediate=False): thresholds are the distinct scores
+ * in increasing order; precision[k] and recall[k] count score >=
+ * thresholds[k] as positive; a last point (precision 1, recall 0) with no
+ * threshold ends the curve.  *n_points: in, the capacity of precision and
+ * recall (thresholds needs one less; n + 1 always suffices); out, points
+ * written (distinct scores + 1); too small fails as sn_roc_curve does.
+ * At least one positive label is needed (recall is undefined without);
+ * negatives may be absent. */
+SN_API sn_status sn_pr_curve(const float *scores, const float *labels,
+                             size_t n, float *precision, float *recall,
+                             float *thresholds, size_t *n_points);
+
+/* Average precision, scikit-learn's average_precision_score:
+ * AP = sum_k (R_k - R_{k-1}) P_k over decreasing thresholds (a step
+ * function, no interpolation).  At least one positive label is needed. */
+SN_API sn_status sn_average_precision(const float *scores,
+                                      const float *labels, size_t n,
+                                      double *ap);
+
+/* What sn_best_threshold maximises. */
+typedef enum sn_sweep_metric {
+    SN_SWEEP_F1 = 0,                 /* 2 tp / (2 tp + fp + fn)             */
+    SN_SWEEP_ACCURACY = 1,           /* (tp + tn) / n                       */
+    SN_SWEEP_BALANCED_ACCURACY = 2,  /* (tpr + tnr) / 2 (Youden's J + 1)/2  */
+    SN_SWEEP_MCC = 3                 /* Matthews correlation; 0 if 0/0      */
+} sn_sweep_metric;
+
+/* Tries every distinct score as the threshold (score >= t positive) and
+ * returns in *threshold the one that maximises metric and in *value that
+ * maximum.  Ties in value go to the threshold closest to 0.5, then to the
+ * larger one.  "Predict nothing positive" is not a candidate (its threshold
+ * would lie above every score).  Both classes must be present.  Either
+ * output may be NULL.  O(n log n). */
+SN_API sn_status sn_best_threshold(const float *scores, const float *labels,
+                                   size_t n, sn_sweep_metric metric,
+                                   float *threshold, double *value);
+
+/* Regression errors of pred[n] against truth[n], in double:
+ * MAE = mean |p - t|, RMSE = sqrt(mean (p - t)^2),
+ * MAPE = 100 / m * sum |p - t| / |t| over the m samples with t != 0, in
+ * percent.  Samples with t == 0 are skipped for MAPE only; their count goes
+ * to *mape_skipped, and when all are skipped *mape is NAN.  Any output may
+ * be NULL.  A non-finite value in pred or truth fails with SN_ERR_NUMERIC
+ * naming its index. */
+SN_API sn_status sn_eval_regression(const float *pred, const float *truth,
+                                    size_t n, double *mae, double *rmse,
+                                    double *mape, size_t *mape_skipped);
+
+/* Naive forecast of series[n] made at position origin (the last value it
+ * may see) for the horizon values after it, into out[horizon]:
+ * season 0 or 1: out[h-1] = series[origin]            (last value);
+ * season m > 1:  out[h-1] = series[origin + h - m * (floor((h-1)/m) + 1)]
+ *                (the value one season before, repeating the last season).
+ * Needs origin < n, horizon > 0 and, for m > 1, origin + 1 >= m
+ * (SN_ERR_INVALID_ARG otherwise); a non-finite value read fails with
+ * SN_ERR_NUMERIC.  The forecast may run past the end of the series. */
+SN_API sn_status sn_naive_forecast(const float *series, size_t n,
+                                   size_t horizon, size_t season,
+                                   size_t origin, float *out);
+
+/* Scores the naive forecast on every window sn_create_sequences makes of
+ * series[n] (one target column) with n_steps_in inputs and n_steps_out
+ * targets, stride 1: window i
+ * (i = 0 .. n - n_steps_in - n_steps_out) sees series[i .. i+n_steps_in-1]
+ * and forecasts series[i+n_steps_in .. i+n_steps_in+n_steps_out-1] from
+ * origin i + n_steps_in - 1.  *mae and *rmse are over all windows and steps
+ * (an overlapping target counts once per window, as when evaluating a model
+ * on those windows).  Needs n_steps_in, n_steps_out > 0 and season <=
+ * n_steps_in (SN_ERR_INVALID_ARG), n >= n_steps_in + n_steps_out
+ * (SN_ERR_SHAPE, as sn_create_sequences); a non-finite value fails with
+ * SN_ERR_NUMERIC.  Either output may be NULL. */
+SN_API sn_status sn_naive_backtest(const float *series, size_t n,
+                                   size_t n_steps_in, size_t n_steps_out,
+                                   size_t season, double *mae, double *rmse);
+
+/* ------------------------------------------------------------------------ */
 /* Losses                                                                    */
 /* ------------------------------------------------------------------------ */
 /* Keras losses.  Reduction is Keras' "sum_over_batch_size": the loss of

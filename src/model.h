@@ -86,7 +86,16 @@ struct sn_model {
     int n_metric_names;
     float *loss_grad;               /* dLoss/dy for each output, one array  */
     size_t loss_grad_cap;
+
+    /* set by sn_model_set_vectorizer (text/vectorizer.c); NULL if none */
+    struct sn_vectorizer *vectorizer;
 };
+
+/* The model's text vectorizer (text/vectorizer.c): freed with the model,
+ * written to and read from the optional "vocb" section (model_io.c). */
+void sn_model_free_vectorizer(sn_model *m);
+void sn_model_save_vectorizer(const sn_model *m, sn_writer *w);
+sn_status sn_model_load_vectorizer(sn_model *m, sn_reader *r);
 
 /* Input nodes are layers of this type. */
 extern const sn_layer_ops sn_input_layer_ops;

@@ -116,6 +116,7 @@ SN_API void sn_model_free(sn_model_t *m)
     sn_model_free_pool(m);
     pthread_mutex_destroy(&m->pool_lock);
     sn_model_free_training(m);
+    sn_model_free_vectorizer(m);
     for (int i = 0; i < m->n_nodes; i++) {
         sn_layer_destroy(m->nodes[i].layer);
         sn_mem_free(&mem, m->nodes[i].in);

@@ -150,6 +150,12 @@ static sn_status serialise(sn_model *m, int include_optimizer, sn_writer *w,
         sn_model_save_training_state(m, w);
         end_section(w, start);
     }
+    if (m->vectorizer != NULL) {
+        /* lower-case tag: optional, older readers skip it */
+        size_t start = begin_section(w, "vocb");
+        sn_model_save_vectorizer(m, w);
+        end_section(w, start);
+    }
     end_section(w, begin_section(w, "END "));
     if (w->status != SN_OK) {
         st = w->status;
@@ -667,6 +673,12 @@ static sn_status run_section(load_state *ls, const uint8_t tag[4],
                            (ls->flags & FLAG_TRAINING) ? ", TRAN" : "");
         ls->ended = true;
         return SN_OK;
+    }
+    if (memcmp(tag, "vocb", 4) == 0) {
+        /* the text vectorizer (docs/TEXT.md); optional, once */
+        if (ls->m == NULL)
+            return sn_fail(SN_ERR_FORMAT, "vocb must follow CONF");
+        return sn_model_load_vectorizer(ls->m, sub);
     }
     return SN_ERR_NOT_FOUND;
 }
