@@ -1186,6 +1186,16 @@ SN_API sn_status sn_embedding_load_vectors(sn_model_t *model,
                                            const sn_glove_opts *opts,
                                            int *found);
 
+/* The same for a vectorizer's vocabulary (token of id = vocab[id]): the
+ * usual way to initialise the Embedding that follows a TextVectorization
+ * from GloVe vectors.  The vectorizer must have a vocabulary. */
+SN_API sn_status sn_embedding_load_vectors_for(sn_model_t *model,
+                                               sn_layer_t *embedding,
+                                               const char *path,
+                                               const sn_vectorizer_t *v,
+                                               const sn_glove_opts *opts,
+                                               int *found);
+
 /* ------------------------------------------------------------------------ */
 /* Training GloVe vectors (Pennington, Socher, Manning 2014)                 */
 /* ------------------------------------------------------------------------ */

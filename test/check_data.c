@@ -347,6 +347,36 @@ static void expect_bad(emb_model *e, const char *rel, const void *data,
     ck_assert_int_eq(emb_trainable(e), 1);
 }
 
+/* The vectorizer overload: a vectorizer whose vocabulary is vocab6 loads
+ * exactly what the plain-array call loads. */
+START_TEST(test_glove_for_vectorizer)
+{
+    make_tmp();
+    write_text("plain.txt", vecs_text);
+    emb_model e;
+    emb_model_new(&e, VOCAB_N, DIM);
+    sn_vectorizer_t *v = sn_vectorizer_new(NULL);
+    ck_assert_ptr_nonnull(v);
+    int found = -1;
+    char path[512];
+    tmp_path(path, sizeof path, "plain.txt");
+    /* no vocabulary yet: refused, nothing written */
+    ck_assert_int_eq(sn_embedding_load_vectors_for(e.m, e.emb, path, v, NULL,
+                                                   &found), SN_ERR_STATE);
+    ck_assert_int_eq(sn_vectorizer_set_vocabulary(v, vocab6 + 2, VOCAB_N - 2,
+                                                  NULL), SN_OK);
+    ck_assert_int_eq(sn_embedding_load_vectors_for(e.m, e.emb, path, v, NULL,
+                                                   &found), SN_OK);
+    ck_assert_int_eq(found, 3);
+    check_loaded(&e);
+    ck_assert_int_eq(sn_embedding_load_vectors_for(e.m, e.emb, path, NULL,
+                                                   NULL, &found),
+                     SN_ERR_INVALID_ARG);
+    sn_vectorizer_free(v);
+    sn_model_free(e.m);
+}
+END_TEST
+
 START_TEST(test_glove_malformed)
 {
     make_tmp();
@@ -824,6 +854,7 @@ static Suite *data_suite(void)
     suite_add_tcase(s, imdb);
     TCase *load = tcase_create("glove_load");
     tcase_add_test(load, test_glove_plain_gzip_word2vec);
+    tcase_add_test(load, test_glove_for_vectorizer);
     tcase_add_test(load, test_glove_malformed);
     tcase_add_test(load, test_glove_real_files);
     suite_add_tcase(s, load);
