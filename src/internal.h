@@ -254,6 +254,25 @@ void sn_read_f32s(sn_reader *r, float *out, size_t n);
 uint32_t sn_crc32_update(uint32_t crc, const void *data, size_t n);
 uint32_t sn_crc32(const void *data, size_t n);
 
+/* ----------------------------------------------------------------- files */
+
+/* Writes len bytes to path atomically (temporary file beside it, fsync,
+ * rename); errors are SN_ERR_IO messages starting with who. */
+sn_status sn_file_write_atomic(const sn_mem *mem, const char *path,
+                               const void *data, size_t len, const char *who);
+/* Reads a whole regular file of at most max_bytes into *data (allocated
+ * with mem, freed by the caller). */
+sn_status sn_file_read_all(const sn_mem *mem, const char *path,
+                           uint64_t max_bytes, uint8_t **data, size_t *len,
+                           const char *who);
+
+/* Buffers handed to the caller (freed with sn_free) carry the allocator
+ * in a header in front of the bytes: a serialiser starts its writer with
+ * sn_user_buffer_begin and ends with sn_user_buffer_finish. */
+enum { SN_USER_BUFFER_HEADER = 32 };
+void sn_user_buffer_begin(sn_writer *w);
+void sn_user_buffer_finish(sn_writer *w, void **data, size_t *len);
+
 /* -------------------------------------------------------------- layers */
 
 /* The internal interface every layer implements (built-ins and, later,

@@ -32,14 +32,10 @@ enum {
     MAX_TYPE_NAME = 64,
     MAX_WEIGHT_NAME = 512,
     MAX_NODE_IO = 64,  /* as sn_apply_n */
-    BUF_HEADER = 32,   /* bytes before sn_model_save_buffer's data */
     SECTION_OVERHEAD = 16 /* tag + length + CRC */
 };
 #define MAX_FILE_BYTES ((uint64_t)4 << 30)
 
-/* The allocator of a save buffer lives in front of it so that sn_free can
- * release it whichever thread's allocator is current then. */
-_Static_assert(sizeof(sn_mem) <= BUF_HEADER, "sn_mem fits the header");
 
 /* ============================================================== saving */
 
@@ -124,7 +120,7 @@ static void write_weights(const sn_model *m, sn_writer *w)
     end_section(w, start);
 }
 
-/* The whole file into w, after BUF_HEADER spare bytes. */
+/* The whole file into w, after the user-buffer header (files.c). */
 static sn_status serialise(sn_model *m, int include_optimizer, sn_writer *w,
                            const char *who)
 {
@@ -138,8 +134,7 @@ static sn_status serialise(sn_model *m, int include_optimizer, sn_writer *w,
     bool training = include_optimizer && m->compiled;
     sn_mem mem = sn_mem_current();
     sn_writer_init(w, &mem);
-    static const uint8_t spare[BUF_HEADER];
-    sn_write_bytes(w, spare, sizeof spare);
+    sn_user_buffer_begin(w);
     sn_write_bytes(w, file_magic, sizeof file_magic);
     sn_write_u32(w, FORMAT_VERSION);
     sn_write_u32(w, training ? FLAG_TRAINING : 0);
@@ -177,121 +172,8 @@ SN_API sn_status sn_model_save_buffer(sn_model_t *m, int include_optimizer,
                              "sn_model_save_buffer");
     if (st != SN_OK)
         return st;
-    memcpy(w.data, &w.mem, sizeof w.mem);
-    *data = w.data + BUF_HEADER;
-    *len = w.len - BUF_HEADER;
+    sn_user_buffer_finish(&w, data, len);
     return SN_OK;
-}
-
-SN_API void sn_free(void *ptr)
-{
-    if (ptr == NULL)
-        return;
-    uint8_t *base = (uint8_t *)ptr - BUF_HEADER;
-    sn_mem mem;
-    memcpy(&mem, base, sizeof mem);
-    sn_mem_free(&mem, base);
-}
-
-/* ------------------------------------------------------------ file out */
-
-/* SN_ERR_IO with the errno text (thread-safe strerror_r). */
-static sn_status io_fail(const char *what, const char *path, int err)
-{
-    char text[128];
-    if (strerror_r(err, text, sizeof text) != 0)
-        snprintf(text, sizeof text, "error %d", err);
-    return sn_fail(SN_ERR_IO, "%s '%s': %s", what, path, text);
-}
-
-static sn_status write_all(int fd, const uint8_t *p, size_t n,
-                           const char *path)
-{
-    while (n > 0) {
-        ssize_t k = write(fd, p, n);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            return io_fail("sn_model_save: cannot write", path,
-                           k < 0 ? errno : EIO);
-        p += k;
-        n -= (size_t)k;
-    }
-    return SN_OK;
-}
-
-/* Makes the rename durable; best effort, as some file systems refuse
- * fsync on directories. */
-static void sync_parent_dir(const sn_mem *mem, const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    char *dir = NULL;
-    if (slash == NULL) {
-        dir = sn_mem_strdup(mem, ".");
-    } else {
-        size_t n = slash == path ? 1 : (size_t)(slash - path);
-        dir = sn_mem_alloc(mem, n + 1);
-        if (dir != NULL) {
-            memcpy(dir, path, n);
-            dir[n] = '\0';
-        }
-    }
-    if (dir == NULL) {
-        sn_clear_error(); /* the save itself succeeded */
-        return;
-    }
-    int fd = open(dir, O_RDONLY);
-    if (fd >= 0) {
-        (void)fsync(fd);
-        close(fd);
-    }
-    sn_mem_free(mem, dir);
-}
-
-/* A new file gets mode 0644; an existing one keeps its mode. */
-static void set_mode(int fd, const char *path)
-{
-    struct stat old;
-    mode_t mode = 0644;
-    if (stat(path, &old) == 0)
-        mode = old.st_mode & 07777;
-    (void)fchmod(fd, mode);
-}
-
-/* Writes data to a temporary file beside path, syncs it and renames it
- * over path: readers see the old file or the new one, never a mix. */
-static sn_status write_atomic(const sn_mem *mem, const char *path,
-                              const uint8_t *data, size_t len)
-{
-    static const char suffix[] = ".tmp.XXXXXX";
-    size_t n = strlen(path);
-    char *tmp = sn_mem_alloc(mem, n + sizeof suffix);
-    if (tmp == NULL)
-        return SN_ERR_NOMEM;
-    memcpy(tmp, path, n);
-    memcpy(tmp + n, suffix, sizeof suffix);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        sn_status st = io_fail("sn_model_save: cannot create a temporary "
-                               "file for", path, errno);
-        sn_mem_free(mem, tmp);
-        return st;
-    }
-    set_mode(fd, path);
-    sn_status st = write_all(fd, data, len, path);
-    if (st == SN_OK && fsync(fd) != 0)
-        st = io_fail("sn_model_save: cannot flush", path, errno);
-    if (close(fd) != 0 && st == SN_OK)
-        st = io_fail("sn_model_save: cannot close", path, errno);
-    if (st == SN_OK && rename(tmp, path) != 0)
-        st = io_fail("sn_model_save: cannot rename the temporary file to",
-                     path, errno);
-    if (st != SN_OK)
-        unlink(tmp);
-    sn_mem_free(mem, tmp);
-    if (st == SN_OK)
-        sync_parent_dir(mem, path);
-    return st;
 }
 
 SN_API sn_status sn_model_save(sn_model_t *m, const char *path,
@@ -304,8 +186,9 @@ SN_API sn_status sn_model_save(sn_model_t *m, const char *path,
     sn_status st = serialise(m, include_optimizer, &w, "sn_model_save");
     if (st != SN_OK)
         return st;
-    st = write_atomic(&w.mem, path, w.data + BUF_HEADER,
-                      w.len - BUF_HEADER);
+    st = sn_file_write_atomic(&w.mem, path, w.data + SN_USER_BUFFER_HEADER,
+                              w.len - SN_USER_BUFFER_HEADER,
+                              "sn_model_save");
     sn_writer_free(&w);
     return st;
 }
@@ -781,44 +664,6 @@ SN_API sn_status sn_model_load_buffer_ex(const void *data, size_t len,
     return SN_OK;
 }
 
-/* ------------------------------------------------------------- file in */
-
-static sn_status read_file(int fd, const char *path, const sn_mem *mem,
-                           uint8_t **data, size_t *len)
-{
-    struct stat st;
-    if (fstat(fd, &st) != 0)
-        return io_fail("sn_model_load: cannot stat", path, errno);
-    if (!S_ISREG(st.st_mode))
-        return sn_fail(SN_ERR_IO, "sn_model_load: '%s' is not a regular "
-                       "file", path);
-    if (st.st_size < 0 || (uint64_t)st.st_size > MAX_FILE_BYTES)
-        return sn_fail(SN_ERR_IO, "sn_model_load: '%s' is larger than the "
-                       "4 GiB limit", path);
-    size_t n = (size_t)st.st_size;
-    uint8_t *buf = sn_mem_alloc(mem, n);
-    if (buf == NULL)
-        return SN_ERR_NOMEM;
-    size_t got = 0;
-    while (got < n) {
-        ssize_t k = read(fd, buf + got, n - got);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0) {
-            sn_status s = k < 0 ? io_fail("sn_model_load: cannot read", path,
-                                          errno)
-                                : sn_fail(SN_ERR_IO, "sn_model_load: '%s' "
-                                          "shrank while being read", path);
-            sn_mem_free(mem, buf);
-            return s;
-        }
-        got += (size_t)k;
-    }
-    *data = buf;
-    *len = n;
-    return SN_OK;
-}
-
 SN_API sn_status sn_model_load(const char *path, sn_model_t **model)
 {
     return sn_model_load_ex(path, NULL, model);
@@ -833,14 +678,11 @@ SN_API sn_status sn_model_load_ex(const char *path,
     if (path == NULL || model == NULL)
         return sn_fail(SN_ERR_INVALID_ARG, "sn_model_load: %s is NULL",
                        path == NULL ? "path" : "model");
-    int fd = open(path, O_RDONLY);
-    if (fd < 0)
-        return io_fail("sn_model_load: cannot open", path, errno);
     sn_mem mem = sn_mem_current();
     uint8_t *data = NULL;
     size_t len = 0;
-    sn_status st = read_file(fd, path, &mem, &data, &len);
-    close(fd);
+    sn_status st = sn_file_read_all(&mem, path, MAX_FILE_BYTES, &data, &len,
+                                    "sn_model_load");
     if (st != SN_OK)
         return st;
     st = sn_model_load_buffer_ex(data, len, registry, model);

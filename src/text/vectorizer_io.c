@@ -22,10 +22,6 @@
 static const uint8_t file_magic[8] = {0x89, 'S', 'N', 'V',
                                       '\r', '\n', 0x1a, '\n'};
 enum { PAYLOAD_VERSION = 1 };
-/* Bytes in front of a buffer handed out for sn_free: it reads the
- * allocator from there (model_io.c's BUF_HEADER, which must match). */
-enum { BUF_HEADER = 32 };
-_Static_assert(sizeof(sn_mem) <= BUF_HEADER, "sn_mem fits the header");
 #define MAX_FILE_BYTES ((uint64_t)4 << 30)
 
 /* ------------------------------------------------------------- payload */
@@ -153,7 +149,7 @@ sn_vectorizer_t *sn_vectorizer_read(sn_reader *r, const sn_mem *mem)
 
 /* ---------------------------------------------------------------- file */
 
-/* The whole file into w, after BUF_HEADER spare bytes. */
+/* The whole file into w, after the user-buffer header (files.c). */
 static sn_status serialise(const sn_vectorizer_t *v, sn_writer *w,
                            const char *who)
 {
@@ -161,8 +157,7 @@ static sn_status serialise(const sn_vectorizer_t *v, sn_writer *w,
         return sn_fail(SN_ERR_INVALID_ARG, "%s: v is NULL", who);
     sn_mem mem = sn_mem_current();
     sn_writer_init(w, &mem);
-    static const uint8_t spare[BUF_HEADER];
-    sn_write_bytes(w, spare, sizeof spare);
+    sn_user_buffer_begin(w);
     sn_write_bytes(w, file_magic, sizeof file_magic);
     size_t at = w->len;
     sn_write_u64(w, 0); /* payload length, patched below */
@@ -170,8 +165,8 @@ static sn_status serialise(const sn_vectorizer_t *v, sn_writer *w,
     if (w->status == SN_OK)
         sn_writer_patch_u64(w, at, (uint64_t)(w->len - at - 8));
     if (w->status == SN_OK)
-        sn_write_u32(w, sn_crc32(w->data + BUF_HEADER,
-                                 w->len - BUF_HEADER));
+        sn_write_u32(w, sn_crc32(w->data + SN_USER_BUFFER_HEADER,
+                                 w->len - SN_USER_BUFFER_HEADER));
     sn_status st = w->status;
     if (st != SN_OK)
         sn_writer_free(w);
@@ -190,9 +185,7 @@ SN_API sn_status sn_vectorizer_save_buffer(const sn_vectorizer_t *v,
     sn_status st = serialise(v, &w, "sn_vectorizer_save_buffer");
     if (st != SN_OK)
         return st;
-    memcpy(w.data, &w.mem, sizeof w.mem);
-    *data = w.data + BUF_HEADER;
-    *len = w.len - BUF_HEADER;
+    sn_user_buffer_finish(&w, data, len);
     return SN_OK;
 }
 
@@ -248,65 +241,6 @@ SN_API sn_status sn_vectorizer_load_buffer(const void *data, size_t len,
 
 /* -------------------------------------------------------- file system */
 
-static sn_status io_fail(const char *what, const char *path, int err)
-{
-    char text[128];
-    if (strerror_r(err, text, sizeof text) != 0)
-        snprintf(text, sizeof text, "error %d", err);
-    return sn_fail(SN_ERR_IO, "%s '%s': %s", what, path, text);
-}
-
-static sn_status write_all(int fd, const uint8_t *p, size_t n,
-                           const char *path)
-{
-    while (n > 0) {
-        ssize_t k = write(fd, p, n);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            return io_fail("sn_vectorizer_save: cannot write", path,
-                           k < 0 ? errno : EIO);
-        p += k;
-        n -= (size_t)k;
-    }
-    return SN_OK;
-}
-
-/* As model_io.c: a temporary file beside path, synced, renamed over it,
- * so that readers see the old file or the new one, never a mix. */
-static sn_status write_atomic(const sn_mem *mem, const char *path,
-                              const uint8_t *data, size_t len)
-{
-    static const char suffix[] = ".tmp.XXXXXX";
-    size_t n = strlen(path);
-    char *tmp = sn_mem_alloc(mem, n + sizeof suffix);
-    if (tmp == NULL)
-        return SN_ERR_NOMEM;
-    memcpy(tmp, path, n);
-    memcpy(tmp + n, suffix, sizeof suffix);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        sn_status st = io_fail("sn_vectorizer_save: cannot create a "
-                               "temporary file for", path, errno);
-        sn_mem_free(mem, tmp);
-        return st;
-    }
-    struct stat old;
-    (void)fchmod(fd, stat(path, &old) == 0 ? old.st_mode & 07777 : 0644);
-    sn_status st = write_all(fd, data, len, path);
-    if (st == SN_OK && fsync(fd) != 0)
-        st = io_fail("sn_vectorizer_save: cannot flush", path, errno);
-    if (close(fd) != 0 && st == SN_OK)
-        st = io_fail("sn_vectorizer_save: cannot close", path, errno);
-    if (st == SN_OK && rename(tmp, path) != 0)
-        st = io_fail("sn_vectorizer_save: cannot rename the temporary file "
-                     "to", path, errno);
-    if (st != SN_OK)
-        unlink(tmp);
-    sn_mem_free(mem, tmp);
-    return st;
-}
-
 SN_API sn_status sn_vectorizer_save(const sn_vectorizer_t *v,
                                     const char *path)
 {
@@ -317,50 +251,11 @@ SN_API sn_status sn_vectorizer_save(const sn_vectorizer_t *v,
     sn_status st = serialise(v, &w, "sn_vectorizer_save");
     if (st != SN_OK)
         return st;
-    st = write_atomic(&w.mem, path, w.data + BUF_HEADER, w.len - BUF_HEADER);
+    st = sn_file_write_atomic(&w.mem, path, w.data + SN_USER_BUFFER_HEADER,
+                              w.len - SN_USER_BUFFER_HEADER,
+                              "sn_vectorizer_save");
     sn_writer_free(&w);
     return st;
-}
-
-static sn_status read_file(const char *path, const sn_mem *mem,
-                           uint8_t **data, size_t *len)
-{
-    int fd = open(path, O_RDONLY);
-    if (fd < 0)
-        return io_fail("sn_vectorizer_load: cannot open", path, errno);
-    struct stat st;
-    sn_status s = SN_OK;
-    if (fstat(fd, &st) != 0)
-        s = io_fail("sn_vectorizer_load: cannot stat", path, errno);
-    else if (!S_ISREG(st.st_mode) || st.st_size < 0 ||
-             (uint64_t)st.st_size > MAX_FILE_BYTES)
-        s = sn_fail(SN_ERR_IO, "sn_vectorizer_load: '%s' is not a regular "
-                    "file under 4 GiB", path);
-    size_t n = s == SN_OK ? (size_t)st.st_size : 0;
-    uint8_t *buf = s == SN_OK ? sn_mem_alloc(mem, n) : NULL;
-    if (s == SN_OK && buf == NULL)
-        s = SN_ERR_NOMEM;
-    size_t got = 0;
-    while (s == SN_OK && got < n) {
-        ssize_t k = read(fd, buf + got, n - got);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            s = k < 0 ? io_fail("sn_vectorizer_load: cannot read", path,
-                                errno)
-                      : sn_fail(SN_ERR_IO, "sn_vectorizer_load: '%s' shrank "
-                                "while being read", path);
-        else
-            got += (size_t)k;
-    }
-    close(fd);
-    if (s != SN_OK) {
-        sn_mem_free(mem, buf);
-        return s;
-    }
-    *data = buf;
-    *len = n;
-    return SN_OK;
 }
 
 SN_API sn_status sn_vectorizer_load(const char *path, sn_vectorizer_t **v)
@@ -373,7 +268,8 @@ SN_API sn_status sn_vectorizer_load(const char *path, sn_vectorizer_t **v)
     sn_mem mem = sn_mem_current();
     uint8_t *data = NULL;
     size_t len = 0;
-    sn_status st = read_file(path, &mem, &data, &len);
+    sn_status st = sn_file_read_all(&mem, path, MAX_FILE_BYTES, &data, &len,
+                                    "sn_vectorizer_load");
     if (st != SN_OK)
         return st;
     st = sn_vectorizer_load_buffer(data, len, v);
