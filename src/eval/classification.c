@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "eval/eval_impl.h"
 
 /* num / den, or 0 when den is 0 (scikit-learn's zero_division=0). */
 static double ratio(double num, double den)
@@ -38,9 +39,10 @@ static void copy_sized(void *dst, const void *src)
            size - sizeof size);
 }
 
-/* Labels 0/1 and finite scores: the same rules as the curve functions. */
-static sn_status check_binary(const float *scores, const float *labels,
-                              size_t n, const char *who)
+/* Labels 0/1 and finite scores: the rules of every binary metric, the
+ * curve functions included. */
+sn_status sn_eval_check_binary(const float *scores, const float *labels,
+                               size_t n, const char *who)
 {
     if (scores == NULL || labels == NULL)
         return sn_fail(SN_ERR_INVALID_ARG, "%s: scores and labels must not "
@@ -69,7 +71,7 @@ SN_API sn_status sn_eval_binary(const float *scores, const float *labels,
         return sn_fail(SN_ERR_NUMERIC, "%s: threshold is NaN", who);
     sn_status st = check_sized(out, sizeof *out, who);
     if (st == SN_OK)
-        st = check_binary(scores, labels, n, who);
+        st = sn_eval_check_binary(scores, labels, n, who);
     if (st != SN_OK)
         return st;
 

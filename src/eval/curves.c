@@ -13,6 +13,7 @@
 #include <stdlib.h>
 
 #include "internal.h"
+#include "eval/eval_impl.h"
 
 /* One sample while sorting; after compression, one distinct score with the
  * cumulative counts (doubles: exact up to 2^53 samples). */
@@ -36,25 +37,6 @@ static int by_score_desc(const void *a, const void *b)
     float x = ((const curve_point *)a)->score;
     float y = ((const curve_point *)b)->score;
     return (x < y) - (x > y);
-}
-
-static sn_status check_inputs(const float *scores, const float *labels,
-                              size_t n, const char *who)
-{
-    if (scores == NULL || labels == NULL)
-        return sn_fail(SN_ERR_INVALID_ARG, "%s: scores and labels must not "
-                       "be NULL", who);
-    if (n == 0)
-        return sn_fail(SN_ERR_INVALID_ARG, "%s: n is 0", who);
-    for (size_t i = 0; i < n; i++) {
-        if (labels[i] != 0.0f && labels[i] != 1.0f)
-            return sn_fail(SN_ERR_INVALID_ARG, "%s: labels[%zu] is %g, not "
-                           "0 or 1", who, i, (double)labels[i]);
-        if (!isfinite(scores[i]))
-            return sn_fail(SN_ERR_NUMERIC, "%s: scores[%zu] is not finite",
-                           who, i);
-    }
-    return SN_OK;
 }
 
 /* Merges runs of equal scores in the sorted array in place: entry k gets
@@ -86,7 +68,7 @@ static sn_status curve_build(curve *c, const float *scores,
                              const float *labels, size_t n, int need_pos,
                              int need_neg, const char *who)
 {
-    sn_status st = check_inputs(scores, labels, n, who);
+    sn_status st = sn_eval_check_binary(scores, labels, n, who);
     if (st != SN_OK)
         return st;
     c->mem = sn_mem_current();
