@@ -3,8 +3,14 @@
 #   make                     build lib/libseqnet.so.X.Y.Z, its links, lib/libseqnet.a
 #                            and lib/seqnet.pc
 #   make check               build and run the Check unit tests, then test/*.sh
-#   make demo                build and run examples/00_demo.c
-#   make examples            build every examples/*.c
+#   make demo                fetch the data if needed (make data), build the
+#                            examples and run 03_text_classification --quick
+#                            (00_demo.c while 03 does not exist)
+#   make examples            build every examples/*.c (needs PLplot: Debian's
+#                            libplplot-dev + plplot-driver-cairo)
+#   make examples-quick      build the examples and run 01..04 with --quick into
+#                            build/examples-quick/NN, then check their reports
+#                            and figures (test/examples_quick.sh)
 #   make install / uninstall PREFIX=/usr/local DESTDIR= LIBDIR=$(PREFIX)/lib
 #   make bench               build build/bench/bench_rnn and run bench/run.sh:
 #                            libseqnet vs PyTorch and oneDNN (peers skipped with a
@@ -180,10 +186,14 @@ TEST_SRCS := $(sort $(wildcard test/check_*.c))
 TEST_INTERNAL_SRCS := $(filter test/check_internal%,$(TEST_SRCS))
 TEST_PUBLIC_SRCS := $(filter-out $(TEST_INTERNAL_SRCS),$(TEST_SRCS))
 TEST_BINS := $(TEST_SRCS:%.c=$(BUILDDIR)/%)
-TEST_SCRIPTS := $(sort $(wildcard test/*.sh))
+# (test/examples_quick.sh is `make examples-quick`, not part of `make check`.)
+TEST_SCRIPTS := $(filter-out test/examples_quick.sh,$(sort $(wildcard test/*.sh)))
 
 EXAMPLE_SRCS := $(sort $(wildcard examples/*.c))
 EXAMPLE_BINS := $(EXAMPLE_SRCS:%.c=$(BUILDDIR)/%)
+# What the course examples share (options, report.md, PLplot figures).
+EXAMPLE_COMMON_SRCS := $(sort $(wildcard examples/common/*.c))
+EXAMPLE_COMMON_OBJS := $(EXAMPLE_COMMON_SRCS:%.c=$(BUILDDIR)/%.o)
 
 # Stamps: rewritten only when their content changes, so that switching BLAS,
 # ARCH, CFLAGS or PREFIX rebuilds what depends on them and nothing else.
@@ -219,7 +229,7 @@ DOC_FILES := $(strip $(sort $(wildcard docs/*.md)) $(wildcard README.md CHANGELO
 EXAMPLE_DOC_FILES := $(strip $(EXAMPLE_SRCS) $(wildcard examples/README.md))
 
 # ================================================================ targets
-.PHONY: all lib check test demo examples bench bench-build install uninstall clean help
+.PHONY: all lib check test demo examples examples-quick bench bench-build install uninstall clean help
 
 all: lib
 
@@ -311,18 +321,61 @@ check: lib $(TEST_BINS)
 test: check
 
 # ---------------------------------------------------------------- examples
-EXAMPLE_LINK := -L$(LIBOUT) -lseqnet -Wl,-rpath,$(abspath $(LIBOUT)) $(SYS_LIBS)
+# Every examples/*.c is one program, linked with examples/common/*.c, the
+# shared library (rpath to it) and PLplot.
+# (Recursive variables: pkg-config runs only when an example is built, so
+# the library and its tests build without PLplot.)
+PLPLOT_CFLAGS = $(shell $(PKG_CONFIG) --cflags plplot)
+PLPLOT_LIBS = $(shell $(PKG_CONFIG) --libs plplot)
+PLPLOT_CHECK = @$(PKG_CONFIG) --exists plplot || { echo "the examples draw \
+with PLplot: install libplplot-dev and plplot-driver-cairo \
+(\`$(PKG_CONFIG) --libs plplot\` failed)" >&2; exit 1; }
+EXAMPLE_CFLAGS = $(BASE_CFLAGS) -Iexamples/common $(PLPLOT_CFLAGS)
+EXAMPLE_LINK = -L$(LIBOUT) -lseqnet -Wl,-rpath,$(abspath $(LIBOUT)) \
+    $(PLPLOT_LIBS) $(SYS_LIBS)
 
-$(BUILDDIR)/examples/%: examples/%.c $(SHLIB_DEV) $(CFLAGS_STAMP)
+$(BUILDDIR)/examples/common/%.o: examples/common/%.c $(CFLAGS_STAMP)
+	$(PLPLOT_CHECK)
 	@mkdir -p $(@D)
-	$(CC) $(BASE_CFLAGS) -MMD -MP -MF $@.d $(SAN_FLAGS) $(LDFLAGS) -o $@ $< \
-	    $(EXAMPLE_LINK)
+	$(CC) $(EXAMPLE_CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(BUILDDIR)/examples/%: examples/%.c $(EXAMPLE_COMMON_OBJS) $(SHLIB_DEV) \
+        $(CFLAGS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(EXAMPLE_CFLAGS) -MMD -MP -MF $@.d $(SAN_FLAGS) $(LDFLAGS) -o $@ \
+	    $< $(EXAMPLE_COMMON_OBJS) $(EXAMPLE_LINK)
+
+# (Kept: make would delete them as intermediate files otherwise.)
+.SECONDARY: $(EXAMPLE_COMMON_OBJS)
 
 examples: $(EXAMPLE_BINS)
 
+SN_RUN_ENV := $(if $(SANITIZE),ASAN_OPTIONS=detect_leaks=1 \
+    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1)
+
+# Runs 01..04 (those that exist) with --quick, each under 2 minutes, and
+# checks that each wrote report.md and at least one figure.
+examples-quick: examples
+	$(MAKE) --no-print-directory data
+	$(SN_RUN_ENV) SN_EXAMPLES_BIN='$(BUILDDIR)/examples' \
+	    SN_EXAMPLES_OUT=build/examples-quick bash test/examples_quick.sh
+
+# The demo: IMDB sentiment with an LSTM (example 03), the quick version.
+DEMO_SRC := $(wildcard examples/03_text_classification.c)
+ifneq ($(DEMO_SRC),)
+demo: examples
+	$(MAKE) --no-print-directory data
+	$(SN_RUN_ENV) ./$(BUILDDIR)/examples/03_text_classification --quick \
+	    --out out/03-quick
+	@echo
+	@echo "That was the quick version (a small subset of IMDB).  The full"
+	@echo "example (all 25000 reviews, about 30 minutes) is:"
+	@echo "    ./$(BUILDDIR)/examples/03_text_classification"
+	@echo "(report and figures in out/03/; see docs/tutorials/03_text_classification.md)"
+else
 demo: $(BUILDDIR)/examples/00_demo
-	$(if $(SANITIZE),ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1) \
-	    ./$<
+	$(SN_RUN_ENV) ./$<
+endif
 
 # ---------------------------------------------------------------- bench
 # `make bench` itself compiles nothing (it is in NOBUILD_GOALS): bench/run.sh
@@ -385,4 +438,5 @@ uninstall:
 clean:
 	rm -rf build lib
 
--include $(LIB_OBJS:.o=.d) $(TEST_SRCS:%.c=$(BUILDDIR)/%.d) $(EXAMPLE_BINS:=.d)
+-include $(LIB_OBJS:.o=.d) $(TEST_SRCS:%.c=$(BUILDDIR)/%.d) $(EXAMPLE_BINS:=.d) \
+    $(EXAMPLE_COMMON_OBJS:.o=.d)
