@@ -62,72 +62,11 @@ static settings settings_for(const ex_args *args)
 
 /* ------------------------------------------------------------ IMDB */
 
-/* One split as the model sees it: ids [n, maxlen] and 0/1 labels [n]. */
-typedef struct imdb_set {
-    int n, maxlen;
-    int32_t *ids;
-    float *labels;
-} imdb_set;
-
-/* Vectorizes the first n reviews of imdb into *set. */
-static void vectorize(const sn_vectorizer_t *v, const sn_imdb_t *imdb, int n,
-                      int maxlen, imdb_set *set)
-{
-    set->n = n;
-    set->maxlen = maxlen;
-    set->ids = malloc((size_t)n * maxlen * sizeof *set->ids);
-    set->labels = malloc((size_t)n * sizeof *set->labels);
-    if (set->ids == NULL || set->labels == NULL)
-        ex_check(SN_ERR_NOMEM, "allocating the IMDB arrays");
-    ex_check(sn_vectorizer_transform(v, sn_imdb_texts(imdb), (size_t)n,
-                                     set->ids), "sn_vectorizer_transform");
-    for (int i = 0; i < n; i++)
-        set->labels[i] = (float)sn_imdb_label(imdb, i);
-}
-
-/* Loads IMDB, keeps random subsets of n_train / n_test reviews, learns a
- * vocabulary of vocab tokens from the training subset only (the test set
- * must not leak into it), and turns both into ids.  Kept deliberately short
- * and duplicated in example 02, so that each example reads on its own. */
-static sn_vectorizer_t *load_imdb(const ex_args *args, int n_train,
-                                  int n_test, int vocab, int maxlen,
-                                  imdb_set *train, imdb_set *test)
-{
-    const char *dir = ex_imdb_dir(args);
-    if (dir == NULL)
-        exit(1);
-    sn_imdb_t *tr = NULL, *te = NULL;
-    ex_check(sn_imdb_load(dir, "train", &tr), "sn_imdb_load(train)");
-    ex_check(sn_imdb_load(dir, "test", &te), "sn_imdb_load(test)");
-    /* The files come sorted, negatives first: shuffle before subsetting. */
-    ex_check(sn_imdb_shuffle(tr, args->seed), "sn_imdb_shuffle");
-    ex_check(sn_imdb_shuffle(te, args->seed + 1), "sn_imdb_shuffle");
-    if (n_train > sn_imdb_count(tr))
-        n_train = sn_imdb_count(tr);
-    if (n_test > sn_imdb_count(te))
-        n_test = sn_imdb_count(te);
-    /* Post-padding and post-truncation (Keras TextVectorization): the
-     * first maxlen tokens are kept, padding id 0 goes at the end and the
-     * Embedding's mask makes the recurrent layers skip it. */
-    sn_vectorizer_opts vo = SN_VECTORIZER_OPTS_INIT;
-    vo.max_tokens = vocab;
-    vo.output_sequence_length = maxlen;
-    sn_vectorizer_t *v = sn_vectorizer_new(&vo);
-    ex_check(v != NULL ? SN_OK : SN_ERR_INVALID_ARG, "sn_vectorizer_new");
-    ex_check(sn_vectorizer_adapt(v, sn_imdb_texts(tr), (size_t)n_train),
-             "sn_vectorizer_adapt");
-    vectorize(v, tr, n_train, maxlen, train);
-    vectorize(v, te, n_test, maxlen, test);
-    sn_imdb_free(tr);
-    sn_imdb_free(te);
-    return v;
-}
-
 /* The first maxlen columns of a wider set.  With post-truncation this is
  * exactly what vectorizing with the shorter length would give. */
-static imdb_set truncate_set(const imdb_set *src, int maxlen)
+static ex_imdb_set truncate_set(const ex_imdb_set *src, int maxlen)
 {
-    imdb_set s = { src->n, maxlen, malloc((size_t)src->n * maxlen * 4),
+    ex_imdb_set s = { src->n, maxlen, malloc((size_t)src->n * maxlen * 4),
                    src->labels };
     if (s.ids == NULL)
         ex_check(SN_ERR_NOMEM, "truncate_set");
@@ -196,7 +135,7 @@ static void compile_binary(sn_model_t *m, float lr)
     ex_check(sn_model_compile(m, &co), "sn_model_compile");
 }
 
-static sn_dataset as_dataset(const imdb_set *s, const void **in,
+static sn_dataset as_dataset(const ex_imdb_set *s, const void **in,
                              const float **tg)
 {
     sn_dataset d = SN_DATASET_INIT;
@@ -214,8 +153,8 @@ typedef struct result {
 } result;
 
 /* Trains with a progress bar, then evaluates on the test subset. */
-static result train_eval(sn_model_t *m, const imdb_set *tr,
-                         const imdb_set *te, const settings *s)
+static result train_eval(sn_model_t *m, const ex_imdb_set *tr,
+                         const ex_imdb_set *te, const settings *s)
 {
     const void *tri[1], *tei[1];
     const float *trt[1], *tet[1];
@@ -239,7 +178,7 @@ static result train_eval(sn_model_t *m, const imdb_set *tr,
 
 /* Builds, trains and evaluates one configuration; prints one line. */
 static result run_config(ex_report *rep, int cell, const settings *s,
-                         const imdb_set *tr, const imdb_set *te, int units,
+                         const ex_imdb_set *tr, const ex_imdb_set *te, int units,
                          uint64_t seed, sn_model_t **keep)
 {
     printf("\n%s, maxlen %d, units %d\n", CELL_NAMES[cell], tr->maxlen,
@@ -377,7 +316,7 @@ static void vanishing_gradients(ex_report *rep, uint64_t seed)
 /* The same measurement in the IMDB models of section 2, on test reviews
  * long enough to fill every step (no padding, whose steps get no
  * gradient). */
-static void trained_gradients(ex_report *rep, const imdb_set *te,
+static void trained_gradients(ex_report *rep, const ex_imdb_set *te,
                               sn_model_t *const *models)
 {
     enum { B = 32 };
@@ -406,7 +345,7 @@ static void trained_gradients(ex_report *rep, const imdb_set *te,
 /* ------------------------------------------------ 2. cell ablation */
 
 static void cell_ablation(ex_report *rep, const settings *s,
-                          const imdb_set *tr, const imdb_set *te,
+                          const ex_imdb_set *tr, const ex_imdb_set *te,
                           uint64_t seed, result *base, sn_model_t **keep)
 {
     ex_section(rep, "2. SimpleRNN vs LSTM vs GRU on IMDB");
@@ -448,8 +387,8 @@ static void cell_ablation(ex_report *rep, const settings *s,
 
 /* Accuracy for every value of a grid, per cell; values equal to the
  * defaults reuse the runs of section 2 instead of training again. */
-static void sweep(ex_report *rep, const settings *s, const imdb_set *tr,
-                  const imdb_set *te, uint64_t seed, const result *base,
+static void sweep(ex_report *rep, const settings *s, const ex_imdb_set *tr,
+                  const ex_imdb_set *te, uint64_t seed, const result *base,
                   int by_maxlen)
 {
     const int *grid = by_maxlen ? s->maxlens : s->hiddens;
@@ -466,8 +405,8 @@ static void sweep(ex_report *rep, const settings *s, const imdb_set *tr,
             if (maxlen == s->maxlen && units == s->units) {
                 r = base[c];
             } else {
-                imdb_set trl = truncate_set(tr, maxlen);
-                imdb_set tel = truncate_set(te, maxlen);
+                ex_imdb_set trl = truncate_set(tr, maxlen);
+                ex_imdb_set tel = truncate_set(te, maxlen);
                 r = run_config(rep, c, s, &trl, &tel, units, seed, NULL);
                 free(trl.ids);
                 free(tel.ids);
@@ -635,10 +574,10 @@ int main(int argc, char **argv)
     for (int i = 0; i < s.n_maxlens; i++)
         if (s.maxlens[i] > widest)
             widest = s.maxlens[i];
-    imdb_set trw, tew;
-    sn_vectorizer_t *v = load_imdb(&args, s.n_train, s.n_test, s.vocab,
+    ex_imdb_set trw, tew;
+    sn_vectorizer_t *v = ex_imdb_subsets(&args, s.n_train, s.n_test, s.vocab,
                                    widest, &trw, &tew);
-    imdb_set tr = truncate_set(&trw, s.maxlen), te = truncate_set(&tew,
+    ex_imdb_set tr = truncate_set(&trw, s.maxlen), te = truncate_set(&tew,
                                                                   s.maxlen);
     result base[N_CELLS];
     sn_model_t *models[N_CELLS];

@@ -52,67 +52,6 @@ static settings settings_for(const ex_args *args)
 
 /* ------------------------------------------------------------ IMDB */
 
-/* One split as the model sees it: ids [n, maxlen] and 0/1 labels [n]. */
-typedef struct imdb_set {
-    int n, maxlen;
-    int32_t *ids;
-    float *labels;
-} imdb_set;
-
-/* Vectorizes the first n reviews of imdb into *set. */
-static void vectorize(const sn_vectorizer_t *v, const sn_imdb_t *imdb, int n,
-                      int maxlen, imdb_set *set)
-{
-    set->n = n;
-    set->maxlen = maxlen;
-    set->ids = malloc((size_t)n * maxlen * sizeof *set->ids);
-    set->labels = malloc((size_t)n * sizeof *set->labels);
-    if (set->ids == NULL || set->labels == NULL)
-        ex_check(SN_ERR_NOMEM, "allocating the IMDB arrays");
-    ex_check(sn_vectorizer_transform(v, sn_imdb_texts(imdb), (size_t)n,
-                                     set->ids), "sn_vectorizer_transform");
-    for (int i = 0; i < n; i++)
-        set->labels[i] = (float)sn_imdb_label(imdb, i);
-}
-
-/* Loads IMDB, keeps random subsets of n_train / n_test reviews, learns a
- * vocabulary of vocab tokens from the training subset only (the test set
- * must not leak into it), and turns both into ids.  Kept deliberately short
- * and duplicated in example 02, so that each example reads on its own. */
-static sn_vectorizer_t *load_imdb(const ex_args *args, int n_train,
-                                  int n_test, int vocab, int maxlen,
-                                  imdb_set *train, imdb_set *test)
-{
-    const char *dir = ex_imdb_dir(args);
-    if (dir == NULL)
-        exit(1);
-    sn_imdb_t *tr = NULL, *te = NULL;
-    ex_check(sn_imdb_load(dir, "train", &tr), "sn_imdb_load(train)");
-    ex_check(sn_imdb_load(dir, "test", &te), "sn_imdb_load(test)");
-    /* The files come sorted, negatives first: shuffle before subsetting. */
-    ex_check(sn_imdb_shuffle(tr, args->seed), "sn_imdb_shuffle");
-    ex_check(sn_imdb_shuffle(te, args->seed + 1), "sn_imdb_shuffle");
-    if (n_train > sn_imdb_count(tr))
-        n_train = sn_imdb_count(tr);
-    if (n_test > sn_imdb_count(te))
-        n_test = sn_imdb_count(te);
-    /* Post-padding and post-truncation (Keras TextVectorization): the
-     * first maxlen tokens are kept, padding id 0 goes at the end and the
-     * Embedding's mask makes the recurrent layers skip it. */
-    sn_vectorizer_opts vo = SN_VECTORIZER_OPTS_INIT;
-    vo.max_tokens = vocab;
-    vo.output_sequence_length = maxlen;
-    sn_vectorizer_t *v = sn_vectorizer_new(&vo);
-    ex_check(v != NULL ? SN_OK : SN_ERR_INVALID_ARG, "sn_vectorizer_new");
-    ex_check(sn_vectorizer_adapt(v, sn_imdb_texts(tr), (size_t)n_train),
-             "sn_vectorizer_adapt");
-    vectorize(v, tr, n_train, maxlen, train);
-    vectorize(v, te, n_test, maxlen, test);
-    sn_imdb_free(tr);
-    sn_imdb_free(te);
-    return v;
-}
-
 /* ------------------------------------------- a custom Bahdanau attention */
 
 /* Attention pooling (Bahdanau et al. 2015, the form used for document
@@ -459,7 +398,7 @@ static sn_model_t *classifier(enum kind k, const settings *s, int maxlen,
 
 /* ------------------------------------------------------------ training */
 
-static sn_dataset as_dataset(const imdb_set *s, const void **in,
+static sn_dataset as_dataset(const ex_imdb_set *s, const void **in,
                              const float **tg)
 {
     sn_dataset d = SN_DATASET_INIT;
@@ -480,7 +419,7 @@ typedef struct result {
 /* Adam + binary cross-entropy; fit with a progress bar, 10% of the
  * training subset held out for validation, then the test subset. */
 static result train_eval(ex_report *rep, sn_model_t *m, const char *name,
-                         const imdb_set *tr, const imdb_set *te,
+                         const ex_imdb_set *tr, const ex_imdb_set *te,
                          const settings *s)
 {
     sn_optimizer_opts oo;
@@ -601,7 +540,7 @@ static void forward_backward(sn_model_t *m, int batch, const int32_t *ids)
  * network with the same weights: outputs, attention weights and every
  * weight gradient must agree to rounding.  Exits if they do not. */
 static void check_custom(ex_report *rep, const settings *s,
-                         const imdb_set *te, uint64_t seed)
+                         const ex_imdb_set *te, uint64_t seed)
 {
     enum { B = 16 };
     sn_model_t *mc = classifier(K_CUSTOM_ATT, s, te->maxlen, 0, 1, seed);
@@ -646,7 +585,7 @@ static void check_custom(ex_report *rep, const settings *s,
 /* ------------------------------------------------ attention heat maps */
 
 /* Test reviews of 12 to 40 tokens: short enough to read on an axis. */
-static int pick_reviews(const imdb_set *te, int *picked, int want)
+static int pick_reviews(const ex_imdb_set *te, int *picked, int want)
 {
     int n = 0;
     for (int i = 0; i < te->n && n < want; i++) {
@@ -730,7 +669,7 @@ static void heatmap_review(ex_report *rep, const sn_vectorizer_t *v,
 }
 
 static void attention_maps(ex_report *rep, const settings *s,
-                           const sn_vectorizer_t *v, const imdb_set *te,
+                           const sn_vectorizer_t *v, const ex_imdb_set *te,
                            sn_model_t *att, sn_model_t *mha)
 {
     ex_section(rep, "5. Attention weights on test reviews");
@@ -767,8 +706,8 @@ int main(int argc, char **argv)
                             "02 - Bidirectional and stacked LSTMs, "
                             "attention"), "ex_report_open");
     double t0 = ex_now();
-    imdb_set tr, te;
-    sn_vectorizer_t *v = load_imdb(&args, s.n_train, s.n_test, s.vocab,
+    ex_imdb_set tr, te;
+    sn_vectorizer_t *v = ex_imdb_subsets(&args, s.n_train, s.n_test, s.vocab,
                                    s.maxlen, &tr, &te);
     ex_say(&rep, "libseqnet %s, seed %llu%s.  IMDB: %d training reviews "
            "(10%% of them for validation), %d test reviews, vocabulary "

@@ -50,6 +50,23 @@ const char *ex_imdb_dir(const ex_args *args);
  * data_dir; NULL if absent. */
 const char *ex_shared_file(const ex_args *args, const char *relative);
 
+/* One IMDB split as a model sees it: ids [n, maxlen], 0/1 labels [n]
+ * (malloc'ed; free both). */
+typedef struct ex_imdb_set {
+    int n, maxlen;
+    int32_t *ids;
+    float *labels;
+} ex_imdb_set;
+
+/* Loads IMDB (ex_imdb_dir), shuffles each split with the seed, keeps the
+ * first n_train / n_test reviews, learns a vocabulary of vocab tokens from
+ * the training subset only (the test set must not leak into it) and turns
+ * both subsets into ids of length maxlen (post padding and truncation, as
+ * Keras TextVectorization).  Returns the vectorizer; exits on failure. */
+sn_vectorizer_t *ex_imdb_subsets(const ex_args *args, int n_train,
+                                 int n_test, int vocab, int maxlen,
+                                 ex_imdb_set *train, ex_imdb_set *test);
+
 /* ------------------------------------------------------------ output */
 
 /* Creates the output folder (and parents) and opens report.md in it with
