@@ -481,12 +481,16 @@ static void return_sequences_demo(ex_report *rep, const settings *s,
     ex_section(rep, "5. return_sequences");
     const char *text = "this movie was not good the plot was boring and the "
                        "acting was terrible";
-    int32_t *ids = malloc((size_t)s->maxlen * sizeof *ids);
+    /* the vectorizer pads to its own width (the widest maxlen of the
+     * sweep), which may exceed s->maxlen */
+    int width = sn_vectorizer_output_width(v, &text, 1);
+    ex_check(width, "sn_vectorizer_output_width");
+    int32_t *ids = malloc((size_t)width * sizeof *ids);
     ex_check(ids != NULL ? SN_OK : SN_ERR_NOMEM, "malloc");
     ex_check(sn_vectorizer_transform(v, &text, 1, ids),
              "sn_vectorizer_transform");
     int L = 0;
-    while (L < s->maxlen && ids[L] != 0)
+    while (L < s->maxlen && L < width && ids[L] != 0)
         L++;
     /* The LSTM trained in section 2, rebuilt for L steps with and without
      * return_sequences; weights copied by name, so the numbers are the
