@@ -195,9 +195,19 @@ int ex_plot_lines(const char *path, const char *title, const char *xlabel,
     /* Grid first, in light grey, then the frame and labels over it. */
     plcol0(COL_GRID);
     plwidth(1.0);
-    plbox("g", 0, 0, log_y ? "gl" : "g", 0, 0);
+    /* On a log axis label every k-th decade so that at most ~10 labels
+     * fit, however many decades the data spans (vanishing gradients span
+     * dozens); PLplot's default labels every decade. */
+    double ytick = 0.0;
+    int ysub = 0;
+    if (log_y) {
+        double decades = ymax - ymin;
+        ytick = decades > 10 ? ceil(decades / 10.0) : 1.0;
+        ysub = ytick > 1 ? 1 : 0;
+    }
+    plbox("g", 0, 0, log_y ? "gl" : "g", ytick, ysub);
     plcol0(COL_FG);
-    plbox("bcnst", 0, 0, log_y ? "bcnstvl" : "bcnstv", 0, 0);
+    plbox("bcnst", 0, 0, log_y ? "bcnstvl" : "bcnstv", ytick, ysub);
     pllab(xlabel ? xlabel : "", ylabel ? ylabel : "", title ? title : "");
 
     {
