@@ -205,13 +205,24 @@ static sn_status allocate_values(sn_exec *e)
     return SN_OK;
 }
 
+/* The training workspace copies the inputs: backward reads them after
+ * the call returns, when the caller may have reused its buffers.  A
+ * predict workspace lives only for the call and no layer writes its
+ * inputs, so it reads the caller's buffers in place. */
 static void copy_inputs(sn_exec *e, const void *const *inputs)
 {
     const sn_model *m = e->model;
     for (int k = 0; k < m->n_inputs; k++) {
         sn_value *v = &e->values[m->inputs[k]];
-        size_t elem = v->shape.dtype == SN_INT32 ? sizeof(int32_t)
-                                                 : sizeof(float);
+        bool ints = v->shape.dtype == SN_INT32;
+        if (e->weight_grads == NULL) {
+            if (ints)
+                v->ids = (int32_t *)inputs[k];
+            else
+                v->data = (float *)inputs[k];
+            continue;
+        }
+        size_t elem = ints ? sizeof(int32_t) : sizeof(float);
         memcpy(e->data[m->inputs[k]].ptr, inputs[k],
                v->count * (size_t)e->batch * elem);
     }

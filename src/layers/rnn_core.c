@@ -468,12 +468,15 @@ SN_CLONES static void forward_part(const sn_rnn_cfg *cfg, const sn_rnn_weights *
         step_rows(cfg, w, io, ws, t);
         if (gru_before)
             gru_before_candidate(cfg, io, ws, t, hd);
-        for (int b = 0; b < B; b++)
-            emit_output(cfg, io, ws, b, t, real_step(io, b, t));
+        /* without a mask and without sequences the output is just the
+         * final state: nothing to record per step */
+        if (cfg->return_sequences || io->mask != NULL)
+            for (int b = 0; b < B; b++)
+                emit_output(cfg, io, ws, b, t, real_step(io, b, t));
     }
     size_t n = (size_t)B * H * sizeof(float);
     if (!cfg->return_sequences)
-        memcpy(io->y, ws->out, n);
+        memcpy(io->y, io->mask != NULL ? ws->out : ws->h, n);
 }
 
 void sn_rnn_forward(const sn_rnn_cfg *cfg, const sn_rnn_weights *w,
