@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # test/abi_check.sh - checks the shape of the built libseqnet ABI.
 #
-#   (a) the shared object exports only sn_* symbols (plus the version node
-#       LIBSEQNET_0 that nm lists as an absolute symbol), and no sn_* symbol
+#   (a) the shared object exports only sn_* symbols, and no sn_* symbol
 #       that include/seqnet.h does not declare with SN_API;
 #   (b) every SN_API function in include/seqnet.h is exported;
 #   (c) the SONAME is libseqnet.so.<SN_VERSION_MAJOR>;
@@ -99,7 +98,6 @@ fi
 dyn=$(nm -D --defined-only "$so_real" | awk 'NF >= 3 { print $2, $3 }')
 bad=$(printf '%s\n' "$dyn" | awk '
     $2 ~ /^sn_/ { next }
-    $1 == "A" && $2 ~ /^LIBSEQNET_/ { next }
     NF { print $2 }')
 if [ -z "$bad" ]; then
     pass "only sn_* symbols exported"
@@ -112,12 +110,6 @@ if [ -z "$extra" ]; then
     pass "no exported sn_* symbol outside the SN_API set (internal helpers hidden)"
 else
     fail "exported but not SN_API in $header: $(echo "$extra" | tr '\n' ' ')"
-fi
-unversioned=$(objdump -T "$so_real" | awk '$NF ~ /^sn_/ && $(NF-1) != "LIBSEQNET_0" { print $NF }')
-if [ -z "$unversioned" ] && objdump -T "$so_real" | grep -q 'LIBSEQNET_0'; then
-    pass "exported symbols carry the LIBSEQNET_0 version node"
-else
-    fail "symbols without the LIBSEQNET_0 version node: ${unversioned:-(none found at all)}"
 fi
 
 # (b) every SN_API function exported as a function
