@@ -11,7 +11,10 @@
  *   i     tokens (64,256) -> Embedding(20000,128) -> LSTM(128) -> Dense(1, sigmoid), BCE, Adam
  *   ii    the same with GRU(128)  (reset_after, the Keras 2+/cuDNN form)
  *   iii   the same with SimpleRNN(128)
- *   iv/v  BiLSTM+attention and Conv1D+LSTM: not built yet (issue 5)
+ *   iv    tokens -> Embedding -> Bidirectional(LSTM(64), all steps) ->
+ *         additive attention pooling -> Dense(1) logits, BCE, Adam
+ *   v     (64,60,5) -> Conv1D(64,3,causal,relu) -> Conv1D(32,3,causal,relu)
+ *         -> LSTM(128, seq) -> LSTM(64) -> Dense(64,relu) -> Dense(30), MSE
  *   lat1  model (i), sn_model_predict at batch 1
  *
  * A training step is one sn_model_train_on_batch (forward, loss, backward,
@@ -24,8 +27,9 @@
  *
  * usage: bench_rnn [--steps N] [--warmup N] [--models core,i,ii,iii,iv,v,lat1]
  *                  [--threads N]
- * --threads is informational only: libseqnet's threading comes from its BLAS
- * (OPENBLAS_NUM_THREADS etc.); the value is printed with the results.
+ * --threads is informational only: the recurrent layers use one thread per
+ * online core (docs/BUILD.md, "Threads"); the value is printed with the
+ * results.
  *
  * Besides the table, every measurement is printed as one machine-readable
  * line, e.g. "RESULT libseqnet core train_ms 123.4" (keys: train_ms,

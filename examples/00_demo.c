@@ -1,10 +1,10 @@
 /*
  * examples/00_demo.c - a first look at libseqnet: learning XOR.
  *
- * This is the small built-in demo that `make demo` runs.  The course examples
- * (text classification, time series, ...) come later; this one only shows the
- * moving parts of the public API on a problem small enough to read in one
- * sitting:
+ * The smallest example (`make demo` runs example 03 instead; this one is
+ * built by `make examples`).  The course examples 01..04 use the high-level
+ * API; this one only shows the moving parts of the low-level API on a
+ * problem small enough to read in one sitting:
  *
  *   1. build a model:       input(2) -> Dense(8, tanh) -> Dense(1, sigmoid)
  *   2. train it by hand:    forward, loss, gradient of the loss, backward,
@@ -15,7 +15,7 @@
  * everything the training loop does is spelled out below, using only the
  * low-level calls declared in seqnet.h.
  *
- * Build and run:   make demo
+ * Build and run:   make examples && build/openblas/examples/00_demo
  * Exit status:     0 if the model classifies all four points correctly.
  */
 #include <math.h>
@@ -49,7 +49,7 @@ static const float Y[N_SAMPLES] = { 0.0f, 1.0f, 1.0f, 0.0f };
 int main(void)
 {
     printf("libseqnet %s - built-in demo: a tiny network learns XOR.\n"
-           "(The real course examples arrive later; this one shows the "
+           "(The course examples are 01..04; this one shows the "
            "low-level training API.)\n\n", sn_version());
 
     /* ---- 1. Build the model ------------------------------------------ */
