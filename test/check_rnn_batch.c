@@ -139,9 +139,14 @@ START_TEST(test_batch_equals_rows)
 }
 END_TEST
 
+/* Every cell, both output forms, masked rows, kernel edge sizes (E = 5
+ * splits the fused [x_t | h] product inside a column group of 8). */
 START_TEST(test_batch_predict_matches_forward)
 {
-    sn_model_t *m = make_model(K_LSTM, 24, 1);
+    static const kind kinds[] = { K_SIMPLE, K_LSTM, K_GRU, K_GRU_BEFORE,
+                                  K_BIDI };
+    sn_model_t *m = make_model(kinds[_i % 5], _i < 10 ? 24 : 13,
+                               (_i / 5) % 2);
     int32_t ids[B * T];
     make_ids(ids);
     const void *in[1] = { ids };
@@ -149,13 +154,58 @@ START_TEST(test_batch_predict_matches_forward)
     size_t n = out_count(m, B);
     float *p = malloc(n * sizeof *p);
     float *outs[1] = { p };
-    /* twice: the second predict reuses a pooled workspace */
+    /* twice: the second predict reuses a pooled workspace.  Predict runs
+     * the fused inference step ([x_t | h].[K; R] in one product), which
+     * sums in another order than forward's x.K + b, then + h.R: equal up
+     * to float rounding, and bit-identical from one predict to the next. */
+    const float *ref = sn_model_output(m, 0, NULL, NULL);
+    float *first = malloc(n * sizeof *first);
     for (int rep = 0; rep < 2; rep++) {
         ck_assert_int_eq(sn_model_predict(m, B, in, NULL, outs), SN_OK);
-        ck_assert_mem_eq(p, sn_model_output(m, 0, NULL, NULL),
-                         n * sizeof *p);
+        for (size_t i = 0; i < n; i++)
+            ck_assert_msg(fabsf(p[i] - ref[i]) <= 1e-5f * (1 + fabsf(ref[i])),
+                          "output %zu: predict %g, forward %g", i, p[i],
+                          ref[i]);
+        if (rep == 0)
+            memcpy(first, p, n * sizeof *p);
+        else
+            ck_assert_mem_eq(first, p, n * sizeof *p);
     }
+    free(first);
     free(p);
+    sn_model_free(m);
+}
+END_TEST
+
+/* E + H above one k-panel of the kernel (256): the fused product's
+ * [x_t | h] boundary falls inside the first panel and the second panel
+ * reads only h. */
+START_TEST(test_predict_matches_forward_wide)
+{
+    enum { WE = 200, WH = 100 };
+    sn_model_opts mo = SN_MODEL_OPTS_INIT;
+    mo.seed = 5;
+    sn_model_t *m = sn_model_new(&mo);
+    sn_rnn_opts o = SN_RNN_OPTS_INIT;
+    o.return_sequences = 1;
+    sn_layer_t *l = _i == 0 ? sn_lstm(WH, &o) : sn_simple_rnn(WH, &o);
+    ck_assert_int_ge(sn_apply(m, l, sn_input(m, T, WE)), 0);
+    ck_assert_int_eq(sn_model_build(m), SN_OK);
+    float *x = malloc((size_t)B * T * WE * sizeof *x);
+    for (size_t i = 0; i < (size_t)B * T * WE; i++)
+        x[i] = sinf(0.11f * (float)i);
+    const void *in[1] = { x };
+    ck_assert_int_eq(sn_model_forward(m, B, in, NULL, 0), SN_OK);
+    size_t n = out_count(m, B);
+    const float *ref = sn_model_output(m, 0, NULL, NULL);
+    float *p = malloc(n * sizeof *p);
+    float *outs[1] = { p };
+    ck_assert_int_eq(sn_model_predict(m, B, in, NULL, outs), SN_OK);
+    for (size_t i = 0; i < n; i++)
+        ck_assert_msg(fabsf(p[i] - ref[i]) <= 1e-5f * (1 + fabsf(ref[i])),
+                      "output %zu: predict %g, forward %g", i, p[i], ref[i]);
+    free(p);
+    free(x);
     sn_model_free(m);
 }
 END_TEST
@@ -166,7 +216,8 @@ int main(void)
     TCase *tc = tcase_create("threads");
     tcase_set_timeout(tc, 60);
     tcase_add_loop_test(tc, test_batch_equals_rows, 0, 10);
-    tcase_add_test(tc, test_batch_predict_matches_forward);
+    tcase_add_loop_test(tc, test_batch_predict_matches_forward, 0, 20);
+    tcase_add_loop_test(tc, test_predict_matches_forward_wide, 0, 2);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

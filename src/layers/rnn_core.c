@@ -55,7 +55,10 @@ static void lay_out(const sn_rnn_cfg *cfg, int B, int T, bool store,
     bool lstm = cfg->cell == SN_CELL_LSTM, gru = cfg->cell == SN_CELL_GRU;
     ws->store = store;
     ws->srows = store ? T : 1;
-    ws->xw = take(cv, BT * G * H * f);
+    /* inference without a GRU: each step's pre-activations come from one
+     * fused product [x_t | h].[K; R], so no [B*T, G*H] projection */
+    ws->fused = !store && !gru;
+    ws->xw = ws->fused ? NULL : take(cv, BT * G * H * f);
     ws->dzh = store && gru && cfg->reset_after ? take(cv, BT * G * H * f)
                                                : NULL;
     ws->gates = take(cv, BS * G * H * f);
@@ -78,7 +81,8 @@ static void lay_out(const sn_rnn_cfg *cfg, int B, int T, bool store,
     int iH = (int)H, iGH = (int)(G * H), iE = (int)E;
     size_t rp = gru_before ? sn_gemm_packed_floats(iH, 2 * iH) +
                                  sn_gemm_packed_floats(iH, iH)
-                           : sn_gemm_packed_floats(iH, iGH);
+              : ws->fused ? sn_gemm_packed_floats(iE + iH, iGH)
+                          : sn_gemm_packed_floats(iH, iGH);
     size_t rtp = gru_before ? sn_gemm_packed_floats(2 * iH, iH) +
                                   sn_gemm_packed_floats(iH, iH)
                             : sn_gemm_packed_floats(iGH, iH);
@@ -157,31 +161,31 @@ static const float *dropped_state(const sn_rnn_cfg *cfg, const sn_rnn_io *io,
     return ws->hd;
 }
 
+/* x' = x * keep_in (input dropout) into xd, or x itself. */
+static const float *dropped_input(const sn_rnn_cfg *cfg, const sn_rnn_io *io,
+                                  sn_rnn_ws *ws)
+{
+    if (io->keep_in == NULL)
+        return io->x;
+    int E = cfg->in_dim;
+    for (int b = 0; b < io->batch; b++)
+        for (int t = 0; t < io->steps; t++) {
+            size_t row = ((size_t)b * io->steps + t) * E;
+            for (int e = 0; e < E; e++)
+                ws->xd[row + e] = io->x[row + e] * io->keep_in[b * E + e];
+        }
+    return ws->xd;
+}
+
 /* XW = x' K + b over all steps, x' = x * keep_in (input dropout). */
 static void project_inputs(const sn_rnn_cfg *cfg, const sn_rnn_weights *w,
                            const sn_rnn_io *io, sn_rnn_ws *ws)
 {
     int BT = io->batch * io->steps, E = cfg->in_dim;
     int GH = sn_rnn_gates(cfg) * cfg->units;
-    const float *x = io->x;
-    if (io->keep_in != NULL) {
-        for (int b = 0; b < io->batch; b++)
-            for (int t = 0; t < io->steps; t++) {
-                size_t row = ((size_t)b * io->steps + t) * E;
-                for (int e = 0; e < E; e++)
-                    ws->xd[row + e] = x[row + e] * io->keep_in[b * E + e];
-            }
-        x = ws->xd;
-    }
-    for (int r = 0; r < BT; r++) {
-        float *dst = ws->xw + (size_t)r * GH;
-        if (w->bias != NULL)
-            memcpy(dst, w->bias, (size_t)GH * sizeof *dst);
-        else
-            memset(dst, 0, (size_t)GH * sizeof *dst);
-    }
+    const float *x = dropped_input(cfg, io, ws);
     sn_gemm_args g = { false, false, BT, GH, E, x, E, w->kernel, GH,
-                       ws->xw, GH, true };
+                       ws->xw, GH, false, w->bias };
     sn_gemm_parallel(&g, core_count(), ws->pack);
 }
 
@@ -218,6 +222,19 @@ static void recurrent_product(const sn_rnn_cfg *cfg, const sn_rnn_ws *ws,
     sn_gemm_nn_packed(B, cols, H, hd, H, ws->rp, z, GH, false);
 }
 
+/* Fused inference step: gates = [x'_t | hd] . [K; R] + b, straight into
+ * the gate rows (pre-activations; the cell activates them in place). */
+static void fused_product(const sn_rnn_cfg *cfg, const sn_rnn_weights *w,
+                          const sn_rnn_io *io, const sn_rnn_ws *ws,
+                          const float *hd, int t)
+{
+    int E = cfg->in_dim, H = cfg->units, GH = sn_rnn_gates(cfg) * H;
+    const float *x = io->keep_in != NULL ? ws->xd : io->x;
+    sn_gemm_split g = { io->batch, GH, x + (size_t)t * E, io->steps * E, E,
+                        hd, H, H, ws->rp, w->bias, ws->gates, GH };
+    sn_gemm_split_packed(&g);
+}
+
 /* Packs R (forward) once per pass; a GRU with reset_before keeps its
  * z, r columns and its candidate columns as two packed blocks. */
 static void pack_recurrent(const sn_rnn_cfg *cfg, const sn_rnn_weights *w,
@@ -228,6 +245,9 @@ static void pack_recurrent(const sn_rnn_cfg *cfg, const sn_rnn_weights *w,
         sn_gemm_pack_b(H, 2 * H, w->recurrent, GH, false, ws->rp);
         sn_gemm_pack_b(H, H, w->recurrent + 2 * H, GH, false,
                        ws->rp + sn_gemm_packed_floats(H, 2 * H));
+    } else if (ws->fused) {
+        sn_gemm_pack_b_stacked(cfg->in_dim, w->kernel, H, w->recurrent, GH,
+                               GH, ws->rp);
     } else {
         sn_gemm_pack_b(H, GH, w->recurrent, GH, false, ws->rp);
     }
@@ -273,7 +293,8 @@ SN_CLONES static void step_rows(const sn_rnn_cfg *cfg, const sn_rnn_weights *w,
     for (int b = 0; b < B; b++) {
         size_t row = (size_t)b * io->steps + t, sr = srow(ws, b, t);
         float *g = ws->gates + sr * GH;
-        const float *xw = ws->xw + row * GH, *zr = ws->z + (size_t)b * GH;
+        const float *xw = ws->fused ? NULL : ws->xw + row * GH;
+        const float *zr = ws->z + (size_t)b * GH;
         bool real = real_step(io, b, t);
         if (ws->hprev != NULL)
             memcpy(ws->hprev + row * H, ws->h + (size_t)b * H,
@@ -283,8 +304,9 @@ SN_CLONES static void step_rows(const sn_rnn_cfg *cfg, const sn_rnn_weights *w,
             continue;
         }
         int n_rec = gru_before ? 2 * H : GH;
-        for (int k = 0; k < n_rec; k++)
-            g[k] = xw[k] + zr[k];
+        if (!ws->fused) /* fused: g already holds the pre-activations */
+            for (int k = 0; k < n_rec; k++)
+                g[k] = xw[k] + zr[k];
         if (w->bias_rec != NULL) /* GRU reset_after: recurrent z, r bias */
             for (int k = 0; k < 2 * H; k++)
                 g[k] += w->bias_rec[k];
@@ -363,7 +385,8 @@ static void slice(const sn_rnn_cfg *cfg, const sn_rnn_io *io,
     sio->y = io->y + b * y_row;
     if (io->dy) sio->dy = io->dy + b * y_row;
     *sws = *ws;
-    sws->xw = ws->xw + b * T * GH;
+    if (ws->xw) sws->xw = ws->xw + b * T * GH;
+    sws->xd = ws->xd + b * T * E;
     if (ws->dzh) sws->dzh = ws->dzh + b * T * GH;
     sws->gates = ws->gates + b * S * GH;
     if (ws->hprev) sws->hprev = ws->hprev + b * T * H;
@@ -464,7 +487,10 @@ SN_CLONES static void forward_part(const sn_rnn_cfg *cfg, const sn_rnn_weights *
             continue;
         }
         const float *hd = dropped_state(cfg, io, ws);
-        recurrent_product(cfg, ws, B, hd, gru_before ? 2 * H : GH, ws->z);
+        if (ws->fused)
+            fused_product(cfg, w, io, ws, hd, t);
+        else
+            recurrent_product(cfg, ws, B, hd, gru_before ? 2 * H : GH, ws->z);
         step_rows(cfg, w, io, ws, t);
         if (gru_before)
             gru_before_candidate(cfg, io, ws, t, hd);
@@ -482,7 +508,10 @@ SN_CLONES static void forward_part(const sn_rnn_cfg *cfg, const sn_rnn_weights *
 void sn_rnn_forward(const sn_rnn_cfg *cfg, const sn_rnn_weights *w,
                     sn_rnn_io *io, sn_rnn_ws *ws)
 {
-    project_inputs(cfg, w, io, ws);
+    if (ws->fused)
+        dropped_input(cfg, io, ws);
+    else
+        project_inputs(cfg, w, io, ws);
     init_state(cfg, io, ws);
     pack_recurrent(cfg, w, ws);
     run_parts(forward_part, cfg, w, io, ws);

@@ -70,8 +70,10 @@ typedef struct sn_rnn_io {
 /* Buffers of one direction, carved from a layer's scratch memory. */
 typedef struct sn_rnn_ws {
     bool store;       /* keep every step for backward (else one step)    */
+    bool fused;       /* inference: one [x_t | h].[K; R] product per step */
     int srows;        /* steps kept per batch row: T or 1                 */
-    float *xw;        /* [B*T, G*H] input projection; dZ in backward     */
+    float *xw;        /* [B*T, G*H] input projection; dZ in backward;
+                         NULL when fused                                 */
     float *dzh;       /* [B*T, G*H] GRU reset_after recurrent dZ         */
     float *gates;     /* [B*T, G*H] gate activations                     */
     float *hprev;     /* [B*T, H] state before each step (dropout-free)  */

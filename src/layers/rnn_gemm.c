@@ -16,6 +16,7 @@
  * the packed column blocks stream past from L2 (MC = 8 rows per chunk
  * measured fastest here: larger chunks spill A out of L1).
  */
+#include <limits.h>
 #include <pthread.h>
 #include <string.h>
 
@@ -71,135 +72,224 @@ void sn_gemm_pack_b(int k, int n, const float *b, int ldb, bool b_transposed,
     pack(k, n, b, ldb, b_transposed, packed);
 }
 
-/* Element (i, p) of A: a[i*lda + p], or a[p*lda + i] when A is stored
- * transposed (the weight-gradient products xᵀ.dZ).  always_inline: these
- * helpers must be compiled inside each clone of the kernel (a separate
- * function would only get the baseline instruction set). */
-__attribute__((always_inline)) static inline float
-a_at(const float *a, int lda, bool at, int i, int p)
+void sn_gemm_pack_b_stacked(int k1, const float *b1, int k2, const float *b2,
+                            int n, int ldb, float *packed)
 {
-    return at ? a[(size_t)p * lda + i] : a[(size_t)i * lda + p];
+    int k = k1 + k2;
+    for (int j0 = 0, jb = 0; j0 < n; j0 += NR, jb++) {
+        float *dst = packed + (size_t)jb * k * NR;
+        int nr = n - j0 < NR ? n - j0 : NR;
+        for (int p = 0; p < k; p++) {
+            const float *src = p < k1 ? b1 + (size_t)p * ldb
+                                      : b2 + (size_t)(p - k1) * ldb;
+            for (int j = 0; j < NR; j++)
+                dst[(size_t)p * NR + j] = j < nr ? src[j0 + j] : 0.0f;
+        }
+    }
 }
 
-__attribute__((always_inline)) static inline void
-store(float *c, const vec16 *v, int nr, bool accumulate)
+/* Where A's elements are: a[i*lda + p], or a[p*lda + i] when stored
+ * transposed (at: the weight-gradient products xᵀ.dZ).  Columns from k1
+ * on come from a second matrix a2 (never transposed): the fused step
+ * product [x_t | h] . [K; R] reads the input and the state in place. */
+typedef struct a_src {
+    const float *a;
+    int lda;
+    bool at;
+    int k1;
+    const float *a2;
+    int lda2;
+} a_src;
+
+/* Columns p0..p0+kc of rows i0..i0+MR of one plain matrix into ap
+ * [kc][MR]; rows past mr stay as they are (zeroed by the caller). */
+SN_CLONES static void pack_a_part(int mr, int kc, const float *a, int lda,
+                                  bool at, int i0, int p0, float *ap)
 {
+    if (at) {
+        const float *src = a + (size_t)p0 * lda + i0;
+        for (int p = 0; p < kc; p++)
+            memcpy(ap + (size_t)p * MR, src + (size_t)p * lda,
+                   (size_t)mr * sizeof *ap);
+        return;
+    }
+    const float *src = a + (size_t)i0 * lda + p0;
+    if (mr < MR) {
+        for (int i = 0; i < mr; i++)
+            for (int p = 0; p < kc; p++)
+                ap[(size_t)p * MR + i] = src[(size_t)i * lda + p];
+        return;
+    }
+    /* step-major: MR sequential row streams in, one contiguous MR-float
+     * group out per step */
+    for (int p = 0; p < kc; p++) {
+        float group[MR];
+        for (int i = 0; i < MR; i++)
+            group[i] = src[(size_t)i * lda + p];
+        memcpy(ap + (size_t)p * MR, group, sizeof group);
+    }
+}
+
+/* Copies rows i0..i0+mr, steps p0..p0+kc of A into ap [kc][MR]: the MR
+ * values the kernel broadcasts at step p lie side by side, so the inner
+ * loop walks one pointer instead of MR rows a stride apart (which cost
+ * registers and, at power-of-two strides, L1 sets).  Rows past mr are 0. */
+static void pack_a(int mr, int kc, const a_src *A, int i0, int p0, float *ap)
+{
+    if (mr < MR)
+        memset(ap, 0, (size_t)kc * MR * sizeof *ap);
+    int n1 = A->k1 - p0;
+    n1 = n1 < 0 ? 0 : n1 > kc ? kc : n1;
+    if (n1 > 0)
+        pack_a_part(mr, n1, A->a, A->lda, A->at, i0, p0, ap);
+    if (n1 < kc)
+        pack_a_part(mr, kc - n1, A->a2, A->lda2, false, i0,
+                    p0 + n1 - A->k1, ap + (size_t)n1 * MR);
+}
+
+/* Writes (or adds) nr columns of one accumulator row, plus bias. */
+__attribute__((always_inline)) static inline void
+store(float *c, const vec16 *v, int nr, bool accumulate, const float *bias)
+{
+    if (nr == NR) {
+        vec16 r0 = v[0], r1 = v[1], t0, t1;
+        if (bias != NULL) {
+            memcpy(&t0, bias, sizeof t0);
+            memcpy(&t1, bias + 16, sizeof t1);
+            r0 += t0;
+            r1 += t1;
+        }
+        if (accumulate) {
+            memcpy(&t0, c, sizeof t0);
+            memcpy(&t1, c + 16, sizeof t1);
+            r0 += t0;
+            r1 += t1;
+        }
+        memcpy(c, &r0, sizeof r0);
+        memcpy(c + 16, &r1, sizeof r1);
+        return;
+    }
     float tmp[NR];
     memcpy(tmp, v, sizeof tmp);
-    for (int j = 0; j < nr; j++)
-        c[j] = accumulate ? c[j] + tmp[j] : tmp[j];
+    for (int j = 0; j < nr; j++) {
+        float x = tmp[j] + (bias != NULL ? bias[j] : 0.0f);
+        c[j] = accumulate ? c[j] + x : x;
+    }
 }
 
-/* MR rows x NR columns of C from a packed column block bp [k][NR]. */
+/* acc[MR][2] = Apanel[kc][MR] . Bpanel[kc][NR]: the 8 x 32 register
+ * block; per step two vector loads of B, MR broadcasts of A, 16 FMAs. */
 __attribute__((always_inline)) static inline void
-block_full(int nr, int k, const float *a, int lda, bool at, const float *bp,
-           float *c, int ldc, bool accumulate)
+kernel_full(int kc, const float *ap, const float *bp, vec16 acc[MR][2])
 {
-    vec16 acc[MR][2];
-    memset(acc, 0, sizeof acc);
-    for (int p = 0; p < k; p++) {
+    memset(acc, 0, sizeof(vec16) * MR * 2);
+    for (int p = 0; p < kc; p++) {
         vec16 b0, b1;
         memcpy(&b0, bp + (size_t)p * NR, sizeof b0);
         memcpy(&b1, bp + (size_t)p * NR + 16, sizeof b1);
+        const float *av = ap + (size_t)p * MR;
         for (int i = 0; i < MR; i++) {
-            float av = a_at(a, lda, at, i, p);
-            acc[i][0] += av * b0;
-            acc[i][1] += av * b1;
+            acc[i][0] += av[i] * b0;
+            acc[i][1] += av[i] * b1;
         }
     }
-    for (int i = 0; i < MR; i++)
-        store(c + (size_t)i * ldc, acc[i], nr, accumulate);
 }
 
-/* Fewer than MR rows (batch 1, slice ends): one row at a time. */
+/* One row of the block (batch 1, slice ends): no work on padding rows. */
 __attribute__((always_inline)) static inline void
-block_rows(int mr, int nr, int k, const float *a, int lda, bool at,
-           const float *bp, float *c, int ldc, bool accumulate)
+kernel_row(int kc, const float *ap, const float *bp, vec16 acc[2])
 {
-    for (int i = 0; i < mr; i++) {
-        vec16 acc[2] = { { 0 }, { 0 } };
-        for (int p = 0; p < k; p++) {
-            vec16 b0, b1;
-            float av = a_at(a, lda, at, i, p);
-            memcpy(&b0, bp + (size_t)p * NR, sizeof b0);
-            memcpy(&b1, bp + (size_t)p * NR + 16, sizeof b1);
-            acc[0] += av * b0;
-            acc[1] += av * b1;
-        }
-        store(c + (size_t)i * ldc, acc, nr, accumulate);
+    acc[0] = (vec16){ 0 };
+    acc[1] = (vec16){ 0 };
+    for (int p = 0; p < kc; p++) {
+        vec16 b0, b1;
+        float av = ap[(size_t)p * MR];
+        memcpy(&b0, bp + (size_t)p * NR, sizeof b0);
+        memcpy(&b1, bp + (size_t)p * NR + 16, sizeof b1);
+        acc[0] += av * b0;
+        acc[1] += av * b1;
     }
 }
 
-/* C (+)= A . B with B already packed (k rows). */
-SN_CLONES static void gemm_packed(int m, int n, int k, const float *a,
-                                  int lda, bool at, const float *packed,
-                                  float *c, int ldc, bool accumulate)
+/* One MR-row block of C against every column block, for the k-panel
+ * p0..p0+kc of a B packed with kb rows. */
+__attribute__((always_inline)) static inline void
+block_panel(int mr, int n, int kb, int p0, int kc, const float *ap,
+            const float *packed, float *c, int ldc, bool accumulate,
+            const float *bias)
 {
-    for (int i1 = 0; i1 < m; i1 += MC) {
-        int i_end = m - i1 < MC ? m : i1 + MC;
-        for (int j0 = 0, jb = 0; j0 < n; j0 += NR, jb++) {
-            int nr = n - j0 < NR ? n - j0 : NR;
-            const float *bp = packed + (size_t)jb * k * NR;
-            for (int i0 = i1; i0 < i_end; i0 += MR) {
-                int mr = i_end - i0 < MR ? i_end - i0 : MR;
-                const float *ai = at ? a + i0 : a + (size_t)i0 * lda;
-                float *cij = c + (size_t)i0 * ldc + j0;
-                if (mr == MR)
-                    block_full(nr, k, ai, lda, at, bp, cij, ldc, accumulate);
-                else
-                    block_rows(mr, nr, k, ai, lda, at, bp, cij, ldc,
-                               accumulate);
+    for (int j0 = 0, jb = 0; j0 < n; j0 += NR, jb++) {
+        int nr = n - j0 < NR ? n - j0 : NR;
+        const float *bp = packed + ((size_t)jb * kb + p0) * NR;
+        const float *bj = bias != NULL ? bias + j0 : NULL;
+        if (mr == MR) {
+            vec16 acc[MR][2];
+            kernel_full(kc, ap, bp, acc);
+            for (int i = 0; i < MR; i++)
+                store(c + (size_t)i * ldc + j0, acc[i], nr, accumulate, bj);
+        } else {
+            for (int i = 0; i < mr; i++) {
+                vec16 acc[2];
+                kernel_row(kc, ap + i, bp, acc);
+                store(c + (size_t)i * ldc + j0, acc, nr, accumulate, bj);
             }
         }
     }
+}
+
+/* C (+)= A . B (+ bias) with B packed (kb rows, k <= kb used): row block
+ * by row block, the A block packed one k-panel at a time. */
+SN_CLONES static void gemm_packed(int m, int n, int k, const a_src *A,
+                                  const float *packed, int kb, float *c,
+                                  int ldc, bool accumulate, const float *bias)
+{
+    float ap[KC * MR] __attribute__((aligned(64)));
+    for (int i0 = 0; i0 < m; i0 += MR) {
+        int mr = m - i0 < MR ? m - i0 : MR;
+        float *ci = c + (size_t)i0 * ldc;
+        for (int p0 = 0; p0 < k; p0 += KC) {
+            int kc = k - p0 < KC ? k - p0 : KC;
+            pack_a(mr, kc, A, i0, p0, ap);
+            block_panel(mr, n, kb, p0, kc, ap, packed, ci, ldc,
+                        accumulate || p0 > 0, p0 == 0 ? bias : NULL);
+        }
+    }
+}
+
+/* A plain (or transposed) A. */
+static a_src plain(const float *a, int lda, bool at)
+{
+    return (a_src){ a, lda, at, INT_MAX, NULL, 0 };
 }
 
 void sn_gemm_nn_packed(int m, int n, int k, const float *a, int lda,
                        const float *packed, float *c, int ldc,
                        bool accumulate)
 {
-    gemm_packed(m, n, k, a, lda, false, packed, c, ldc, accumulate);
+    a_src A = plain(a, lda, false);
+    gemm_packed(m, n, k, &A, packed, k, c, ldc, accumulate, NULL);
 }
 
-/* A chunk of a transposed A (rows i1.., steps p0..) as a plain [mc][kc]
- * block: read in place, the transposed layout takes 8 floats from each of
- * kc lines a power-of-two stride apart, which all land in a few L1 sets. */
-static void pack_a_t(int mc, int kc, const float *a, int lda, float *out)
+void sn_gemm_split_packed(const sn_gemm_split *g)
 {
-    for (int p = 0; p < kc; p++)
-        for (int i = 0; i < mc; i++)
-            out[(size_t)i * kc + p] = a[(size_t)p * lda + i];
-}
-
-/* C (+)= Aᵀ-stored A . packed B, chunk by chunk through pack_a_t. */
-static void gemm_packed_at(int m, int n, int kc, const float *a, int lda,
-                           const float *packed, float *c, int ldc,
-                           bool accumulate, float *a_buf)
-{
-    for (int i1 = 0; i1 < m; i1 += MC) {
-        int mc = m - i1 < MC ? m - i1 : MC;
-        pack_a_t(mc, kc, a + i1, lda, a_buf);
-        gemm_packed(mc, n, kc, a_buf, kc, false, packed,
-                    c + (size_t)i1 * ldc, ldc, accumulate);
-    }
+    a_src A = { g->a1, g->lda1, false, g->k1, g->a2, g->lda2 };
+    gemm_packed(g->m, g->n, g->k1 + g->k2, &A, g->packed, g->k1 + g->k2,
+                g->c, g->ldc, false, g->bias);
 }
 
 /* The general product: packs B panel by panel into pack_buf
  * (sn_gemm_pack_buffer_floats(n) floats). */
 static void gemm(int m, int n, int k, const float *a, int lda, bool at,
                  const float *b, int ldb, bool bt, float *c, int ldc,
-                 bool accumulate, float *pack_buf)
+                 bool accumulate, const float *bias, float *pack_buf)
 {
     for (int p0 = 0; p0 < k; p0 += KC) {
         int kc = k - p0 < KC ? k - p0 : KC;
         const float *bp = bt ? b + p0 : b + (size_t)p0 * ldb;
+        a_src A = plain(at ? a + (size_t)p0 * lda : a + p0, lda, at);
         pack(kc, n, bp, ldb, bt, pack_buf);
-        bool acc = accumulate || p0 > 0;
-        if (at)
-            gemm_packed_at(m, n, kc, a + (size_t)p0 * lda, lda, pack_buf, c,
-                           ldc, acc, pack_buf + sn_gemm_packed_floats(KC, n));
-        else
-            gemm_packed(m, n, kc, a + p0, lda, false, pack_buf, c, ldc, acc);
+        gemm_packed(m, n, kc, &A, pack_buf, kc, c, ldc,
+                    accumulate || p0 > 0, p0 == 0 ? bias : NULL);
     }
 }
 
@@ -211,6 +301,7 @@ typedef struct gemm_job {
     const float *a, *b;
     float *c;
     bool accumulate;
+    const float *bias;
     float *pack_buf;
 } gemm_job;
 
@@ -218,7 +309,7 @@ static void *gemm_job_run(void *arg)
 {
     const gemm_job *j = arg;
     gemm(j->m, j->n, j->k, j->a, j->lda, j->at, j->b, j->ldb, j->bt, j->c,
-         j->ldc, j->accumulate, j->pack_buf);
+         j->ldc, j->accumulate, j->bias, j->pack_buf);
     return NULL;
 }
 
@@ -242,7 +333,7 @@ void sn_gemm_parallel(const sn_gemm_args *g, int parts, float *pack_bufs)
         jobs[p] = (gemm_job){ g->a_transposed, g->b_transposed, mr, g->n,
                               g->k, g->lda, g->ldb, g->ldc, ap, g->b,
                               g->c + (size_t)i0 * g->ldc, g->accumulate,
-                              pack_bufs + (size_t)p * per_buf };
+                              g->bias, pack_bufs + (size_t)p * per_buf };
         used = p + 1;
     }
     for (int p = 1; p < used; p++)
@@ -275,17 +366,14 @@ static void *pair_job_run(void *arg)
         int kc = g->k - p0 < KC ? g->k - p0 : KC;
         pack(kc, g->n, g->b + (size_t)p0 * g->ldb, g->ldb, false,
              j->pack_buf);
-        float *a_buf = j->pack_buf + sn_gemm_packed_floats(KC, g->n);
+        a_src A1 = plain(g->a1 + (size_t)p0 * g->lda1 + j->r1, g->lda1, true);
+        a_src A2 = plain(g->a2 + (size_t)p0 * g->lda2 + j->r2, g->lda2, true);
         if (j->m1 > 0)
-            gemm_packed_at(j->m1, g->n, kc,
-                           g->a1 + (size_t)p0 * g->lda1 + j->r1, g->lda1,
-                           j->pack_buf, g->c1 + (size_t)j->r1 * g->ldc,
-                           g->ldc, true, a_buf);
+            gemm_packed(j->m1, g->n, kc, &A1, j->pack_buf, kc,
+                        g->c1 + (size_t)j->r1 * g->ldc, g->ldc, true, NULL);
         if (j->m2 > 0)
-            gemm_packed_at(j->m2, g->n, kc,
-                           g->a2 + (size_t)p0 * g->lda2 + j->r2, g->lda2,
-                           j->pack_buf, g->c2 + (size_t)j->r2 * g->ldc,
-                           g->ldc, true, a_buf);
+            gemm_packed(j->m2, g->n, kc, &A2, j->pack_buf, kc,
+                        g->c2 + (size_t)j->r2 * g->ldc, g->ldc, true, NULL);
     }
     return NULL;
 }

@@ -17,6 +17,27 @@ size_t sn_gemm_pack_buffer_floats(int n);
 void sn_gemm_pack_b(int k, int n, const float *b, int ldb, bool b_transposed,
                     float *packed);
 
+/* Packs the stacked [B1; B2] (B1 [k1, n], B2 [k2, n], both ldb) as one
+ * [k1 + k2, n] operand for sn_gemm_split_packed. */
+void sn_gemm_pack_b_stacked(int k1, const float *b1, int k2, const float *b2,
+                            int n, int ldb, float *packed);
+
+/* C = [A1 | A2] . packed + bias: A1 [m, k1] and A2 [m, k2] side by side
+ * without copying them together (the fused step product [x_t | h].[K; R]). */
+typedef struct sn_gemm_split {
+    int m, n;
+    const float *a1;
+    int lda1, k1;
+    const float *a2;
+    int lda2, k2;
+    const float *packed;  /* from sn_gemm_pack_b_stacked(k1, .., k2, ..) */
+    const float *bias;    /* [n] or NULL                                 */
+    float *c;
+    int ldc;
+} sn_gemm_split;
+
+void sn_gemm_split_packed(const sn_gemm_split *g);
+
 /* C = A.B, or C += A.B with accumulate; A [m, k] row-major, B packed. */
 void sn_gemm_nn_packed(int m, int n, int k, const float *a, int lda,
                        const float *packed, float *c, int ldc,
@@ -36,6 +57,7 @@ typedef struct sn_gemm_args {
     float *c;
     int ldc;
     bool accumulate;
+    const float *bias;   /* [n] added to every row of C, or NULL         */
 } sn_gemm_args;
 
 void sn_gemm_parallel(const sn_gemm_args *g, int parts, float *pack_bufs);
