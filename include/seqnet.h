@@ -348,7 +348,9 @@ SN_API sn_status sn_model_backward(sn_model_t *model,
                                    const float *const *output_grads);
 
 /* dLoss/dinput for the k-th input after sn_model_backward, owned by the
- * model, shaped like that input; NULL for int32 inputs or before backward. */
+ * model, shaped like that input; NULL for int32 inputs, before backward,
+ * or after sn_model_train_on_batch / sn_model_fit (a training step does
+ * not compute the input gradients: nothing could read them in time). */
 SN_API const float *sn_model_input_grad(const sn_model_t *model, int k);
 
 /* Sets every weight gradient to zero. */
@@ -460,7 +462,11 @@ typedef enum sn_step_grad {
  * time step to norms[0 .. T-1] (T <= max_steps) and returns T, or a
  * negative status.  For a Bidirectional layer, the sum over both
  * directions.  The norms include the gradient of every later step, so
- * they show how far gradient travels back in time. */
+ * they show how far gradient travels back in time.  SN_STEP_GRAD_INPUT
+ * needs a backward that computed dLoss/dx: sn_model_backward always does;
+ * a training step (sn_model_train_on_batch, sn_model_fit) skips it for a
+ * layer fed straight by a model input, and the call then fails with
+ * SN_ERR_STATE. */
 SN_API int sn_rnn_step_grad_norms(const sn_layer_t *layer, sn_step_grad which,
                                   float *norms, int max_steps);
 

@@ -26,6 +26,7 @@ struct sn_exec {
     bool forward_done;
     bool training;         /* mode of the last forward               */
     bool backward_done;
+    bool input_grads;      /* the last backward filled the inputs' grads */
     sn_value *values;      /* per tensor                                 */
     sn_buffer *data;       /* per tensor: float or int32 storage         */
     sn_buffer *grad;       /* per tensor                                 */
@@ -288,12 +289,28 @@ sn_status sn_exec_forward(sn_exec *e, int batch, const void *const *inputs,
     return SN_OK;
 }
 
-static sn_status allocate_grads(sn_exec *e)
+/* Whether tensor t is one of the model's inputs. */
+static bool is_model_input(const sn_model *m, int t)
+{
+    for (int k = 0; k < m->n_inputs; k++)
+        if (m->inputs[k] == t)
+            return true;
+    return false;
+}
+
+/* Zeroed gradient buffers for every float tensor; the model inputs get
+ * none unless wanted, so the layers reading them skip their dx (for an
+ * LSTM on float input a whole [B*T, G*H] x [G*H, E] product). */
+static sn_status allocate_grads(sn_exec *e, bool input_grads)
 {
     for (int t = 0; t < e->model->n_tensors; t++) {
         sn_value *v = &e->values[t];
         if (v->shape.dtype != SN_FLOAT32)
             continue;
+        if (!input_grads && is_model_input(e->model, t)) {
+            v->grad = NULL;
+            continue;
+        }
         size_t bytes = v->count * (size_t)e->batch * sizeof(float);
         sn_status st = reserve(e, &e->grad[t], bytes);
         if (st != SN_OK)
@@ -322,7 +339,8 @@ static sn_status seed_output_grads(sn_exec *e, const float *const *grads)
     return SN_OK;
 }
 
-sn_status sn_exec_backward(sn_exec *e, const float *const *output_grads)
+sn_status sn_exec_backward(sn_exec *e, const float *const *output_grads,
+                           bool input_grads)
 {
     const sn_model *m = e->model;
     if (!e->forward_done)
@@ -331,7 +349,8 @@ sn_status sn_exec_backward(sn_exec *e, const float *const *output_grads)
     if (output_grads == NULL)
         return sn_fail(SN_ERR_INVALID_ARG,
                        "sn_model_backward: output_grads is NULL");
-    sn_status st = allocate_grads(e);
+    e->backward_done = false;
+    sn_status st = allocate_grads(e, input_grads);
     if (st == SN_OK)
         st = seed_output_grads(e, output_grads);
     if (st != SN_OK)
@@ -348,6 +367,7 @@ sn_status sn_exec_backward(sn_exec *e, const float *const *output_grads)
             return st;
     }
     e->backward_done = true;
+    e->input_grads = input_grads;
     return SN_OK;
 }
 
@@ -385,4 +405,9 @@ int sn_exec_batch(const sn_exec *e)
 bool sn_exec_has_backward(const sn_exec *e)
 {
     return e != NULL && e->backward_done;
+}
+
+bool sn_exec_has_input_grads(const sn_exec *e)
+{
+    return sn_exec_has_backward(e) && e->input_grads;
 }

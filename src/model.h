@@ -110,7 +110,10 @@ void sn_exec_free(sn_exec *e);
 sn_status sn_exec_forward(sn_exec *e, int batch, const void *const *inputs,
                           const int *timesteps, bool training,
                           uint64_t dropout_seed);
-sn_status sn_exec_backward(sn_exec *e, const float *const *output_grads);
+/* input_grads: also fill the model inputs' gradients (sn_model_backward);
+ * a training step leaves them out. */
+sn_status sn_exec_backward(sn_exec *e, const float *const *output_grads,
+                           bool input_grads);
 /* Elements per sample of every tensor for these input lengths. */
 sn_status sn_exec_shapes(sn_exec *e, const int *timesteps, size_t *counts);
 /* The value of tensor id after a forward, or NULL. */
@@ -120,6 +123,8 @@ int sn_exec_batch(const sn_exec *e);
  * introspection calls. */
 void *sn_exec_node_scratch(const sn_exec *e, int node, size_t *bytes);
 bool sn_exec_has_backward(const sn_exec *e);
+/* A backward has run and it filled the model inputs' gradients. */
+bool sn_exec_has_input_grads(const sn_exec *e);
 
 /* Optimizer internals used by save/load and fit (optimizer.c). */
 sn_status sn_optimizer_save_state(const sn_optimizer_t *opt, sn_writer *w);

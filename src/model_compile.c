@@ -352,8 +352,8 @@ SN_API sn_status sn_model_train_on_batch(sn_model_t *m, int batch,
                                 grads);
     if (st == SN_OK)
         st = sn_model_zero_grad(m);
-    if (st == SN_OK)
-        st = sn_model_backward(m, grads);
+    if (st == SN_OK) /* nobody can read dL/dinput here: skip it */
+        st = sn_exec_backward(m->train_exec, grads, false);
     if (st == SN_OK)
         st = sn_optimizer_step(m->optimizer, m);
     if (st != SN_OK) {

@@ -72,7 +72,7 @@ SN_API sn_status sn_model_backward(sn_model_t *m,
     if (m->train_exec == NULL)
         return sn_fail(SN_ERR_STATE, "sn_model_backward: run "
                        "sn_model_forward first");
-    return sn_exec_backward(m->train_exec, output_grads);
+    return sn_exec_backward(m->train_exec, output_grads, true);
 }
 
 SN_API const float *sn_model_input_grad(const sn_model_t *m, int k)
@@ -84,6 +84,12 @@ SN_API const float *sn_model_input_grad(const sn_model_t *m, int k)
     if (!sn_exec_has_backward(m->train_exec)) {
         sn_fail(SN_ERR_STATE, "sn_model_input_grad: run sn_model_backward "
                 "first");
+        return NULL;
+    }
+    if (!sn_exec_has_input_grads(m->train_exec)) {
+        sn_fail(SN_ERR_STATE, "sn_model_input_grad: the last backward pass "
+                "was a training step, which skips the input gradients; run "
+                "sn_model_forward and sn_model_backward");
         return NULL;
     }
     const sn_value *v = sn_exec_value(m->train_exec, m->inputs[k]);

@@ -2265,6 +2265,74 @@ START_TEST(test_shape_errors)
 }
 END_TEST
 
+/* A training step skips dLoss/dx for a layer fed by a model input (no one
+ * could read it before the next step); the weight gradients are the same
+ * as those of an explicit forward + backward, and asking for what was
+ * skipped is a clear SN_ERR_STATE. */
+START_TEST(test_training_step_skips_input_grads)
+{
+    enum { TB = 3, TT = 5, TE = 3 };
+    sn_model_t *m = new_model(9);
+    sn_layer_t *l = sn_lstm(4, NULL);
+    int x = sn_apply(m, l, sn_input(m, TT, TE));
+    x = sn_apply(m, sn_dense(1, SN_LINEAR, NULL), x);
+    ck_assert_int_ge(x, 0);
+    ck_assert_int_eq(sn_model_build(m), SN_OK);
+    sn_optimizer_opts oo;
+    sn_optimizer_defaults(SN_SGD, &oo);
+    sn_loss_opts lo = SN_LOSS_OPTS_INIT;
+    lo.kind = SN_LOSS_MSE;
+    sn_compile_opts co = SN_COMPILE_OPTS_INIT;
+    co.optimizer = sn_optimizer_new(&oo);
+    co.loss = &lo;
+    ck_assert_int_eq(sn_model_compile(m, &co), SN_OK);
+    float xs[TB * TT * TE], ys[TB], dy[TB], norms[TT];
+    fill(xs, TB * TT * TE, 7, -1, 1);
+    fill(ys, TB, 8, -1, 1);
+    const void *in[1] = {xs};
+    const float *tg[1] = {ys}, *gr[1] = {dy};
+
+    /* explicit pass at the initial weights */
+    ck_assert_int_eq(sn_model_forward(m, TB, in, NULL, 1), SN_OK);
+    double loss;
+    ck_assert_int_eq(sn_loss_compute(&lo, TB, 1, sn_model_output(m, 0, NULL,
+                                     NULL), ys, NULL, &loss, dy), SN_OK);
+    ck_assert_int_eq(sn_model_zero_grad(m), SN_OK);
+    ck_assert_int_eq(sn_model_backward(m, gr), SN_OK);
+    ck_assert_ptr_nonnull(sn_model_input_grad(m, 0));
+    ck_assert_int_eq(sn_rnn_step_grad_norms(l, SN_STEP_GRAD_INPUT, norms, TT),
+                     TT);
+    int nw = sn_model_num_weights(m);
+    float *g0[8];
+    size_t len[8];
+    ck_assert_int_le(nw, 8);
+    for (int i = 0; i < nw; i++) {
+        const float *g = sn_model_weight_grad(m, i, &len[i]);
+        g0[i] = malloc(len[i] * sizeof(float));
+        memcpy(g0[i], g, len[i] * sizeof(float));
+    }
+
+    /* the training step from the same weights */
+    ck_assert_int_eq(sn_model_train_on_batch(m, TB, in, NULL, tg, NULL, NULL),
+                     SN_OK);
+    for (int i = 0; i < nw; i++) {
+        size_t n;
+        const float *g = sn_model_weight_grad(m, i, &n);
+        ck_assert_uint_eq(n, len[i]);
+        ck_assert_mem_eq(g, g0[i], n * sizeof(float));
+        free(g0[i]);
+    }
+    sn_clear_error();
+    ck_assert_ptr_null(sn_model_input_grad(m, 0));
+    ck_assert_ptr_nonnull(strstr(sn_last_error(), "training step"));
+    ck_assert_int_eq(sn_rnn_step_grad_norms(l, SN_STEP_GRAD_INPUT, norms, TT),
+                     SN_ERR_STATE);
+    ck_assert_int_eq(sn_rnn_step_grad_norms(l, SN_STEP_GRAD_HIDDEN, norms,
+                                            TT), TT);
+    sn_model_free(m);
+}
+END_TEST
+
 /* Introspection on non-recurrent layers and on Bidirectional. */
 START_TEST(test_introspection_misc)
 {
@@ -2397,6 +2465,7 @@ static Suite *rnn_suite(void)
     tc = tcase_create("introspection");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_step_grad_norms_vanishing);
+    tcase_add_test(tc, test_training_step_skips_input_grads);
     tcase_add_loop_test(tc, test_gate_activations, 0, N_CELLS);
     tcase_add_test(tc, test_introspection_misc);
     suite_add_tcase(s, tc);

@@ -231,6 +231,7 @@ static sn_status bidi_backward(sn_call *c)
         sn_rnn_backward(&s->cfg[d], &w, &io, &ws);
     }
     s->backward_done = true;
+    s->input_norms = c->in[0]->grad != NULL;
     return SN_OK;
 }
 

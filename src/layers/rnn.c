@@ -117,6 +117,7 @@ static sn_status rnn_backward(sn_call *c)
     sn_rnn_weights_at(c, 0, &s->cfg[0], &w);
     sn_rnn_backward(&s->cfg[0], &w, &io, &ws);
     s->backward_done = true;
+    s->input_norms = io.dx != NULL;
     return SN_OK;
 }
 

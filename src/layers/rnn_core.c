@@ -717,8 +717,7 @@ static void input_grads(const sn_rnn_cfg *cfg, const sn_rnn_weights *w,
     for (int t = 0; t < T; t++)
         ws->xnorm[t] = norm2(ws->dxt + (size_t)t * E, (size_t)B,
                              (size_t)T * E, (size_t)E);
-    if (io->dx != NULL)
-        add_into(io->dx, ws->dxt, (size_t)BT * E);
+    add_into(io->dx, ws->dxt, (size_t)BT * E);
 }
 
 /* The time loop of backward over one slice of rows; records the squared
@@ -774,5 +773,6 @@ void sn_rnn_backward(const sn_rnn_cfg *cfg, const sn_rnn_weights *w,
     if (io->dc0 != NULL && cfg->cell == SN_CELL_LSTM)
         add_into(io->dc0, ws->dc, n);
     weight_grads(cfg, w, io, ws);
-    input_grads(cfg, w, io, ws);
+    if (io->dx != NULL) /* else nothing upstream wants dx: skip dZ.Kᵀ */
+        input_grads(cfg, w, io, ws);
 }

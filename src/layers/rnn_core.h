@@ -108,7 +108,8 @@ void sn_rnn_ws_carve(const sn_rnn_cfg *cfg, int batch, int steps, bool store,
 void sn_rnn_forward(const sn_rnn_cfg *cfg, const sn_rnn_weights *w,
                     sn_rnn_io *io, sn_rnn_ws *ws);
 /* Backward through time; accumulates weight gradients (when the pointers
- * are set), dx, dh0, dc0, and records the per-step gradient norms. */
+ * are set), dx, dh0, dc0, and records the per-step gradient norms (those
+ * of dx only when io->dx is set: without it dx is not computed). */
 void sn_rnn_backward(const sn_rnn_cfg *cfg, const sn_rnn_weights *w,
                      sn_rnn_io *io, sn_rnn_ws *ws);
 

@@ -23,6 +23,11 @@ SN_API int sn_rnn_step_grad_norms(const sn_layer_t *layer, sn_step_grad which,
     if (!s->backward_done)
         return sn_fail(SN_ERR_STATE, "%s: no sn_model_backward since the "
                        "last forward pass", who);
+    if (which == SN_STEP_GRAD_INPUT && !s->input_norms)
+        return sn_fail(SN_ERR_STATE, "%s: the last backward pass did not "
+                       "compute dLoss/dx (a training step on a layer fed by "
+                       "a model input skips it); run sn_model_forward and "
+                       "sn_model_backward", who);
     if (max_steps < s->steps)
         return sn_fail(SN_ERR_INVALID_ARG, "%s: room for %d steps, the "
                        "sequence has %d", who, max_steps, s->steps);

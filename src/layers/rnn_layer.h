@@ -23,6 +23,7 @@ typedef struct sn_rnn_scratch {
     int batch, steps, n_dirs;
     bool store;                 /* kept what backward needs            */
     bool backward_done;
+    bool input_norms;           /* backward computed dx (and its norms) */
     sn_rnn_cfg cfg[2];
     size_t ws_offset[2];
     size_t keep_in_offset[2], keep_rec_offset[2]; /* 0 = no mask       */
