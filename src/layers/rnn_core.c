@@ -55,10 +55,11 @@ static void lay_out(const sn_rnn_cfg *cfg, int B, int T, bool store,
     bool lstm = cfg->cell == SN_CELL_LSTM, gru = cfg->cell == SN_CELL_GRU;
     ws->store = store;
     ws->srows = store ? T : 1;
-    /* inference without a GRU: each step's pre-activations come from one
-     * fused product [x_t | h].[K; R], so no [B*T, G*H] projection */
-    ws->fused = !store && !gru;
-    ws->xw = ws->fused ? NULL : take(cv, BT * G * H * f);
+    /* no GRU: each step's pre-activations come from one fused product
+     * [x_t | h].[K; R], so no [B*T, G*H] projection is written and read
+     * back; training still needs that array for dZ */
+    ws->fused = !gru;
+    ws->xw = ws->fused && !store ? NULL : take(cv, BT * G * H * f);
     ws->dzh = store && gru && cfg->reset_after ? take(cv, BT * G * H * f)
                                                : NULL;
     ws->gates = take(cv, BS * G * H * f);
@@ -222,8 +223,8 @@ static void recurrent_product(const sn_rnn_cfg *cfg, const sn_rnn_ws *ws,
     sn_gemm_nn_packed(B, cols, H, hd, H, ws->rp, z, GH, false);
 }
 
-/* Fused inference step: gates = [x'_t | hd] . [K; R] + b, straight into
- * the gate rows (pre-activations; the cell activates them in place). */
+/* Fused step: gates = [x'_t | hd] . [K; R] + b, straight into the gate
+ * rows (pre-activations; the cell activates them in place). */
 static void fused_product(const sn_rnn_cfg *cfg, const sn_rnn_weights *w,
                           const sn_rnn_io *io, const sn_rnn_ws *ws,
                           const float *hd, int t)
@@ -231,7 +232,8 @@ static void fused_product(const sn_rnn_cfg *cfg, const sn_rnn_weights *w,
     int E = cfg->in_dim, H = cfg->units, GH = sn_rnn_gates(cfg) * H;
     const float *x = io->keep_in != NULL ? ws->xd : io->x;
     sn_gemm_split g = { io->batch, GH, x + (size_t)t * E, io->steps * E, E,
-                        hd, H, H, ws->rp, w->bias, ws->gates, GH };
+                        hd, H, H, ws->rp, w->bias,
+                        ws->gates + srow(ws, 0, t) * GH, ws->srows * GH };
     sn_gemm_split_packed(&g);
 }
 

@@ -70,7 +70,7 @@ typedef struct sn_rnn_io {
 /* Buffers of one direction, carved from a layer's scratch memory. */
 typedef struct sn_rnn_ws {
     bool store;       /* keep every step for backward (else one step)    */
-    bool fused;       /* inference: one [x_t | h].[K; R] product per step */
+    bool fused;       /* one [x_t | h].[K; R] product per step (no GRU)  */
     int srows;        /* steps kept per batch row: T or 1                 */
     float *xw;        /* [B*T, G*H] input projection; dZ in backward;
                          NULL when fused                                 */
