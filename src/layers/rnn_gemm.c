@@ -107,10 +107,15 @@ SN_CLONES static void pack_a_part(int mr, int kc, const float *a, int lda,
                                   bool at, int i0, int p0, float *ap)
 {
     if (at) {
+        /* a constant-size copy for full blocks: inlined, not a call */
         const float *src = a + (size_t)p0 * lda + i0;
         for (int p = 0; p < kc; p++)
-            memcpy(ap + (size_t)p * MR, src + (size_t)p * lda,
-                   (size_t)mr * sizeof *ap);
+            if (mr == MR)
+                memcpy(ap + (size_t)p * MR, src + (size_t)p * lda,
+                       MR * sizeof *ap);
+            else
+                memcpy(ap + (size_t)p * MR, src + (size_t)p * lda,
+                       (size_t)mr * sizeof *ap);
         return;
     }
     const float *src = a + (size_t)i0 * lda + p0;
