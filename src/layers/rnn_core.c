@@ -57,8 +57,10 @@ static void lay_out(const sn_rnn_cfg *cfg, int B, int T, bool store,
     ws->srows = store ? T : 1;
     /* no GRU: each step's pre-activations come from one fused product
      * [x_t | h].[K; R], so no [B*T, G*H] projection is written and read
-     * back; training still needs that array for dZ */
-    ws->fused = !gru;
+     * back; training still needs that array for dZ.  Below a full row
+     * block of the kernel (batch 1: latency) the weights streamed per step
+     * would cost more than the projection saves: one big x.K is better. */
+    ws->fused = !gru && B >= SN_GEMM_ROW_BLOCK;
     ws->xw = ws->fused && !store ? NULL : take(cv, BT * G * H * f);
     ws->dzh = store && gru && cfg->reset_after ? take(cv, BT * G * H * f)
                                                : NULL;
@@ -679,17 +681,17 @@ static void weight_grads(const sn_rnn_cfg *cfg, const sn_rnn_weights *w,
     } else {
         if (w->d_kernel != NULL) {
             sn_gemm_args g = { true, false, E, GH, BT, x, E, ws->xw, GH,
-                               w->d_kernel, GH, true };
+                               w->d_kernel, GH, true, NULL };
             sn_gemm_parallel(&g, parts, ws->pack);
         }
         if (w->d_recurrent != NULL) {
             sn_gemm_args g = { true, false, H, before ? 2 * H : GH, BT, hm,
-                               H, dzh, GH, w->d_recurrent, GH, true };
+                               H, dzh, GH, w->d_recurrent, GH, true, NULL };
             sn_gemm_parallel(&g, parts, ws->pack);
             if (before) { /* aux holds r * hd: the input of R_h */
                 sn_gemm_args gh = { true, false, H, H, BT, ws->aux, H,
                                     dzh + 2 * H, GH, w->d_recurrent + 2 * H,
-                                    GH, true };
+                                    GH, true, NULL };
                 sn_gemm_parallel(&gh, parts, ws->pack);
             }
         }
@@ -708,7 +710,7 @@ static void input_grads(const sn_rnn_cfg *cfg, const sn_rnn_weights *w,
     int B = io->batch, T = io->steps, BT = B * T, E = cfg->in_dim;
     int GH = sn_rnn_gates(cfg) * cfg->units;
     sn_gemm_args g = { false, true, BT, E, GH, ws->xw, GH, w->kernel, GH,
-                       ws->dxt, E, false }; /* dZ . Kᵀ */
+                       ws->dxt, E, false, NULL }; /* dZ . Kᵀ */
     sn_gemm_parallel(&g, core_count(), ws->pack);
     if (io->keep_in != NULL)
         for (int b = 0; b < B; b++)

@@ -22,7 +22,7 @@
 
 #include "rnn_gemm.h"
 
-enum { MR = 8, NR = 32, KC = 256, MC = 8 };
+enum { MR = SN_GEMM_ROW_BLOCK, NR = 32, KC = 256, MC = 8 };
 
 typedef float vec16 __attribute__((vector_size(64), aligned(4)));
 

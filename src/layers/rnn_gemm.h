@@ -5,6 +5,8 @@
 #include "internal.h"
 
 enum { SN_GEMM_MAX_PARTS = 8 };
+/* Rows of C the kernel computes together (its register block). */
+enum { SN_GEMM_ROW_BLOCK = 8 };
 
 /* Floats of a packed [k, n] B (for sn_gemm_pack_b). */
 size_t sn_gemm_packed_floats(int k, int n);
