@@ -1887,6 +1887,89 @@ START_TEST(test_stateful_halves)
 }
 END_TEST
 
+/* A stateful cell of the given kind (3 units). */
+static sn_layer_t *stateful_cell(int cell, int go_backwards)
+{
+    sn_rnn_opts o = SN_RNN_OPTS_INIT;
+    o.stateful = 1;
+    o.go_backwards = go_backwards;
+    o.reset_after = cell != C_GRU0;
+    sn_layer_t *l = cell == C_SIMPLE ? sn_simple_rnn(3, &o)
+                    : cell == C_LSTM ? sn_lstm(3, &o) : sn_gru(3, &o);
+    ck_assert_ptr_nonnull(l);
+    return l;
+}
+
+/* Stateful Bidirectional (Keras): each direction carries its own final
+ * state, exactly like a stateful forward layer beside a stateful
+ * go_backwards one with the same weights, call after call. */
+START_TEST(test_stateful_bidirectional)
+{
+    int cell = _i;
+    enum { SB = 2, ST = 3, SE = 2, SU = 3 };
+    sn_model_t *bm = new_model(3);
+    sn_layer_t *bl = sn_bidirectional(stateful_cell(cell, 0), SN_MERGE_NONE);
+    ck_assert_msg(bl != NULL, "%s", sn_last_error());
+    int x = sn_input(bm, ST, SE), outs[2];
+    ck_assert_int_eq(sn_apply_n(bm, bl, &x, 1, outs, 2), 2);
+    ck_assert_int_eq(sn_model_set_outputs(bm, outs, 2), SN_OK);
+    ck_assert_int_eq(sn_model_build(bm), SN_OK);
+    randomize_weights(bm, 12, 0.6f);
+
+    sn_model_t *rm = new_model(3);
+    x = sn_input(rm, ST, SE);
+    int ro[2] = { sn_apply(rm, stateful_cell(cell, 0), x),
+                  sn_apply(rm, stateful_cell(cell, 1), x) };
+    ck_assert_int_eq(sn_model_set_outputs(rm, ro, 2), SN_OK);
+    ck_assert_int_eq(sn_model_build(rm), SN_OK);
+    ck_assert_int_eq(sn_model_num_weights(rm), sn_model_num_weights(bm));
+    for (int i = 0; i < sn_model_num_weights(bm); i++) {
+        size_t nb, nr;
+        float *wb = sn_model_weight_data(bm, i, &nb);
+        float *wr = sn_model_weight_data(rm, i, &nr);
+        ck_assert_uint_eq(nb, nr);
+        memcpy(wr, wb, nb * sizeof *wr);
+    }
+
+    float xs[3][SB * ST * SE], yb[2][SB * SU], yr[2][SB * SU];
+    for (int k = 0; k < 3; k++)
+        fill(xs[k], SB * ST * SE, 40 + (uint32_t)k, -1, 1);
+    float first[2][SB * SU];
+    for (int call = 0; call < 3; call++) {
+        const void *in[1] = { xs[call] };
+        float *ob[2] = { yb[0], yb[1] }, *orf[2] = { yr[0], yr[1] };
+        ck_assert_msg(sn_model_predict(bm, SB, in, NULL, ob) == SN_OK, "%s",
+                      sn_last_error());
+        ck_assert_int_eq(sn_model_predict(rm, SB, in, NULL, orf), SN_OK);
+        expect_close_f(yb[0], yr[0], SB * SU, 1e-6, "forward direction");
+        expect_close_f(yb[1], yr[1], SB * SU, 1e-6, "backward direction");
+        if (call == 0)
+            memcpy(first, yb, sizeof first);
+    }
+    /* the training path carries state too */
+    const void *in0[1] = { xs[0] };
+    ck_assert_int_eq(sn_model_forward(bm, SB, in0, NULL, 0), SN_OK);
+    ck_assert_int_eq(sn_model_forward(rm, SB, in0, NULL, 0), SN_OK);
+    expect_close_f(sn_model_output(bm, 1, NULL, NULL),
+                   sn_model_output(rm, 1, NULL, NULL), SB * SU, 1e-6,
+                   "forward pass, backward direction");
+    /* a reset gives the fresh result again; a batch change is refused */
+    ck_assert_int_eq(sn_layer_reset_states(bl), SN_OK);
+    float *ob[2] = { yb[0], yb[1] };
+    ck_assert_int_eq(sn_model_predict(bm, SB, in0, NULL, ob), SN_OK);
+    expect_close_f(yb[0], first[0], SB * SU, 1e-6, "after reset, forward");
+    expect_close_f(yb[1], first[1], SB * SU, 1e-6, "after reset, backward");
+    ck_assert_msg(memcmp(yb, yr, sizeof yb) != 0, "states were carried");
+    float x1[ST * SE] = {0}, y1[2][SU];
+    const void *in1[1] = { x1 };
+    float *o1[2] = { y1[0], y1[1] };
+    sn_clear_error();
+    expect_error(sn_model_predict(bm, 1, in1, NULL, o1), "batch 1 on stateful");
+    sn_model_free(rm);
+    sn_model_free(bm);
+}
+END_TEST
+
 START_TEST(test_reset_states_stateless)
 {
     mdesc d = desc(C_LSTM);
@@ -2459,6 +2542,7 @@ static Suite *rnn_suite(void)
     tc = tcase_create("stateful");
     tcase_set_timeout(tc, 60);
     tcase_add_loop_test(tc, test_stateful_halves, 0, N_CELLS);
+    tcase_add_loop_test(tc, test_stateful_bidirectional, 0, N_CELLS);
     tcase_add_test(tc, test_reset_states_stateless);
     suite_add_tcase(s, tc);
 

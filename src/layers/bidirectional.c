@@ -5,6 +5,8 @@
  * are aligned with input time, and masked steps output zeros in both
  * halves (Keras sets zero_output_for_mask).  With a mask, the backward
  * direction skips the padding and so starts at each row's last real token.
+ * Stateful (as Keras): each direction carries its own final state into
+ * the next call, the backward one the state it ended with at step 0.
  *
  * merge:  concat [yf, yb]   sum yf + yb   mul yf * yb   ave (yf + yb) / 2
  * back:   split             dyf = dyb = dy   dyf = dy*yb, dyb = dy*yf   dy/2
@@ -98,6 +100,10 @@ static void make_io(const sn_call *c, const sn_rnn_layer *p,
     if (c->n_in > 1) {
         io->h0 = c->in[1 + d * n_states]->data;
         io->c0 = n_states > 1 ? c->in[2 + d * n_states]->data : NULL;
+    } else if (p->opts.stateful && p->state_batch == s->batch) {
+        size_t at = (size_t)d * (size_t)s->batch * (size_t)p->units;
+        io->h0 = p->state_h + at;
+        io->c0 = p->cell == SN_CELL_LSTM ? p->state_c + at : NULL;
     }
     io->keep_in = sn_rnn_keep_in(s, d);
     io->keep_rec = sn_rnn_keep_rec(s, d);
@@ -134,9 +140,12 @@ static void merge(sn_merge_mode mode, const float *yf, const float *yb,
 static sn_status bidi_forward(sn_call *c)
 {
     const bidi_priv *bp = c->layer->priv;
-    const sn_rnn_layer *p = cell_of(c->layer);
+    sn_rnn_layer *p = bp->cell->priv;
     const sn_shape *xs = &c->in[0]->shape;
     int T = xs->dim[0];
+    sn_status st = sn_rnn_stateful_begin(c->layer, p, c->batch);
+    if (st != SN_OK)
+        return st;
     bool zero = p->opts.return_sequences;
     sn_rnn_cfg cfg[2] = { sn_rnn_make_cfg(p, xs->dim[1], false, zero),
                           sn_rnn_make_cfg(p, xs->dim[1], true, zero) };
@@ -162,6 +171,12 @@ static sn_status bidi_forward(sn_call *c)
         c->out[0]->mask = c->in[0]->mask;
         if (bp->mode == SN_MERGE_NONE)
             c->out[1]->mask = c->in[0]->mask;
+    }
+    if (p->opts.stateful) {
+        bool lstm = p->cell == SN_CELL_LSTM;
+        const float *h[2] = { ws[0].h, ws[1].h };
+        const float *cs[2] = { lstm ? ws[0].c : NULL, lstm ? ws[1].c : NULL };
+        return sn_rnn_stateful_end(p, &bp->cell->mem, c->batch, 2, h, cs);
     }
     return SN_OK;
 }
@@ -287,8 +302,6 @@ SN_API sn_layer_t *sn_bidirectional(sn_layer_t *layer, sn_merge_mode mode)
         why = "is already applied to a model";
     else if (!sn_rnn_is_recurrent(layer))
         why = "is not a SimpleRNN, LSTM or GRU";
-    else if (((sn_rnn_layer *)layer->priv)->opts.stateful)
-        why = "is stateful, which Bidirectional does not support yet";
     else if (mode < SN_MERGE_CONCAT || mode > SN_MERGE_NONE)
         why = "was given an unknown merge mode";
     if (why != NULL) {

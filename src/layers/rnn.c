@@ -86,9 +86,11 @@ static sn_status rnn_forward(sn_call *c)
         if (ms != SN_OK)
             return ms;
     }
-    if (p->opts.stateful)
-        return sn_rnn_stateful_end(p, &c->layer->mem, c->batch, ws.h,
-                                   p->cell == SN_CELL_LSTM ? ws.c : NULL);
+    if (p->opts.stateful) {
+        const float *h[1] = { ws.h };
+        const float *cs[1] = { p->cell == SN_CELL_LSTM ? ws.c : NULL };
+        return sn_rnn_stateful_end(p, &c->layer->mem, c->batch, 1, h, cs);
+    }
     return SN_OK;
 }
 

@@ -395,12 +395,13 @@ sn_status sn_rnn_stateful_begin(const sn_layer *l, sn_rnn_layer *p,
 }
 
 sn_status sn_rnn_stateful_end(sn_rnn_layer *p, const sn_mem *mem, int batch,
-                              const float *h, const float *c)
+                              int n_dirs, const float *const *h,
+                              const float *const *c)
 {
     size_t n = (size_t)batch * (size_t)p->units;
     if (p->state_batch != batch) {
-        float *sh = sn_mem_calloc(mem, n, sizeof *sh);
-        float *sc = sn_mem_calloc(mem, n, sizeof *sc);
+        float *sh = sn_mem_calloc(mem, n * (size_t)n_dirs, sizeof *sh);
+        float *sc = sn_mem_calloc(mem, n * (size_t)n_dirs, sizeof *sc);
         if (sh == NULL || sc == NULL) {
             sn_mem_free(mem, sh);
             sn_mem_free(mem, sc);
@@ -412,9 +413,11 @@ sn_status sn_rnn_stateful_end(sn_rnn_layer *p, const sn_mem *mem, int batch,
         p->state_c = sc;
         p->state_batch = batch;
     }
-    memcpy(p->state_h, h, n * sizeof *h);
-    if (c != NULL)
-        memcpy(p->state_c, c, n * sizeof *c);
+    for (int d = 0; d < n_dirs; d++) {
+        memcpy(p->state_h + (size_t)d * n, h[d], n * sizeof(float));
+        if (c != NULL && c[d] != NULL)
+            memcpy(p->state_c + (size_t)d * n, c[d], n * sizeof(float));
+    }
     return SN_OK;
 }
 

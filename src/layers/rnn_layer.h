@@ -14,7 +14,7 @@ typedef struct sn_rnn_layer {
     sn_rnn_opts opts;
     sn_cell_kind cell;
     int units;
-    float *state_h, *state_c;   /* stateful: carried [batch, units]     */
+    float *state_h, *state_c;   /* stateful: carried [dirs, batch, units] */
     int state_batch;            /* 0 = nothing carried yet              */
 } sn_rnn_layer;
 
@@ -75,11 +75,14 @@ const sn_rnn_scratch *sn_rnn_last_scratch(const sn_layer *l,
                                           const char *who, sn_status *st);
 void sn_rnn_scratch_ws(const sn_rnn_scratch *s, int dir, sn_rnn_ws *ws);
 
-/* Stateful layers: initial states for this batch / keep the final ones. */
+/* Stateful layers: initial states for this batch / keep the final ones
+ * of n_dirs directions (h[d], and c[d] for an LSTM, each [batch, units];
+ * direction d's are carried at offset d * batch * units). */
 sn_status sn_rnn_stateful_begin(const sn_layer *l, sn_rnn_layer *p,
                                 int batch);
 sn_status sn_rnn_stateful_end(sn_rnn_layer *p, const sn_mem *mem, int batch,
-                              const float *h, const float *c);
+                              int n_dirs, const float *const *h,
+                              const float *const *c);
 
 /* Config (de)serialisation shared with Bidirectional. */
 void sn_rnn_save_opts(const sn_rnn_layer *p, sn_writer *w);
