@@ -1,13 +1,16 @@
 /*
  * rnn_core.c - the time loop of one recurrent direction, forward and
- * backward through time, with the matrix products on CBLAS:
+ * backward through time, with the matrix products on the library's own
+ * kernel (rnn_gemm.c):
  *
- *   forward   XW = x.K + b                   one GEMM  [B*T,E] x [E,G*H]
- *             per step: Z = h.R              one GEMM  [B,H] x [H,G*H]
+ *   forward   LSTM, SimpleRNN at batch >= 8 ("fused"): per step
+ *             gates = [x_t | h].[K; R] + b   one GEMM  [B,E+H] x [E+H,G*H]
+ *             otherwise: XW = x.K + b        one GEMM  [B*T,E] x [E,G*H]
+ *             and per step Z = h.R           one GEMM  [B,H] x [H,G*H]
  *             gates, state: fused per row (rnn_cells.c)
  *   backward  per step: dh_prev += dZ.Rᵀ     one GEMM  [B,G*H] x [G*H,H]
  *             dK += xᵀ.dZ, dR += h_prevᵀ.dZ, dx += dZ.Kᵀ: one GEMM each
- *             over all steps
+ *             over all steps (dx only when something upstream wants it)
  *
  * Masked steps (mask 0) carry the state unchanged, output the previous
  * output (or 0), and get no gradient; a step where every row is masked

@@ -12,9 +12,11 @@
  * each [k][32] contiguous, so the inner loop reads B sequentially and
  * power-of-two leading dimensions cannot thrash the L1 cache; the inner
  * dimension goes in panels of KC so a packed panel stays in L2; an 8 x 32
- * block of C lives in vector registers while its 8 rows of A sit in L1 and
- * the packed column blocks stream past from L2 (MC = 8 rows per chunk
- * measured fastest here: larger chunks spill A out of L1).
+ * block of C lives in vector registers while its 8 rows of A, packed
+ * [kc][8] so one pointer walks them, sit in L1 and the packed column
+ * blocks stream past from L2 (8 rows per chunk measured fastest here:
+ * larger chunks spill A out of L1).  The bias, when given, is added as
+ * the block is stored, saving a pass over C.
  */
 #include <limits.h>
 #include <pthread.h>
@@ -22,7 +24,7 @@
 
 #include "rnn_gemm.h"
 
-enum { MR = SN_GEMM_ROW_BLOCK, NR = 32, KC = 256, MC = 8 };
+enum { MR = SN_GEMM_ROW_BLOCK, NR = 32, KC = 256 };
 
 typedef float vec16 __attribute__((vector_size(64), aligned(4)));
 
@@ -38,7 +40,7 @@ size_t sn_gemm_packed_floats(int k, int n)
 
 size_t sn_gemm_pack_buffer_floats(int n)
 {
-    return sn_gemm_packed_floats(KC, n) + (size_t)MC * KC;
+    return sn_gemm_packed_floats(KC, n);
 }
 
 /* Element (p, j) of B: b[p*ldb + j], or b[j*ldb + p] when B is stored
