@@ -99,6 +99,7 @@ static void lay_out(const sn_rnn_cfg *cfg, int B, int T, bool store,
     ws->hnorm = take(cv, (size_t)T * SN_RNN_MAX_PARTS * f);
     ws->xnorm = take(cv, (size_t)T * f);
     ws->first_real = take(cv, (size_t)B * sizeof(int));
+    ws->rows = take(cv, (size_t)B * sizeof(int));
 }
 
 size_t sn_rnn_ws_bytes(const sn_rnn_cfg *cfg, int batch, int steps,
@@ -145,14 +146,22 @@ static bool real_step(const sn_rnn_io *io, int b, int t)
     return io->mask == NULL || io->mask[(size_t)b * io->steps + t] != 0;
 }
 
-static bool any_real(const sn_rnn_io *io, int t)
+/* The rows whose step t is real (not padding) into ws->rows; returns
+ * how many.  The step products then skip the padded rows. */
+static int real_rows(const sn_rnn_io *io, int t, sn_rnn_ws *ws)
 {
-    if (io->mask == NULL)
-        return true;
+    int n = 0;
     for (int b = 0; b < io->batch; b++)
-        if (io->mask[(size_t)b * io->steps + t])
-            return true;
-    return false;
+        if (real_step(io, b, t))
+            ws->rows[n++] = b;
+    return n;
+}
+
+/* The row list for a product over n real rows: NULL when every row is
+ * real (the plain, contiguous product). */
+static const int *row_list(const sn_rnn_io *io, const sn_rnn_ws *ws, int n)
+{
+    return n == io->batch ? NULL : ws->rows;
 }
 
 /* hd = h * keep (recurrent dropout) or h itself. */
@@ -220,25 +229,30 @@ static void init_state(const sn_rnn_cfg *cfg, const sn_rnn_io *io,
 
 /* ------------------------------------------------------------ forward */
 
-/* Z = hd . R[:, cols]: the recurrent product of one step. */
+/* Z = hd . R[:, cols]: the recurrent product of one step, on its real
+ * rows (all when rows is NULL). */
 static void recurrent_product(const sn_rnn_cfg *cfg, const sn_rnn_ws *ws,
-                              int B, const float *hd, int cols, float *z)
+                              int n_real, const int *rows,
+                              const float *hd, int cols, float *z)
 {
     int H = cfg->units, GH = sn_rnn_gates(cfg) * H;
-    sn_gemm_nn_packed(B, cols, H, hd, H, ws->rp, z, GH, false);
+    sn_gemm_nn_packed_rows(n_real, rows, cols, H, hd, H, ws->rp, z, GH);
 }
 
 /* Fused step: gates = [x'_t | hd] . [K; R] + b, straight into the gate
- * rows (pre-activations; the cell activates them in place). */
+ * rows (pre-activations; the cell activates them in place), on the real
+ * rows only (all when rows is NULL). */
 static void fused_product(const sn_rnn_cfg *cfg, const sn_rnn_weights *w,
                           const sn_rnn_io *io, const sn_rnn_ws *ws,
-                          const float *hd, int t)
+                          const float *hd, int t, int n_real,
+                          const int *rows)
 {
     int E = cfg->in_dim, H = cfg->units, GH = sn_rnn_gates(cfg) * H;
     const float *x = io->keep_in != NULL ? ws->xd : io->x;
-    sn_gemm_split g = { io->batch, GH, x + (size_t)t * E, io->steps * E, E,
+    sn_gemm_split g = { n_real, GH, x + (size_t)t * E, io->steps * E, E,
                         hd, H, H, ws->rp, w->bias,
-                        ws->gates + srow(ws, 0, t) * GH, ws->srows * GH };
+                        ws->gates + srow(ws, 0, t) * GH, ws->srows * GH,
+                        rows };
     sn_gemm_split_packed(&g);
 }
 
@@ -410,6 +424,7 @@ static void slice(const sn_rnn_cfg *cfg, const sn_rnn_io *io,
     sws->tmp = ws->tmp + b * H;
     sws->hnorm = ws->hnorm + (size_t)part * T;
     sws->first_real = ws->first_real + b;
+    sws->rows = ws->rows + b;
 }
 
 typedef struct part_job {
@@ -480,7 +495,8 @@ SN_CLONES static void forward_part(const sn_rnn_cfg *cfg, const sn_rnn_weights *
     bool gru_before = cfg->cell == SN_CELL_GRU && !cfg->reset_after;
     for (int s = 0; s < T; s++) {
         int t = time_of(cfg, T, s);
-        if (!any_real(io, t)) {
+        int n_real = real_rows(io, t, ws);
+        if (n_real == 0) {
             /* nothing moves: record states for backward, repeat outputs */
             for (int b = 0; b < B; b++) {
                 size_t row = (size_t)b * T + t;
@@ -494,10 +510,12 @@ SN_CLONES static void forward_part(const sn_rnn_cfg *cfg, const sn_rnn_weights *
             continue;
         }
         const float *hd = dropped_state(cfg, io, ws);
+        const int *rows = row_list(io, ws, n_real);
         if (ws->fused)
-            fused_product(cfg, w, io, ws, hd, t);
+            fused_product(cfg, w, io, ws, hd, t, n_real, rows);
         else
-            recurrent_product(cfg, ws, B, hd, gru_before ? 2 * H : GH, ws->z);
+            recurrent_product(cfg, ws, n_real, rows, hd,
+                              gru_before ? 2 * H : GH, ws->z);
         step_rows(cfg, w, io, ws, t);
         if (gru_before)
             gru_before_candidate(cfg, io, ws, t, hd);
@@ -626,16 +644,19 @@ SN_CLONES static void gru_before_back(const sn_rnn_cfg *cfg, sn_rnn_io *io,
     }
 }
 
-/* dh_prev = direct part + (dZh . Rᵀ) * keep_rec (+ GRU-before term). */
+/* dh_prev = direct part + (dZh . Rᵀ) * keep_rec (+ GRU-before term), on
+ * the n_real rows that are real at step t (padded rows keep dh). */
 SN_CLONES static void recurrent_back(const sn_rnn_cfg *cfg, sn_rnn_io *io,
-                           sn_rnn_ws *ws, int t, const float *extra)
+                           sn_rnn_ws *ws, int t, int n_real,
+                           const float *extra)
 {
     int B = io->batch, H = cfg->units, GH = sn_rnn_gates(cfg) * H;
     int T = io->steps;
     bool gru_before = cfg->cell == SN_CELL_GRU && !cfg->reset_after;
     const float *dz = (ws->dzh != NULL ? ws->dzh : ws->xw) + (size_t)t * GH;
     int k_cols = gru_before ? 2 * H : GH;
-    sn_gemm_nn_packed(B, H, k_cols, dz, T * GH, ws->rtp, ws->tmp, H, false);
+    sn_gemm_nn_packed_rows(n_real, row_list(io, ws, n_real), H, k_cols, dz,
+                           T * GH, ws->rtp, ws->tmp, H);
     size_t n = (size_t)B * H;
     if (extra != NULL)
         add_into(ws->tmp, extra, n);
@@ -745,8 +766,9 @@ SN_CLONES static void backward_part(const sn_rnn_cfg *cfg, const sn_rnn_weights 
         step_back_rows(cfg, io, ws, t);
         if (gru_before)
             gru_before_back(cfg, io, ws, t, drh);
-        if (any_real(io, t))
-            recurrent_back(cfg, io, ws, t, gru_before ? drh : NULL);
+        int n_real = real_rows(io, t, ws);
+        if (n_real > 0)
+            recurrent_back(cfg, io, ws, t, n_real, gru_before ? drh : NULL);
         if (chunk_starts(cfg, T, s)) {
             memset(ws->dh, 0, n * sizeof(float));
             memset(ws->dc, 0, n * sizeof(float));

@@ -95,6 +95,7 @@ typedef struct sn_rnn_ws {
     float *hnorm;     /* [T] ||dL/dh_t|| (first squared, per thread part)*/
     float *xnorm;     /* [T] ||dL/dx_t||                                 */
     int *first_real;  /* [B] first real step in processing order, or T   */
+    int *rows;        /* [B] this step's real rows (scratch)             */
 } sn_rnn_ws;
 
 /* Bytes of scratch one direction needs for this batch; store keeps what

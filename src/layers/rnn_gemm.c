@@ -93,7 +93,9 @@ void sn_gemm_pack_b_stacked(int k1, const float *b1, int k2, const float *b2,
 /* Where A's elements are: a[i*lda + p], or a[p*lda + i] when stored
  * transposed (at: the weight-gradient products xᵀ.dZ).  Columns from k1
  * on come from a second matrix a2 (never transposed): the fused step
- * product [x_t | h] . [K; R] reads the input and the state in place. */
+ * product [x_t | h] . [K; R] reads the input and the state in place.
+ * rows, when set, maps row i of the product to row rows[i] of A and of C
+ * (the time loop's rows that are not padding at this step). */
 typedef struct a_src {
     const float *a;
     int lda;
@@ -101,12 +103,19 @@ typedef struct a_src {
     int k1;
     const float *a2;
     int lda2;
+    const int *rows;
 } a_src;
+
+static int row_of(const int *rows, int i)
+{
+    return rows != NULL ? rows[i] : i;
+}
 
 /* Columns p0..p0+kc of rows i0..i0+MR of one plain matrix into ap
  * [kc][MR]; rows past mr stay as they are (zeroed by the caller). */
 SN_CLONES static void pack_a_part(int mr, int kc, const float *a, int lda,
-                                  bool at, int i0, int p0, float *ap)
+                                  bool at, const int *rows, int i0, int p0,
+                                  float *ap)
 {
     if (at) {
         /* a constant-size copy for full blocks: inlined, not a call */
@@ -120,11 +129,13 @@ SN_CLONES static void pack_a_part(int mr, int kc, const float *a, int lda,
                        (size_t)mr * sizeof *ap);
         return;
     }
-    const float *src = a + (size_t)i0 * lda + p0;
+    const float *src[MR];
+    for (int i = 0; i < mr; i++)
+        src[i] = a + (size_t)row_of(rows, i0 + i) * lda + p0;
     if (mr < MR) {
         for (int i = 0; i < mr; i++)
             for (int p = 0; p < kc; p++)
-                ap[(size_t)p * MR + i] = src[(size_t)i * lda + p];
+                ap[(size_t)p * MR + i] = src[i][p];
         return;
     }
     /* step-major: MR sequential row streams in, one contiguous MR-float
@@ -132,7 +143,7 @@ SN_CLONES static void pack_a_part(int mr, int kc, const float *a, int lda,
     for (int p = 0; p < kc; p++) {
         float group[MR];
         for (int i = 0; i < MR; i++)
-            group[i] = src[(size_t)i * lda + p];
+            group[i] = src[i][p];
         memcpy(ap + (size_t)p * MR, group, sizeof group);
     }
 }
@@ -148,9 +159,9 @@ static void pack_a(int mr, int kc, const a_src *A, int i0, int p0, float *ap)
     int n1 = A->k1 - p0;
     n1 = n1 < 0 ? 0 : n1 > kc ? kc : n1;
     if (n1 > 0)
-        pack_a_part(mr, n1, A->a, A->lda, A->at, i0, p0, ap);
+        pack_a_part(mr, n1, A->a, A->lda, A->at, A->rows, i0, p0, ap);
     if (n1 < kc)
-        pack_a_part(mr, kc - n1, A->a2, A->lda2, false, i0,
+        pack_a_part(mr, kc - n1, A->a2, A->lda2, false, A->rows, i0,
                     p0 + n1 - A->k1, ap + (size_t)n1 * MR);
 }
 
@@ -218,11 +229,11 @@ kernel_row(int kc, const float *ap, const float *bp, vec16 acc[2])
     }
 }
 
-/* One MR-row block of C against every column block, for the k-panel
- * p0..p0+kc of a B packed with kb rows. */
+/* One MR-row block of C (its rows at crow[i]) against every column
+ * block, for the k-panel p0..p0+kc of a B packed with kb rows. */
 __attribute__((always_inline)) static inline void
 block_panel(int mr, int n, int kb, int p0, int kc, const float *ap,
-            const float *packed, float *c, int ldc, bool accumulate,
+            const float *packed, float *const *crow, bool accumulate,
             const float *bias)
 {
     for (int j0 = 0, jb = 0; j0 < n; j0 += NR, jb++) {
@@ -233,12 +244,12 @@ block_panel(int mr, int n, int kb, int p0, int kc, const float *ap,
             vec16 acc[MR][2];
             kernel_full(kc, ap, bp, acc);
             for (int i = 0; i < MR; i++)
-                store(c + (size_t)i * ldc + j0, acc[i], nr, accumulate, bj);
+                store(crow[i] + j0, acc[i], nr, accumulate, bj);
         } else {
             for (int i = 0; i < mr; i++) {
                 vec16 acc[2];
                 kernel_row(kc, ap + i, bp, acc);
-                store(c + (size_t)i * ldc + j0, acc, nr, accumulate, bj);
+                store(crow[i] + j0, acc, nr, accumulate, bj);
             }
         }
     }
@@ -253,11 +264,13 @@ SN_CLONES static void gemm_packed(int m, int n, int k, const a_src *A,
     float ap[KC * MR] __attribute__((aligned(64)));
     for (int i0 = 0; i0 < m; i0 += MR) {
         int mr = m - i0 < MR ? m - i0 : MR;
-        float *ci = c + (size_t)i0 * ldc;
+        float *crow[MR];
+        for (int i = 0; i < mr; i++)
+            crow[i] = c + (size_t)row_of(A->rows, i0 + i) * ldc;
         for (int p0 = 0; p0 < k; p0 += KC) {
             int kc = k - p0 < KC ? k - p0 : KC;
             pack_a(mr, kc, A, i0, p0, ap);
-            block_panel(mr, n, kb, p0, kc, ap, packed, ci, ldc,
+            block_panel(mr, n, kb, p0, kc, ap, packed, crow,
                         accumulate || p0 > 0, p0 == 0 ? bias : NULL);
         }
     }
@@ -266,7 +279,7 @@ SN_CLONES static void gemm_packed(int m, int n, int k, const a_src *A,
 /* A plain (or transposed) A. */
 static a_src plain(const float *a, int lda, bool at)
 {
-    return (a_src){ a, lda, at, INT_MAX, NULL, 0 };
+    return (a_src){ a, lda, at, INT_MAX, NULL, 0, NULL };
 }
 
 void sn_gemm_nn_packed(int m, int n, int k, const float *a, int lda,
@@ -277,9 +290,18 @@ void sn_gemm_nn_packed(int m, int n, int k, const float *a, int lda,
     gemm_packed(m, n, k, &A, packed, k, c, ldc, accumulate, NULL);
 }
 
+void sn_gemm_nn_packed_rows(int m, const int *rows, int n, int k,
+                            const float *a, int lda, const float *packed,
+                            float *c, int ldc)
+{
+    a_src A = plain(a, lda, false);
+    A.rows = rows;
+    gemm_packed(m, n, k, &A, packed, k, c, ldc, false, NULL);
+}
+
 void sn_gemm_split_packed(const sn_gemm_split *g)
 {
-    a_src A = { g->a1, g->lda1, false, g->k1, g->a2, g->lda2 };
+    a_src A = { g->a1, g->lda1, false, g->k1, g->a2, g->lda2, g->rows };
     gemm_packed(g->m, g->n, g->k1 + g->k2, &A, g->packed, g->k1 + g->k2,
                 g->c, g->ldc, false, g->bias);
 }

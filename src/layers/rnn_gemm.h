@@ -36,6 +36,7 @@ typedef struct sn_gemm_split {
     const float *bias;    /* [n] or NULL                                 */
     float *c;
     int ldc;
+    const int *rows;      /* m row indices of A1, A2 and C, or NULL = 0.. */
 } sn_gemm_split;
 
 void sn_gemm_split_packed(const sn_gemm_split *g);
@@ -44,6 +45,10 @@ void sn_gemm_split_packed(const sn_gemm_split *g);
 void sn_gemm_nn_packed(int m, int n, int k, const float *a, int lda,
                        const float *packed, float *c, int ldc,
                        bool accumulate);
+/* C = A.B on the m rows listed in rows (of both A and C) only. */
+void sn_gemm_nn_packed_rows(int m, const int *rows, int n, int k,
+                            const float *a, int lda, const float *packed,
+                            float *c, int ldc);
 
 /* A general product split by rows of C over `parts` threads (the caller
  * takes the first share).  pack_bufs: parts times
