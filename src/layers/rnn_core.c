@@ -100,6 +100,7 @@ static void lay_out(const sn_rnn_cfg *cfg, int B, int T, bool store,
     ws->xnorm = take(cv, (size_t)T * f);
     ws->first_real = take(cv, (size_t)B * sizeof(int));
     ws->rows = take(cv, (size_t)B * sizeof(int));
+    ws->real_bt = store ? take(cv, BT * sizeof(int)) : NULL;
 }
 
 size_t sn_rnn_ws_bytes(const sn_rnn_cfg *cfg, int batch, int steps,
@@ -200,7 +201,7 @@ static void project_inputs(const sn_rnn_cfg *cfg, const sn_rnn_weights *w,
     int GH = sn_rnn_gates(cfg) * cfg->units;
     const float *x = dropped_input(cfg, io, ws);
     sn_gemm_args g = { false, false, BT, GH, E, x, E, w->kernel, GH,
-                       ws->xw, GH, false, w->bias };
+                       ws->xw, GH, false, w->bias, NULL };
     sn_gemm_parallel(&g, core_count(), ws->pack);
 }
 
@@ -676,8 +677,28 @@ static bool chunk_starts(const sn_rnn_cfg *cfg, int T, int s)
     return cfg->truncate > 0 && s > 0 && (T - s) % cfg->truncate == 0;
 }
 
+/* The rows b*T + t of the real steps into ws->real_bt; returns how many
+ * (B*T without a mask).  Padded steps' dZ rows are 0, so the products
+ * over all steps may skip them and stay exact. */
+static int real_steps(const sn_rnn_io *io, sn_rnn_ws *ws)
+{
+    int BT = io->batch * io->steps, n = 0;
+    if (io->mask == NULL)
+        return BT;
+    for (int r = 0; r < BT; r++)
+        if (io->mask[r])
+            ws->real_bt[n++] = r;
+    return n;
+}
+
+static const int *real_step_list(const sn_rnn_io *io, const sn_rnn_ws *ws,
+                                 int n)
+{
+    return n == io->batch * io->steps ? NULL : ws->real_bt;
+}
+
 static void weight_grads(const sn_rnn_cfg *cfg, const sn_rnn_weights *w,
-                         sn_rnn_io *io, sn_rnn_ws *ws)
+                         sn_rnn_io *io, sn_rnn_ws *ws, int n_real)
 {
     int B = io->batch, T = io->steps, BT = B * T, H = cfg->units;
     int E = cfg->in_dim, GH = sn_rnn_gates(cfg) * H;
@@ -698,43 +719,54 @@ static void weight_grads(const sn_rnn_cfg *cfg, const sn_rnn_weights *w,
     bool before = cfg->cell == SN_CELL_GRU && !cfg->reset_after;
     if (w->d_kernel != NULL && w->d_recurrent != NULL && !before &&
         dzh == ws->xw) {
-        /* dK += xᵀ.dZ and dR += hᵀ.dZ share dZ: pack it once */
-        sn_gemm_pair g = { BT, GH, dzh, GH, x, E, E, w->d_kernel, hm, H, H,
-                           w->d_recurrent, GH };
+        /* dK += xᵀ.dZ and dR += hᵀ.dZ share dZ: pack it once; the sum
+         * runs over the real steps only */
+        sn_gemm_pair g = { n_real, GH, dzh, GH, x, E, E, w->d_kernel, hm, H,
+                           H, w->d_recurrent, GH,
+                           real_step_list(io, ws, n_real) };
         sn_gemm_tn_pair(&g, parts, ws->pack);
     } else {
         if (w->d_kernel != NULL) {
             sn_gemm_args g = { true, false, E, GH, BT, x, E, ws->xw, GH,
-                               w->d_kernel, GH, true, NULL };
+                               w->d_kernel, GH, true, NULL, NULL };
             sn_gemm_parallel(&g, parts, ws->pack);
         }
         if (w->d_recurrent != NULL) {
             sn_gemm_args g = { true, false, H, before ? 2 * H : GH, BT, hm,
-                               H, dzh, GH, w->d_recurrent, GH, true, NULL };
+                               H, dzh, GH, w->d_recurrent, GH, true, NULL,
+                               NULL };
             sn_gemm_parallel(&g, parts, ws->pack);
             if (before) { /* aux holds r * hd: the input of R_h */
                 sn_gemm_args gh = { true, false, H, H, BT, ws->aux, H,
                                     dzh + 2 * H, GH, w->d_recurrent + 2 * H,
-                                    GH, true, NULL };
+                                    GH, true, NULL, NULL };
                 sn_gemm_parallel(&gh, parts, ws->pack);
             }
         }
     }
-    for (int r = 0; r < BT; r++) {
+    const int *list = real_step_list(io, ws, n_real);
+    for (int i = 0; i < n_real; i++) {
+        size_t r = (size_t)(list != NULL ? list[i] : i);
         if (w->d_bias != NULL)
-            add_into(w->d_bias, ws->xw + (size_t)r * GH, (size_t)GH);
+            add_into(w->d_bias, ws->xw + r * GH, (size_t)GH);
         if (w->d_bias_rec != NULL)
-            add_into(w->d_bias_rec, dzh + (size_t)r * GH, (size_t)GH);
+            add_into(w->d_bias_rec, dzh + r * GH, (size_t)GH);
     }
 }
 
+/* dx = dZ.Kᵀ on the real steps; padded steps get dx = 0. */
 static void input_grads(const sn_rnn_cfg *cfg, const sn_rnn_weights *w,
-                        sn_rnn_io *io, sn_rnn_ws *ws)
+                        sn_rnn_io *io, sn_rnn_ws *ws, int n_real)
 {
     int B = io->batch, T = io->steps, BT = B * T, E = cfg->in_dim;
     int GH = sn_rnn_gates(cfg) * cfg->units;
-    sn_gemm_args g = { false, true, BT, E, GH, ws->xw, GH, w->kernel, GH,
-                       ws->dxt, E, false, NULL }; /* dZ . Kᵀ */
+    if (n_real < BT)
+        for (int r = 0; r < BT; r++)
+            if (!io->mask[r])
+                memset(ws->dxt + (size_t)r * E, 0, (size_t)E * sizeof(float));
+    sn_gemm_args g = { false, true, n_real, E, GH, ws->xw, GH, w->kernel,
+                       GH, ws->dxt, E, false, NULL,
+                       real_step_list(io, ws, n_real) }; /* dZ . Kᵀ */
     sn_gemm_parallel(&g, core_count(), ws->pack);
     if (io->keep_in != NULL)
         for (int b = 0; b < B; b++)
@@ -801,7 +833,8 @@ void sn_rnn_backward(const sn_rnn_cfg *cfg, const sn_rnn_weights *w,
         add_into(io->dh0, ws->dh, n);
     if (io->dc0 != NULL && cfg->cell == SN_CELL_LSTM)
         add_into(io->dc0, ws->dc, n);
-    weight_grads(cfg, w, io, ws);
+    int n_real = real_steps(io, ws);
+    weight_grads(cfg, w, io, ws, n_real);
     if (io->dx != NULL) /* else nothing upstream wants dx: skip dZ.Kᵀ */
-        input_grads(cfg, w, io, ws);
+        input_grads(cfg, w, io, ws, n_real);
 }

@@ -96,6 +96,7 @@ typedef struct sn_rnn_ws {
     float *xnorm;     /* [T] ||dL/dx_t||                                 */
     int *first_real;  /* [B] first real step in processing order, or T   */
     int *rows;        /* [B] this step's real rows (scratch)             */
+    int *real_bt;     /* [B*T] rows b*T + t of the real steps (backward) */
 } sn_rnn_ws;
 
 /* Bytes of scratch one direction needs for this batch; store keeps what

@@ -68,6 +68,26 @@ static void pack(int k, int n, const float *b, int ldb, bool bt,
     }
 }
 
+/* pack() of the rows krows[0..k) of a plain B (the real steps' dZ). */
+static void pack_rows(int k, int n, const float *b, int ldb,
+                      const int *krows, float *packed)
+{
+    for (int j0 = 0, jb = 0; j0 < n; j0 += NR, jb++) {
+        float *dst = packed + (size_t)jb * k * NR;
+        int nr = n - j0 < NR ? n - j0 : NR;
+        for (int p = 0; p < k; p++) {
+            const float *src = b + (size_t)krows[p] * ldb + j0;
+            float *row = dst + (size_t)p * NR;
+            if (nr == NR) {
+                memcpy(row, src, NR * sizeof *row);
+                continue;
+            }
+            for (int j = 0; j < NR; j++)
+                row[j] = j < nr ? src[j] : 0.0f;
+        }
+    }
+}
+
 void sn_gemm_pack_b(int k, int n, const float *b, int ldb, bool b_transposed,
                     float *packed)
 {
@@ -95,7 +115,9 @@ void sn_gemm_pack_b_stacked(int k1, const float *b1, int k2, const float *b2,
  * on come from a second matrix a2 (never transposed): the fused step
  * product [x_t | h] . [K; R] reads the input and the state in place.
  * rows, when set, maps row i of the product to row rows[i] of A and of C
- * (the time loop's rows that are not padding at this step). */
+ * (the time loop's rows that are not padding at this step); krows maps
+ * step p of a transposed A to its stored row krows[p] (the weight
+ * gradients summed over real steps only). */
 typedef struct a_src {
     const float *a;
     int lda;
@@ -104,6 +126,7 @@ typedef struct a_src {
     const float *a2;
     int lda2;
     const int *rows;
+    const int *krows;
 } a_src;
 
 static int row_of(const int *rows, int i)
@@ -114,19 +137,19 @@ static int row_of(const int *rows, int i)
 /* Columns p0..p0+kc of rows i0..i0+MR of one plain matrix into ap
  * [kc][MR]; rows past mr stay as they are (zeroed by the caller). */
 SN_CLONES static void pack_a_part(int mr, int kc, const float *a, int lda,
-                                  bool at, const int *rows, int i0, int p0,
+                                  bool at, const int *rows,
+                                  const int *krows, int i0, int p0,
                                   float *ap)
 {
     if (at) {
         /* a constant-size copy for full blocks: inlined, not a call */
-        const float *src = a + (size_t)p0 * lda + i0;
-        for (int p = 0; p < kc; p++)
+        for (int p = 0; p < kc; p++) {
+            const float *src = a + (size_t)row_of(krows, p0 + p) * lda + i0;
             if (mr == MR)
-                memcpy(ap + (size_t)p * MR, src + (size_t)p * lda,
-                       MR * sizeof *ap);
+                memcpy(ap + (size_t)p * MR, src, MR * sizeof *ap);
             else
-                memcpy(ap + (size_t)p * MR, src + (size_t)p * lda,
-                       (size_t)mr * sizeof *ap);
+                memcpy(ap + (size_t)p * MR, src, (size_t)mr * sizeof *ap);
+        }
         return;
     }
     const float *src[MR];
@@ -159,9 +182,10 @@ static void pack_a(int mr, int kc, const a_src *A, int i0, int p0, float *ap)
     int n1 = A->k1 - p0;
     n1 = n1 < 0 ? 0 : n1 > kc ? kc : n1;
     if (n1 > 0)
-        pack_a_part(mr, n1, A->a, A->lda, A->at, A->rows, i0, p0, ap);
+        pack_a_part(mr, n1, A->a, A->lda, A->at, A->rows, A->krows, i0, p0,
+                    ap);
     if (n1 < kc)
-        pack_a_part(mr, kc - n1, A->a2, A->lda2, false, A->rows, i0,
+        pack_a_part(mr, kc - n1, A->a2, A->lda2, false, A->rows, NULL, i0,
                     p0 + n1 - A->k1, ap + (size_t)n1 * MR);
 }
 
@@ -279,7 +303,7 @@ SN_CLONES static void gemm_packed(int m, int n, int k, const a_src *A,
 /* A plain (or transposed) A. */
 static a_src plain(const float *a, int lda, bool at)
 {
-    return (a_src){ a, lda, at, INT_MAX, NULL, 0, NULL };
+    return (a_src){ a, lda, at, INT_MAX, NULL, 0, NULL, NULL };
 }
 
 void sn_gemm_nn_packed(int m, int n, int k, const float *a, int lda,
@@ -301,21 +325,24 @@ void sn_gemm_nn_packed_rows(int m, const int *rows, int n, int k,
 
 void sn_gemm_split_packed(const sn_gemm_split *g)
 {
-    a_src A = { g->a1, g->lda1, false, g->k1, g->a2, g->lda2, g->rows };
+    a_src A = { g->a1, g->lda1, false, g->k1, g->a2, g->lda2, g->rows,
+                NULL };
     gemm_packed(g->m, g->n, g->k1 + g->k2, &A, g->packed, g->k1 + g->k2,
                 g->c, g->ldc, false, g->bias);
 }
 
 /* The general product: packs B panel by panel into pack_buf
- * (sn_gemm_pack_buffer_floats(n) floats). */
+ * (sn_gemm_pack_buffer_floats(n) floats); rows as in a_src. */
 static void gemm(int m, int n, int k, const float *a, int lda, bool at,
                  const float *b, int ldb, bool bt, float *c, int ldc,
-                 bool accumulate, const float *bias, float *pack_buf)
+                 bool accumulate, const float *bias, const int *rows,
+                 float *pack_buf)
 {
     for (int p0 = 0; p0 < k; p0 += KC) {
         int kc = k - p0 < KC ? k - p0 : KC;
         const float *bp = bt ? b + p0 : b + (size_t)p0 * ldb;
         a_src A = plain(at ? a + (size_t)p0 * lda : a + p0, lda, at);
+        A.rows = rows;
         pack(kc, n, bp, ldb, bt, pack_buf);
         gemm_packed(m, n, kc, &A, pack_buf, kc, c, ldc,
                     accumulate || p0 > 0, p0 == 0 ? bias : NULL);
@@ -331,6 +358,7 @@ typedef struct gemm_job {
     float *c;
     bool accumulate;
     const float *bias;
+    const int *rows;
     float *pack_buf;
 } gemm_job;
 
@@ -338,7 +366,7 @@ static void *gemm_job_run(void *arg)
 {
     const gemm_job *j = arg;
     gemm(j->m, j->n, j->k, j->a, j->lda, j->at, j->b, j->ldb, j->bt, j->c,
-         j->ldc, j->accumulate, j->bias, j->pack_buf);
+         j->ldc, j->accumulate, j->bias, j->rows, j->pack_buf);
     return NULL;
 }
 
@@ -357,12 +385,17 @@ void sn_gemm_parallel(const sn_gemm_args *g, int parts, float *pack_bufs)
     int used = 0;
     for (int p = 0; p < parts && p * rows < g->m; p++) {
         int i0 = p * rows, mr = g->m - i0 < rows ? g->m - i0 : rows;
-        const float *ap = g->a_transposed ? g->a + i0
-                                          : g->a + (size_t)i0 * g->lda;
+        /* with a row map the slice is a piece of the map, not of A, C */
+        bool mapped = g->rows != NULL;
+        const float *ap = mapped ? g->a
+                          : g->a_transposed ? g->a + i0
+                                            : g->a + (size_t)i0 * g->lda;
+        float *cp = mapped ? g->c : g->c + (size_t)i0 * g->ldc;
         jobs[p] = (gemm_job){ g->a_transposed, g->b_transposed, mr, g->n,
-                              g->k, g->lda, g->ldb, g->ldc, ap, g->b,
-                              g->c + (size_t)i0 * g->ldc, g->accumulate,
-                              g->bias, pack_bufs + (size_t)p * per_buf };
+                              g->k, g->lda, g->ldb, g->ldc, ap, g->b, cp,
+                              g->accumulate, g->bias,
+                              mapped ? g->rows + i0 : NULL,
+                              pack_bufs + (size_t)p * per_buf };
         used = p + 1;
     }
     for (int p = 1; p < used; p++)
@@ -393,10 +426,15 @@ static void *pair_job_run(void *arg)
     const sn_gemm_pair *g = j->g;
     for (int p0 = 0; p0 < g->k; p0 += KC) {
         int kc = g->k - p0 < KC ? g->k - p0 : KC;
-        pack(kc, g->n, g->b + (size_t)p0 * g->ldb, g->ldb, false,
-             j->pack_buf);
-        a_src A1 = plain(g->a1 + (size_t)p0 * g->lda1 + j->r1, g->lda1, true);
-        a_src A2 = plain(g->a2 + (size_t)p0 * g->lda2 + j->r2, g->lda2, true);
+        const int *kr = g->krows != NULL ? g->krows + p0 : NULL;
+        size_t skip = kr != NULL ? 0 : (size_t)p0; /* else kr says where */
+        if (kr != NULL)
+            pack_rows(kc, g->n, g->b, g->ldb, kr, j->pack_buf);
+        else
+            pack(kc, g->n, g->b + skip * g->ldb, g->ldb, false, j->pack_buf);
+        a_src A1 = plain(g->a1 + skip * g->lda1 + j->r1, g->lda1, true);
+        a_src A2 = plain(g->a2 + skip * g->lda2 + j->r2, g->lda2, true);
+        A1.krows = A2.krows = kr;
         if (j->m1 > 0)
             gemm_packed(j->m1, g->n, kc, &A1, j->pack_buf, kc,
                         g->c1 + (size_t)j->r1 * g->ldc, g->ldc, true, NULL);

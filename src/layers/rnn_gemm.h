@@ -65,6 +65,8 @@ typedef struct sn_gemm_args {
     int ldc;
     bool accumulate;
     const float *bias;   /* [n] added to every row of C, or NULL         */
+    const int *rows;     /* m row indices of A and C (A not transposed),
+                            or NULL = rows 0..m-1                        */
 } sn_gemm_args;
 
 void sn_gemm_parallel(const sn_gemm_args *g, int parts, float *pack_bufs);
@@ -83,6 +85,8 @@ typedef struct sn_gemm_pair {
     int lda2, m2;
     float *c2;
     int ldc;
+    const int *krows;     /* k row indices of B, A1 and A2 (the sum runs
+                             over those rows only), or NULL = 0..k-1      */
 } sn_gemm_pair;
 
 void sn_gemm_tn_pair(const sn_gemm_pair *g, int parts, float *pack_bufs);
