@@ -201,7 +201,7 @@ static void project_inputs(const sn_rnn_cfg *cfg, const sn_rnn_weights *w,
     int GH = sn_rnn_gates(cfg) * cfg->units;
     const float *x = dropped_input(cfg, io, ws);
     sn_gemm_args g = { false, false, BT, GH, E, x, E, w->kernel, GH,
-                       ws->xw, GH, false, w->bias, NULL };
+                       ws->xw, GH, false, w->bias, NULL, NULL };
     sn_gemm_parallel(&g, core_count(), ws->pack);
 }
 
@@ -700,7 +700,7 @@ static const int *real_step_list(const sn_rnn_io *io, const sn_rnn_ws *ws,
 static void weight_grads(const sn_rnn_cfg *cfg, const sn_rnn_weights *w,
                          sn_rnn_io *io, sn_rnn_ws *ws, int n_real)
 {
-    int B = io->batch, T = io->steps, BT = B * T, H = cfg->units;
+    int B = io->batch, T = io->steps, H = cfg->units;
     int E = cfg->in_dim, GH = sn_rnn_gates(cfg) * H;
     const float *x = io->keep_in != NULL ? ws->xd : io->x;
     const float *hm = ws->hprev;
@@ -726,20 +726,21 @@ static void weight_grads(const sn_rnn_cfg *cfg, const sn_rnn_weights *w,
                            real_step_list(io, ws, n_real) };
         sn_gemm_tn_pair(&g, parts, ws->pack);
     } else {
+        const int *kr = real_step_list(io, ws, n_real);
         if (w->d_kernel != NULL) {
-            sn_gemm_args g = { true, false, E, GH, BT, x, E, ws->xw, GH,
-                               w->d_kernel, GH, true, NULL, NULL };
+            sn_gemm_args g = { true, false, E, GH, n_real, x, E, ws->xw, GH,
+                               w->d_kernel, GH, true, NULL, NULL, kr };
             sn_gemm_parallel(&g, parts, ws->pack);
         }
         if (w->d_recurrent != NULL) {
-            sn_gemm_args g = { true, false, H, before ? 2 * H : GH, BT, hm,
-                               H, dzh, GH, w->d_recurrent, GH, true, NULL,
-                               NULL };
+            sn_gemm_args g = { true, false, H, before ? 2 * H : GH, n_real,
+                               hm, H, dzh, GH, w->d_recurrent, GH, true,
+                               NULL, NULL, kr };
             sn_gemm_parallel(&g, parts, ws->pack);
             if (before) { /* aux holds r * hd: the input of R_h */
-                sn_gemm_args gh = { true, false, H, H, BT, ws->aux, H,
+                sn_gemm_args gh = { true, false, H, H, n_real, ws->aux, H,
                                     dzh + 2 * H, GH, w->d_recurrent + 2 * H,
-                                    GH, true, NULL, NULL };
+                                    GH, true, NULL, NULL, kr };
                 sn_gemm_parallel(&gh, parts, ws->pack);
             }
         }
@@ -766,7 +767,7 @@ static void input_grads(const sn_rnn_cfg *cfg, const sn_rnn_weights *w,
                 memset(ws->dxt + (size_t)r * E, 0, (size_t)E * sizeof(float));
     sn_gemm_args g = { false, true, n_real, E, GH, ws->xw, GH, w->kernel,
                        GH, ws->dxt, E, false, NULL,
-                       real_step_list(io, ws, n_real) }; /* dZ . Kᵀ */
+                       real_step_list(io, ws, n_real), NULL }; /* dZ.Kᵀ */
     sn_gemm_parallel(&g, core_count(), ws->pack);
     if (io->keep_in != NULL)
         for (int b = 0; b < B; b++)

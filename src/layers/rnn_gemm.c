@@ -336,14 +336,20 @@ void sn_gemm_split_packed(const sn_gemm_split *g)
 static void gemm(int m, int n, int k, const float *a, int lda, bool at,
                  const float *b, int ldb, bool bt, float *c, int ldc,
                  bool accumulate, const float *bias, const int *rows,
-                 float *pack_buf)
+                 const int *krows, float *pack_buf)
 {
     for (int p0 = 0; p0 < k; p0 += KC) {
         int kc = k - p0 < KC ? k - p0 : KC;
         const float *bp = bt ? b + p0 : b + (size_t)p0 * ldb;
         a_src A = plain(at ? a + (size_t)p0 * lda : a + p0, lda, at);
         A.rows = rows;
-        pack(kc, n, bp, ldb, bt, pack_buf);
+        if (krows != NULL) { /* Aᵀ and B rows picked from the list */
+            A.a = a;
+            A.krows = krows + p0;
+            pack_rows(kc, n, b, ldb, krows + p0, pack_buf);
+        } else {
+            pack(kc, n, bp, ldb, bt, pack_buf);
+        }
         gemm_packed(m, n, kc, &A, pack_buf, kc, c, ldc,
                     accumulate || p0 > 0, p0 == 0 ? bias : NULL);
     }
@@ -358,7 +364,7 @@ typedef struct gemm_job {
     float *c;
     bool accumulate;
     const float *bias;
-    const int *rows;
+    const int *rows, *krows;
     float *pack_buf;
 } gemm_job;
 
@@ -366,7 +372,7 @@ static void *gemm_job_run(void *arg)
 {
     const gemm_job *j = arg;
     gemm(j->m, j->n, j->k, j->a, j->lda, j->at, j->b, j->ldb, j->bt, j->c,
-         j->ldc, j->accumulate, j->bias, j->rows, j->pack_buf);
+         j->ldc, j->accumulate, j->bias, j->rows, j->krows, j->pack_buf);
     return NULL;
 }
 
@@ -394,7 +400,7 @@ void sn_gemm_parallel(const sn_gemm_args *g, int parts, float *pack_bufs)
         jobs[p] = (gemm_job){ g->a_transposed, g->b_transposed, mr, g->n,
                               g->k, g->lda, g->ldb, g->ldc, ap, g->b, cp,
                               g->accumulate, g->bias,
-                              mapped ? g->rows + i0 : NULL,
+                              mapped ? g->rows + i0 : NULL, g->krows,
                               pack_bufs + (size_t)p * per_buf };
         used = p + 1;
     }

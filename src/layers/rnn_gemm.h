@@ -67,6 +67,8 @@ typedef struct sn_gemm_args {
     const float *bias;   /* [n] added to every row of C, or NULL         */
     const int *rows;     /* m row indices of A and C (A not transposed),
                             or NULL = rows 0..m-1                        */
+    const int *krows;    /* A transposed, B plain: k stored row indices
+                            of both (the sum runs over those), or NULL   */
 } sn_gemm_args;
 
 void sn_gemm_parallel(const sn_gemm_args *g, int parts, float *pack_bufs);
