@@ -186,6 +186,10 @@ TEST_SRCS := $(sort $(wildcard test/check_*.c))
 TEST_INTERNAL_SRCS := $(filter test/check_internal%,$(TEST_SRCS))
 TEST_PUBLIC_SRCS := $(filter-out $(TEST_INTERNAL_SRCS),$(TEST_SRCS))
 TEST_BINS := $(TEST_SRCS:%.c=$(BUILDDIR)/%)
+# Helpers every test program shares (test/support/testkit.h and friends):
+# compiled once per build variant, linked into each test program.
+TEST_SUPPORT_SRCS := $(sort $(wildcard test/support/*.c))
+TEST_SUPPORT_OBJS := $(TEST_SUPPORT_SRCS:%.c=$(BUILDDIR)/%.o)
 # (test/examples_quick.sh is `make examples-quick`, not part of `make check`.)
 TEST_SCRIPTS := $(filter-out test/examples_quick.sh,$(sort $(wildcard test/*.sh)))
 
@@ -286,12 +290,16 @@ $(BUILDDIR)/test/%.o: test/%.c $(CFLAGS_STAMP)
 $(TEST_INTERNAL_SRCS:%.c=$(BUILDDIR)/%.o): TEST_INC := -Isrc
 
 # Public-API tests link the shared library ...
-$(TEST_PUBLIC_SRCS:%.c=$(BUILDDIR)/%): $(BUILDDIR)/%: $(BUILDDIR)/%.o $(SHLIB_DEV)
-	$(CC) $(SAN_FLAGS) $(LDFLAGS) -o $@ $< $(TEST_LINK_PUBLIC) $(TEST_LINK_LIBS)
+$(TEST_PUBLIC_SRCS:%.c=$(BUILDDIR)/%): $(BUILDDIR)/%: $(BUILDDIR)/%.o \
+        $(TEST_SUPPORT_OBJS) $(SHLIB_DEV)
+	$(CC) $(SAN_FLAGS) $(LDFLAGS) -o $@ $< $(TEST_SUPPORT_OBJS) \
+	    $(TEST_LINK_PUBLIC) $(TEST_LINK_LIBS)
 
 # ... internal tests the static one, to reach hidden functions.
-$(TEST_INTERNAL_SRCS:%.c=$(BUILDDIR)/%): $(BUILDDIR)/%: $(BUILDDIR)/%.o $(STLIB)
-	$(CC) $(SAN_FLAGS) $(LDFLAGS) -o $@ $< $(STLIB) $(TEST_LINK_LIBS)
+$(TEST_INTERNAL_SRCS:%.c=$(BUILDDIR)/%): $(BUILDDIR)/%: $(BUILDDIR)/%.o \
+        $(TEST_SUPPORT_OBJS) $(STLIB)
+	$(CC) $(SAN_FLAGS) $(LDFLAGS) -o $@ $< $(TEST_SUPPORT_OBJS) $(STLIB) \
+	    $(TEST_LINK_LIBS)
 
 ifeq ($(SANITIZE),1)
 TEST_ENV := CK_FORK=no ASAN_OPTIONS=detect_leaks=1 \
@@ -439,4 +447,4 @@ clean:
 	rm -rf build lib
 
 -include $(LIB_OBJS:.o=.d) $(TEST_SRCS:%.c=$(BUILDDIR)/%.d) $(EXAMPLE_BINS:=.d) \
-    $(EXAMPLE_COMMON_OBJS:.o=.d)
+    $(EXAMPLE_COMMON_OBJS:.o=.d) $(TEST_SUPPORT_OBJS:.o=.d)

@@ -5,9 +5,10 @@
  * and way of applying the layer, a composed Transformer-style block,
  * argument and shape validation, and save/load.
  *
- * Gradient checks use L = sum_k sum_i w_ki y_ki over every model output
- * with fixed pseudo-random w, compared with central differences of L
- * (accumulated in double) under perturbations of weights and float inputs.
+ * Gradient checks (test/support/gradcheck.c) use L = sum_k sum_i w_ki y_ki
+ * over every model output with fixed pseudo-random w, compared with central
+ * differences of L (accumulated in double) under perturbations of weights
+ * and float inputs.
  */
 #include <check.h>
 #include <math.h>
@@ -18,57 +19,18 @@
 
 #include <seqnet.h>
 
+#include "support/gradcheck.h"
+#include "support/testkit.h"
+
 /* ------------------------------------------------------------ helpers */
-
-static uint32_t lcg_next(uint32_t *s)
-{
-    *s = *s * 1664525u + 1013904223u;
-    return *s >> 8;
-}
-
-static void fill(float *x, size_t n, uint32_t seed, float lo, float hi)
-{
-    uint32_t s = seed;
-    for (size_t i = 0; i < n; i++)
-        x[i] = lo + (hi - lo) * (float)lcg_next(&s) / (float)(1u << 24);
-}
-
-static sn_model_t *new_model(uint64_t seed)
-{
-    sn_model_opts o = SN_MODEL_OPTS_INIT;
-    o.seed = seed;
-    sn_model_t *m = sn_model_new(&o);
-    ck_assert_ptr_nonnull(m);
-    return m;
-}
-
-static float *weight(sn_model_t *m, const char *name, size_t *count)
-{
-    int i = sn_model_find_weight(m, name);
-    ck_assert_msg(i >= 0, "no weight %s", name);
-    float *p = sn_model_weight_data(m, i, count);
-    ck_assert_ptr_nonnull(p);
-    return p;
-}
 
 static void set_weight(sn_model_t *m, const char *name, const float *v,
                        size_t n)
 {
     size_t cnt;
-    float *p = weight(m, name, &cnt);
+    float *p = tk_weight(m, name, &cnt);
     ck_assert_uint_eq(cnt, n);
     memcpy(p, v, n * sizeof(float));
-}
-
-/* Elements of output k of the last forward, batch included. */
-static size_t output_count(const sn_model_t *m, int k)
-{
-    int dims[SN_MAX_RANK + 1], rank = 0;
-    ck_assert_ptr_nonnull(sn_model_output(m, k, dims, &rank));
-    size_t n = 1;
-    for (int i = 0; i < rank; i++)
-        n *= (size_t)dims[i];
-    return n;
 }
 
 /* Applies layer to n inputs, returns output 0 (and output 1 in *second). */
@@ -81,139 +43,6 @@ static int apply(sn_model_t *m, sn_layer_t *l, const int *in, int n,
     if (second != NULL)
         *second = outs[1];
     return outs[0];
-}
-
-/* ------------------------------------------------------ gradient check */
-
-typedef struct gc_case {
-    sn_model_t *m;
-    int batch;
-    int n_inputs;
-    void *inputs[4];
-    size_t in_count[4];
-    int in_float[4];
-    int training;
-} gc_case;
-
-static void forward(gc_case *g)
-{
-    sn_status st = sn_model_forward(g->m, g->batch,
-                                    (const void *const *)g->inputs, NULL,
-                                    g->training);
-    ck_assert_msg(st == SN_OK, "forward failed: %s", sn_last_error());
-}
-
-/* L = sum over outputs of w_k . y_k; w[k] has output_count(k) floats. */
-static double loss(gc_case *g, float *const *w)
-{
-    forward(g);
-    double l = 0.0;
-    for (int k = 0; k < sn_model_num_outputs(g->m); k++) {
-        const float *y = sn_model_output(g->m, k, NULL, NULL);
-        size_t n = output_count(g->m, k);
-        for (size_t i = 0; i < n; i++) {
-            ck_assert_msg(isfinite(y[i]), "output %d[%zu] not finite", k, i);
-            l += (double)w[k][i] * (double)y[i];
-        }
-    }
-    return l;
-}
-
-static double numeric_grad(gc_case *g, float *const *w, float *p, float eps)
-{
-    float saved = *p;
-    *p = saved + eps;
-    double lp = loss(g, w);
-    *p = saved - eps;
-    double lm = loss(g, w);
-    *p = saved;
-    return (lp - lm) / (2.0 * (double)eps);
-}
-
-typedef struct gc_result {
-    int checked, bad;
-    double max_abs_grad;
-} gc_result;
-
-static void compare(gc_result *r, const char *what, size_t idx, double a,
-                    double n)
-{
-    const double rtol = 1e-2, atol = 1e-3;
-    r->checked++;
-    if (fabs(a) > r->max_abs_grad)
-        r->max_abs_grad = fabs(a);
-    if (fabs(a - n) > atol + rtol * fmax(fabs(a), fabs(n))) {
-        if (r->bad < 5)
-            fprintf(stderr, "  %s[%zu]: analytic %.6f numeric %.6f\n", what,
-                    idx, a, n);
-        r->bad++;
-    }
-}
-
-static gc_result grad_check(gc_case *g, uint32_t wseed)
-{
-    const float eps = 1e-3f;
-    gc_result r = {0, 0, 0.0};
-    int n_out = sn_model_num_outputs(g->m);
-    float *w[2] = {NULL, NULL};
-    ck_assert_int_le(n_out, 2);
-    forward(g);
-    for (int k = 0; k < n_out; k++) {
-        size_t n = output_count(g->m, k);
-        w[k] = malloc(n * sizeof(float));
-        fill(w[k], n, wseed + (uint32_t)k, -1.0f, 1.0f);
-    }
-    ck_assert_int_eq(sn_model_zero_grad(g->m), SN_OK);
-    (void)loss(g, w);
-    const float *grads[2] = {w[0], w[1]};
-    ck_assert_msg(sn_model_backward(g->m, grads) == SN_OK, "backward: %s",
-                  sn_last_error());
-
-    int nw = sn_model_num_weights(g->m);
-    float *wg[16] = {0}, *ig[4] = {0};
-    ck_assert_int_le(nw, 16);
-    for (int i = 0; i < nw; i++) {
-        size_t cnt;
-        const float *gr = sn_model_weight_grad(g->m, i, &cnt);
-        wg[i] = malloc(cnt * sizeof(float));
-        memcpy(wg[i], gr, cnt * sizeof(float));
-    }
-    for (int k = 0; k < g->n_inputs; k++) {
-        if (!g->in_float[k])
-            continue;
-        const float *gr = sn_model_input_grad(g->m, k);
-        ck_assert_ptr_nonnull(gr);
-        ig[k] = malloc(g->in_count[k] * sizeof(float));
-        memcpy(ig[k], gr, g->in_count[k] * sizeof(float));
-    }
-    for (int i = 0; i < nw; i++) {
-        const char *name = NULL;
-        sn_model_weight_info(g->m, i, &name, NULL, NULL);
-        size_t cnt;
-        float *data = sn_model_weight_data(g->m, i, &cnt);
-        for (size_t j = 0; j < cnt; j++)
-            compare(&r, name, j, wg[i][j], numeric_grad(g, w, &data[j], eps));
-        free(wg[i]);
-    }
-    for (int k = 0; k < g->n_inputs; k++) {
-        if (!g->in_float[k])
-            continue;
-        float *x = g->inputs[k];
-        for (size_t j = 0; j < g->in_count[k]; j++)
-            compare(&r, "input", j, ig[k][j], numeric_grad(g, w, &x[j], eps));
-        free(ig[k]);
-    }
-    free(w[0]);
-    free(w[1]);
-    return r;
-}
-
-static void expect_good(gc_result r, const char *what)
-{
-    ck_assert_msg(r.checked > 0, "%s: nothing checked", what);
-    ck_assert_msg(r.bad == 0, "%s: %d of %d gradients differ", what, r.bad,
-                  r.checked);
-    ck_assert_msg(r.max_abs_grad > 1e-3, "%s: gradient is all zero", what);
 }
 
 /* ------------------------------------------------------ hand values */
@@ -248,7 +77,7 @@ START_TEST(test_values_vector_query)
     sn_attention_opts o = SN_ATTENTION_OPTS_INIT;
     o.return_attention_scores = 1;
     o.units = 1;
-    sn_model_t *m = new_model(1);
+    sn_model_t *m = tk_new_model(1);
     int in[2] = {sn_input(m, SN_NO_TIME, 2), sn_input(m, 3, 2)};
     int a_id;
     int y_id = apply(m, sn_attention(score, &o), in, 2, &a_id);
@@ -298,7 +127,7 @@ START_TEST(test_values_pooling)
     sn_attention_opts o = SN_ATTENTION_OPTS_INIT;
     o.return_attention_scores = 1;
     o.units = 1;
-    sn_model_t *m = new_model(1);
+    sn_model_t *m = tk_new_model(1);
     int x = sn_input(m, 3, 2);
     int a_id;
     int y_id = apply(m, sn_attention(score, &o), &x, 1, &a_id);
@@ -330,7 +159,7 @@ END_TEST
 /* A sequence query: each query row on its own, as the vector case. */
 START_TEST(test_values_sequence_query)
 {
-    sn_model_t *m = new_model(1);
+    sn_model_t *m = tk_new_model(1);
     int in[2] = {sn_input(m, 2, 2), sn_input(m, 3, 2)};
     int y_id = apply(m, sn_attention(SN_SCORE_DOT, NULL), in, 2, NULL);
     int dims[SN_MAX_RANK];
@@ -370,7 +199,7 @@ START_TEST(test_mask_weights)
     o.return_attention_scores = 1;
     sn_embedding_opts eo = SN_EMBEDDING_OPTS_INIT;
     eo.mask_zero = 1;
-    sn_model_t *m = new_model(4);
+    sn_model_t *m = tk_new_model(4);
     int q = sn_input(m, SN_NO_TIME, 3);
     int v = sn_apply(m, sn_embedding(5, 3, &eo), sn_input_tokens(m, 4));
     int a_id;
@@ -378,7 +207,7 @@ START_TEST(test_mask_weights)
                      (int[]){q, v}, 2, &a_id);
     ck_assert_int_eq(sn_model_set_outputs(m, (int[]){y_id, a_id}, 2), SN_OK);
     float qd[9];
-    fill(qd, 9, 3, -2.0f, 2.0f);
+    tk_fill(qd, 9, 3, -2.0f, 2.0f);
     const void *inputs[2] = {qd, mask_tokens};
     ck_assert_int_eq(sn_model_forward(m, 3, inputs, NULL, 0), SN_OK);
     const float *y = sn_model_output(m, 0, NULL, NULL);
@@ -401,7 +230,7 @@ START_TEST(test_mask_weights)
     for (int k = 0; k < 3; k++)
         ck_assert(y[2 * 3 + k] == 0.0f);
     /* The same with a NaN-free gradient through the fully masked row. */
-    size_t ny = output_count(m, 0), na = output_count(m, 1);
+    size_t ny = tk_output_count(m, 0), na = tk_output_count(m, 1);
     float *gy = calloc(ny, sizeof(float)), *ga = calloc(na, sizeof(float));
     for (size_t i = 0; i < ny; i++)
         gy[i] = 1.0f;
@@ -426,16 +255,16 @@ START_TEST(test_causal_prefix)
     o.use_causal_mask = 1;
     o.return_attention_scores = 1;
     const int t = 4, d = 3, batch = 2, n = batch * t * d;
-    sn_model_t *m = new_model(7);
+    sn_model_t *m = tk_new_model(7);
     int in[3] = {sn_input(m, t, d), sn_input(m, t, d), sn_input(m, t, d)};
     int a_id;
     int y_id = apply(m, sn_attention((sn_attention_score)_i, &o), in, 3,
                      &a_id);
     ck_assert_int_eq(sn_model_set_outputs(m, (int[]){y_id, a_id}, 2), SN_OK);
     float q[24], v[24], k[24], y0[24], a0[32];
-    fill(q, n, 1, -1, 1);
-    fill(v, n, 2, -1, 1);
-    fill(k, n, 3, -1, 1);
+    tk_fill(q, n, 1, -1, 1);
+    tk_fill(v, n, 2, -1, 1);
+    tk_fill(k, n, 3, -1, 1);
     const void *inputs[3] = {q, v, k};
     ck_assert_int_eq(sn_model_forward(m, batch, inputs, NULL, 0), SN_OK);
     memcpy(y0, sn_model_output(m, 0, NULL, NULL), sizeof y0);
@@ -496,8 +325,8 @@ static void attention_grad_case(int score, int mode, int masked, int causal)
     eo.mask_zero = 1;
     eo.embeddings_initializer = SN_INIT_GLOROT_UNIFORM; /* not tiny */
 
-    sn_model_t *m = new_model(31);
-    gc_case g = {m, batch, 0, {0}, {0}, {0}, 0};
+    sn_model_t *m = tk_new_model(31);
+    tk_grad_case g = {m, batch, 0, {0}, {0}, {0}, 0, NULL};
     int ids[3], n = 0, values;
     float *bufs[3] = {0};
     int self_attention = masked && mode == MODE_SEQUENCE;
@@ -506,7 +335,7 @@ static void attention_grad_case(int score, int mode, int masked, int causal)
         ids[n++] = sn_input(m, t, dq);
         size_t cnt = (size_t)batch * (t ? t : 1) * dq;
         bufs[0] = malloc(cnt * sizeof(float));
-        fill(bufs[0], cnt, 5, -1.5f, 1.5f);
+        tk_fill(bufs[0], cnt, 5, -1.5f, 1.5f);
         g.inputs[g.n_inputs] = bufs[0];
         g.in_count[g.n_inputs] = cnt;
         g.in_float[g.n_inputs++] = 1;
@@ -521,7 +350,7 @@ static void attention_grad_case(int score, int mode, int masked, int causal)
         values = sn_input(m, tk, dv);
         size_t cnt = (size_t)batch * tk * dv;
         bufs[1] = malloc(cnt * sizeof(float));
-        fill(bufs[1], cnt, 6, -1.5f, 1.5f);
+        tk_fill(bufs[1], cnt, 6, -1.5f, 1.5f);
         g.inputs[g.n_inputs] = bufs[1];
         g.in_count[g.n_inputs] = cnt;
         g.in_float[g.n_inputs++] = 1;
@@ -533,7 +362,7 @@ static void attention_grad_case(int score, int mode, int masked, int causal)
         ids[n++] = sn_input(m, tk, dk);
         size_t cnt = (size_t)batch * tk * dk;
         bufs[2] = malloc(cnt * sizeof(float));
-        fill(bufs[2], cnt, 7, -1.5f, 1.5f);
+        tk_fill(bufs[2], cnt, 7, -1.5f, 1.5f);
         g.inputs[g.n_inputs] = bufs[2];
         g.in_count[g.n_inputs] = cnt;
         g.in_float[g.n_inputs++] = 1;
@@ -547,12 +376,13 @@ static void attention_grad_case(int score, int mode, int masked, int causal)
     ck_assert_msg(sn_model_build(m) == SN_OK, "%s", sn_last_error());
     /* A nonzero bias, so that its use is tested. */
     if (score == SN_SCORE_ADDITIVE && mode != MODE_POOL)
-        fill(weight(m, "additive_attention/bias", NULL), 4, 9, -0.5f, 0.5f);
+        tk_fill(tk_weight(m, "additive_attention/bias", NULL), 4, 9, -0.5f,
+                0.5f);
     char what[96];
     snprintf(what, sizeof what, "%s %s%s%s", score_names[score],
              mode_names[mode], masked ? " masked" : "",
              causal ? " causal" : "");
-    expect_good(grad_check(&g, 77), what);
+    tk_expect_good_grads(tk_grad_check(&g, 77, &tk_grad_defaults), what);
     for (int i = 0; i < 3; i++)
         free(bufs[i]);
     sn_model_free(m);
@@ -579,16 +409,16 @@ static void dropout_run(uint64_t seed, float *y, float *a, float *dv,
     sn_attention_opts o = SN_ATTENTION_OPTS_INIT;
     o.dropout = 0.5f;
     o.return_attention_scores = 1;
-    sn_model_t *m = new_model(seed);
+    sn_model_t *m = tk_new_model(seed);
     int in[3] = {sn_input(m, SN_NO_TIME, 3), sn_input(m, 6, 2),
                  sn_input(m, 6, 3)};
     int a_id;
     int y_id = apply(m, sn_attention(SN_SCORE_GENERAL, &o), in, 3, &a_id);
     ck_assert_int_eq(sn_model_set_outputs(m, (int[]){y_id, a_id}, 2), SN_OK);
     float q[2 * 3], v[2 * 6 * 2], k[2 * 6 * 3];
-    fill(q, 6, 1, -1, 1);
-    fill(v, 24, 2, -1, 1);
-    fill(k, 36, 3, -1, 1);
+    tk_fill(q, 6, 1, -1, 1);
+    tk_fill(v, 24, 2, -1, 1);
+    tk_fill(k, 36, 3, -1, 1);
     const void *inputs[3] = {q, v, k};
     ck_assert_int_eq(sn_model_forward(m, 2, inputs, NULL, 1), SN_OK);
     memcpy(y, sn_model_output(m, 0, NULL, NULL), 4 * sizeof(float));
@@ -643,7 +473,7 @@ END_TEST
 
 START_TEST(test_layer_norm_values)
 {
-    sn_model_t *m = new_model(1);
+    sn_model_t *m = tk_new_model(1);
     ck_assert_int_ge(sn_apply(m, sn_layer_normalization(NULL),
                               sn_input(m, 2, 4)), 0);
     ck_assert_int_eq(sn_model_build(m), SN_OK);
@@ -652,7 +482,7 @@ START_TEST(test_layer_norm_values)
     sn_model_weight_info(m, 0, &name, NULL, NULL);
     ck_assert_str_eq(name, "layer_normalization/gamma");
     size_t n;
-    const float *gm = weight(m, "layer_normalization/gamma", &n);
+    const float *gm = tk_weight(m, "layer_normalization/gamma", &n);
     for (size_t i = 0; i < n; i++)
         ck_assert(gm[i] == 1.0f); /* ones */
     set_weight(m, "layer_normalization/gamma", (float[]){1, 2, 1, 2}, 4);
@@ -678,7 +508,7 @@ START_TEST(test_layer_norm_grad)
     sn_layer_norm_opts o = SN_LAYER_NORM_OPTS_INIT;
     o.center = _i & 1;
     o.scale = (_i >> 1) & 1;
-    sn_model_t *m = new_model(2);
+    sn_model_t *m = tk_new_model(2);
     ck_assert_int_ge(sn_apply(m, sn_layer_normalization(&o),
                               sn_input(m, 3, 5)), 0);
     ck_assert_int_eq(sn_model_build(m), SN_OK);
@@ -686,15 +516,15 @@ START_TEST(test_layer_norm_grad)
     for (int i = 0; i < sn_model_num_weights(m); i++) {
         size_t cnt;
         float *w = sn_model_weight_data(m, i, &cnt);
-        fill(w, cnt, 10 + (uint32_t)i, 0.5f, 1.5f);
+        tk_fill(w, cnt, 10 + (uint32_t)i, 0.5f, 1.5f);
     }
     float x[2 * 3 * 5];
-    fill(x, 30, 4, -2.0f, 2.0f);
-    gc_case g = {m, 2, 1, {x}, {30}, {1}, 0};
+    tk_fill(x, 30, 4, -2.0f, 2.0f);
+    tk_grad_case g = {m, 2, 1, {x}, {30}, {1}, 0, NULL};
     char what[64];
     snprintf(what, sizeof what, "layer norm center %d scale %d", o.center,
              o.scale);
-    expect_good(grad_check(&g, 8), what);
+    tk_expect_good_grads(tk_grad_check(&g, 8, &tk_grad_defaults), what);
     sn_model_free(m);
 }
 END_TEST
@@ -705,7 +535,7 @@ END_TEST
 START_TEST(test_block_trains)
 {
     const int t = 5, d = 4, batch = 3;
-    sn_model_t *m = new_model(9);
+    sn_model_t *m = tk_new_model(9);
     int x = sn_input(m, t, d);
     int att = apply(m, sn_attention(SN_SCORE_GENERAL, NULL), (int[]){x, x},
                     2, NULL);
@@ -715,12 +545,12 @@ START_TEST(test_block_trains)
     ck_assert_int_ge(y, 0);
     ck_assert_int_eq(sn_model_build(m), SN_OK);
     float xd[3 * 5 * 4];
-    fill(xd, 60, 3, -1, 1);
-    gc_case g = {m, batch, 1, {xd}, {60}, {1}, 1};
+    tk_fill(xd, 60, 3, -1, 1);
+    tk_grad_case g = {m, batch, 1, {xd}, {60}, {1}, 1, NULL};
     float w[3 * 5 * 2];
-    fill(w, 30, 5, -1, 1);
+    tk_fill(w, 30, 5, -1, 1);
     float *ws[2] = {w, NULL};
-    double l0 = loss(&g, ws);
+    double l0 = tk_grad_loss(&g, ws);
     ck_assert_int_eq(sn_model_zero_grad(m), SN_OK);
     const float *grads[1] = {w};
     ck_assert_int_eq(sn_model_backward(m, grads), SN_OK);
@@ -736,7 +566,7 @@ START_TEST(test_block_trains)
         }
         ck_assert_msg(norm > 0.0, "weight %d has no gradient", i);
     }
-    ck_assert_double_lt(loss(&g, ws), l0);
+    ck_assert_double_lt(tk_grad_loss(&g, ws), l0);
     sn_model_free(m);
 }
 END_TEST
@@ -792,7 +622,7 @@ static int shape_status(sn_attention_score score, int causal, int n,
 {
     sn_attention_opts o = SN_ATTENTION_OPTS_INIT;
     o.use_causal_mask = causal;
-    sn_model_t *m = new_model(1);
+    sn_model_t *m = tk_new_model(1);
     int in[4];
     for (int i = 0; i < n; i++)
         in[i] = sn_input(m, shapes[i][0], shapes[i][1]);
@@ -831,7 +661,7 @@ START_TEST(test_shape_errors)
     /* causal with lengths known only at run time: refused at forward */
     sn_attention_opts o = SN_ATTENTION_OPTS_INIT;
     o.use_causal_mask = 1;
-    sn_model_t *m = new_model(1);
+    sn_model_t *m = tk_new_model(1);
     int in[2] = {sn_input(m, SN_ANY_TIME, 2), sn_input(m, SN_ANY_TIME, 2)};
     apply(m, sn_attention(SN_SCORE_DOT, &o), in, 2, NULL);
     float q[2 * 3 * 2] = {0}, v[2 * 4 * 2] = {0};
@@ -854,7 +684,7 @@ START_TEST(test_save_load)
     o.dropout = 0.25f;
     sn_embedding_opts eo = SN_EMBEDDING_OPTS_INIT;
     eo.mask_zero = 1;
-    sn_model_t *m = new_model(3);
+    sn_model_t *m = tk_new_model(3);
     int q = sn_input(m, SN_NO_TIME, 3);
     int v = sn_apply(m, sn_embedding(5, 3, &eo), sn_input_tokens(m, 4));
     int a_id;
@@ -864,7 +694,7 @@ START_TEST(test_save_load)
     ck_assert_int_eq(sn_model_set_outputs(m, (int[]){z, a_id}, 2), SN_OK);
     ck_assert_int_eq(sn_model_build(m), SN_OK);
     /* perturb gamma/beta off their ones/zeros */
-    fill(weight(m, "layer_normalization/beta", NULL), 3, 2, -1, 1);
+    tk_fill(tk_weight(m, "layer_normalization/beta", NULL), 3, 2, -1, 1);
     void *buf = NULL;
     size_t len = 0;
     ck_assert_msg(sn_model_save_buffer(m, 0, &buf, &len) == SN_OK, "%s",
@@ -879,7 +709,7 @@ START_TEST(test_save_load)
                      score == SN_SCORE_ADDITIVE ? "AdditiveAttention"
                                                 : "Attention");
     float qd[9], y1[9], y2[9], a1[12], a2[12];
-    fill(qd, 9, 1, -1, 1);
+    tk_fill(qd, 9, 1, -1, 1);
     const void *inputs[2] = {qd, mask_tokens};
     ck_assert_int_eq(sn_model_predict(m, 3, inputs, NULL,
                                       (float *const[]){y1, a1}), SN_OK);
@@ -930,9 +760,5 @@ static Suite *attention_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(attention_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failures = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failures ? 1 : 0;
+    return tk_run_suite(attention_suite());
 }

@@ -4,9 +4,9 @@
  * dilation; causality; finite-difference gradients; argument and shape
  * validation; save/load round trips.
  *
- * Gradient checks use L = sum_i w_i * y_i with fixed pseudo-random w (as
- * check_layers.c), so dL/dy = w is what sn_model_backward receives, and
- * compare analytic weight/input gradients with central differences.
+ * Gradient checks (test/support/gradcheck.c) use L = sum_i w_i * y_i with
+ * fixed pseudo-random w, so dL/dy = w is what sn_model_backward receives,
+ * and compare analytic weight/input gradients with central differences.
  */
 #include <check.h>
 #include <math.h>
@@ -17,35 +17,10 @@
 
 #include <seqnet.h>
 
+#include "support/gradcheck.h"
+#include "support/testkit.h"
 
 /* ------------------------------------------------------------ helpers */
-
-static uint32_t lcg_next(uint32_t *s)
-{
-    *s = *s * 1664525u + 1013904223u;
-    return *s >> 8;
-}
-
-static float frand(uint32_t *s, float lo, float hi)
-{
-    return lo + (hi - lo) * (float)lcg_next(s) / (float)(1u << 24);
-}
-
-static void fill(float *x, size_t n, uint32_t seed, float lo, float hi)
-{
-    uint32_t s = seed;
-    for (size_t i = 0; i < n; i++)
-        x[i] = frand(&s, lo, hi);
-}
-
-static sn_model_t *new_model(uint64_t seed)
-{
-    sn_model_opts o = SN_MODEL_OPTS_INIT;
-    o.seed = seed;
-    sn_model_t *m = sn_model_new(&o);
-    ck_assert_ptr_nonnull(m);
-    return m;
-}
 
 static sn_conv1d_opts conv_opts(int strides, sn_padding pad, int dilation,
                                 sn_activation act)
@@ -58,142 +33,6 @@ static sn_conv1d_opts conv_opts(int strides, sn_padding pad, int dilation,
     return o;
 }
 
-static float *weight(sn_model_t *m, const char *name, size_t *count)
-{
-    int i = sn_model_find_weight(m, name);
-    ck_assert_msg(i >= 0, "no weight %s", name);
-    float *p = sn_model_weight_data(m, i, count);
-    ck_assert_ptr_nonnull(p);
-    return p;
-}
-
-static size_t output_count(const sn_model_t *m)
-{
-    int dims[SN_MAX_RANK + 1], rank = 0;
-    const float *y = sn_model_output(m, 0, dims, &rank);
-    ck_assert_ptr_nonnull(y);
-    size_t n = 1;
-    for (int i = 0; i < rank; i++)
-        n *= (size_t)dims[i];
-    return n;
-}
-
-/* --------------------------------------------------- gradient checking */
-
-typedef struct gc_case {
-    sn_model_t *m;
-    int batch;
-    float *x;
-    size_t n_x;
-    int timesteps; /* for SN_ANY_TIME inputs, else 0 */
-} gc_case;
-
-static void forward(gc_case *g)
-{
-    const void *in[1] = {g->x};
-    int ts[1] = {g->timesteps};
-    sn_status st = sn_model_forward(g->m, g->batch, in, ts, 0);
-    ck_assert_msg(st == SN_OK, "forward failed: %s", sn_last_error());
-}
-
-static double loss(gc_case *g, const float *w)
-{
-    forward(g);
-    size_t n = output_count(g->m);
-    const float *y = sn_model_output(g->m, 0, NULL, NULL);
-    double l = 0.0;
-    for (size_t i = 0; i < n; i++)
-        l += (double)w[i] * (double)y[i];
-    return l;
-}
-
-static double numeric_grad(gc_case *g, const float *w, float *p, float eps)
-{
-    float saved = *p;
-    *p = saved + eps;
-    double lp = loss(g, w);
-    *p = saved - eps;
-    double lm = loss(g, w);
-    *p = saved;
-    return (lp - lm) / (2.0 * (double)eps);
-}
-
-typedef struct gc_result {
-    int checked, bad;
-    double max_abs_grad;
-} gc_result;
-
-static void compare(gc_result *r, const char *what, size_t idx, double a,
-                    double n)
-{
-    const double rtol = 1e-2, atol = 1e-3;
-    r->checked++;
-    if (fabs(a) > r->max_abs_grad)
-        r->max_abs_grad = fabs(a);
-    if (fabs(a - n) > atol + rtol * fmax(fabs(a), fabs(n))) {
-        if (r->bad < 5)
-            fprintf(stderr, "  %s[%zu]: analytic %.6f numeric %.6f\n", what,
-                    idx, a, n);
-        r->bad++;
-    }
-}
-
-/* Checks every weight gradient and the input gradient of g->m. */
-static gc_result grad_check(gc_case *g, uint32_t wseed)
-{
-    const float eps = 1e-3f;
-    gc_result r = {0, 0, 0.0};
-    forward(g);
-    size_t n_out = output_count(g->m);
-    float *w = malloc(n_out * sizeof *w);
-    ck_assert_ptr_nonnull(w);
-    fill(w, n_out, wseed, -1.0f, 1.0f);
-
-    ck_assert_int_eq(sn_model_zero_grad(g->m), SN_OK);
-    (void)loss(g, w);
-    const float *grads[1] = {w};
-    sn_status st = sn_model_backward(g->m, grads);
-    ck_assert_msg(st == SN_OK, "backward failed: %s", sn_last_error());
-
-    int nw = sn_model_num_weights(g->m);
-    float *wg[8] = {0};
-    ck_assert_int_le(nw, 8);
-    for (int i = 0; i < nw; i++) {
-        size_t cnt;
-        const float *gr = sn_model_weight_grad(g->m, i, &cnt);
-        ck_assert_ptr_nonnull(gr);
-        wg[i] = malloc(cnt * sizeof(float));
-        memcpy(wg[i], gr, cnt * sizeof(float));
-    }
-    const float *igr = sn_model_input_grad(g->m, 0);
-    ck_assert_ptr_nonnull(igr);
-    float *ig = malloc(g->n_x * sizeof(float));
-    memcpy(ig, igr, g->n_x * sizeof(float));
-
-    for (int i = 0; i < nw; i++) {
-        const char *name = NULL;
-        sn_model_weight_info(g->m, i, &name, NULL, NULL);
-        size_t cnt;
-        float *data = sn_model_weight_data(g->m, i, &cnt);
-        for (size_t j = 0; j < cnt; j++)
-            compare(&r, name, j, wg[i][j], numeric_grad(g, w, &data[j], eps));
-        free(wg[i]);
-    }
-    for (size_t j = 0; j < g->n_x; j++)
-        compare(&r, "input", j, ig[j], numeric_grad(g, w, &g->x[j], eps));
-    free(ig);
-    free(w);
-    return r;
-}
-
-static void expect_good(gc_result r, const char *what)
-{
-    ck_assert_msg(r.checked > 0, "%s: nothing checked", what);
-    ck_assert_msg(r.bad == 0, "%s: %d of %d gradients differ", what, r.bad,
-                  r.checked);
-    ck_assert_msg(r.max_abs_grad > 1e-3, "%s: gradient is all zero", what);
-}
-
 /* ------------------------------------------------- conv forward values */
 
 /* Conv1D(1 filter, kernel [1,2,3] or given taps) on x = 1..T, one channel,
@@ -201,12 +40,12 @@ static void expect_good(gc_result r, const char *what)
 static int conv_1ch(int t, const float *taps, int k, sn_conv1d_opts o,
                     float *y, int max_y)
 {
-    sn_model_t *m = new_model(1);
+    sn_model_t *m = tk_new_model(1);
     int out = sn_apply(m, sn_conv1d(1, k, &o), sn_input(m, t, 1));
     ck_assert_msg(out >= 0, "apply: %s", sn_last_error());
     ck_assert_int_eq(sn_model_build(m), SN_OK);
     size_t nk;
-    float *kern = weight(m, "conv1d/kernel", &nk);
+    float *kern = tk_weight(m, "conv1d/kernel", &nk);
     ck_assert_uint_eq(nk, (size_t)k);
     memcpy(kern, taps, (size_t)k * sizeof(float));
     float x[16];
@@ -275,7 +114,7 @@ END_TEST
 /* Kernel layout [k, in, filters] and the bias, two channels, two filters. */
 START_TEST(test_conv_kernel_layout)
 {
-    sn_model_t *m = new_model(1);
+    sn_model_t *m = tk_new_model(1);
     ck_assert_int_ge(sn_apply(m, sn_conv1d(2, 2, NULL), sn_input(m, 2, 2)), 0);
     ck_assert_int_eq(sn_model_build(m), SN_OK);
     int dims[SN_MAX_RANK];
@@ -285,8 +124,8 @@ START_TEST(test_conv_kernel_layout)
     ck_assert_int_eq(dims[1], 2);
     ck_assert_int_eq(dims[2], 2);
     size_t nk, nb;
-    float *k = weight(m, "conv1d/kernel", &nk);
-    float *b = weight(m, "conv1d/bias", &nb);
+    float *k = tk_weight(m, "conv1d/kernel", &nk);
+    float *b = tk_weight(m, "conv1d/bias", &nb);
     const float kv[8] = {1, 2, 3, 4, 5, 6, 7, 8};
     memcpy(k, kv, sizeof kv);
     b[0] = 0.5f;
@@ -305,7 +144,7 @@ END_TEST
 /* Unknown lengths stay -1 in the graph and become concrete per call. */
 START_TEST(test_conv_any_time)
 {
-    sn_model_t *m = new_model(3);
+    sn_model_t *m = tk_new_model(3);
     sn_conv1d_opts o = conv_opts(2, SN_PAD_VALID, 1, SN_LINEAR);
     int x = sn_input(m, SN_ANY_TIME, 2);
     int c = sn_apply(m, sn_conv1d(3, 3, &o), x);
@@ -318,7 +157,7 @@ START_TEST(test_conv_any_time)
     ck_assert_int_eq(sn_model_tensor_shape(m, p, dims, NULL), 2);
     ck_assert_int_eq(dims[0], -1);
     float in[2 * 9 * 2];
-    fill(in, 36, 4, -1.0f, 1.0f);
+    tk_fill(in, 36, 4, -1.0f, 1.0f);
     const void *ins[1] = {in};
     int ts = 9; /* conv: (9-3)/2+1 = 4, pool same: ceil(4/2) = 2 */
     ck_assert_int_eq(sn_model_forward(m, 2, ins, &ts, 0), SN_OK);
@@ -344,7 +183,7 @@ static void check_causal(sn_model_t *m, int t_len, int feat, int f_out)
     size_t n_out = (size_t)batch * t_len * f_out;
     float *x = malloc(n_in * sizeof *x), *y0 = malloc(n_out * sizeof *y0);
     float *y1 = malloc(n_out * sizeof *y1);
-    fill(x, n_in, 17, -1.0f, 1.0f);
+    tk_fill(x, n_in, 17, -1.0f, 1.0f);
     const void *in[1] = {x};
     float *outs[1] = {y0};
     ck_assert_int_eq(sn_model_predict(m, batch, in, NULL, outs), SN_OK);
@@ -374,7 +213,7 @@ static void check_causal(sn_model_t *m, int t_len, int feat, int f_out)
 
 START_TEST(test_conv_causal_single)
 {
-    sn_model_t *m = new_model(5);
+    sn_model_t *m = tk_new_model(5);
     sn_conv1d_opts o = conv_opts(1, SN_PAD_CAUSAL, 1, SN_TANH);
     ck_assert_int_ge(sn_apply(m, sn_conv1d(3, 3, &o), sn_input(m, 10, 2)), 0);
     ck_assert_int_eq(sn_model_build(m), SN_OK);
@@ -386,7 +225,7 @@ END_TEST
 /* A WaveNet-style stack: dilations 1, 2, 4 keep causality. */
 START_TEST(test_conv_causal_stack)
 {
-    sn_model_t *m = new_model(6);
+    sn_model_t *m = tk_new_model(6);
     int h = sn_input(m, 16, 2);
     const int dil[3] = {1, 2, 4};
     for (int i = 0; i < 3; i++) {
@@ -421,32 +260,33 @@ static void conv_grad_case(int i, sn_activation act, int any_time)
 {
     const conv_case *cc = &conv_cases[i];
     const int batch = 2, t = 7, feat = 2;
-    sn_model_t *m = new_model(11);
+    sn_model_t *m = tk_new_model(11);
     sn_conv1d_opts o = conv_opts(cc->strides, cc->pad, cc->dilation, act);
     int y = sn_apply(m, sn_conv1d(3, 3, &o),
                      sn_input(m, any_time ? SN_ANY_TIME : t, feat));
     ck_assert_msg(y >= 0, "apply: %s", sn_last_error());
     ck_assert_int_eq(sn_model_build(m), SN_OK);
     size_t nk, nb, n_x = (size_t)batch * t * feat;
-    float *k = weight(m, "conv1d/kernel", &nk);
-    float *b = weight(m, "conv1d/bias", &nb);
+    float *k = tk_weight(m, "conv1d/kernel", &nk);
+    float *b = tk_weight(m, "conv1d/bias", &nb);
     float x[2 * 7 * 2];
-    fill(x, n_x, 5, -1.0f, 1.0f);
+    tk_fill(x, n_x, 5, -1.0f, 1.0f);
     if (act == SN_RELU) {
         /* |sum| <= 6 * 1 * 0.1 < 1 = |b|: each pre-activation has the
          * bias's sign, far from the kink; alternate signs kill a unit. */
-        fill(k, nk, 3, -0.1f, 0.1f);
+        tk_fill(k, nk, 3, -0.1f, 0.1f);
         for (size_t j = 0; j < nb; j++)
             b[j] = (j % 2) ? -1.0f : 1.0f;
     } else {
-        fill(k, nk, 3, -0.5f, 0.5f);
-        fill(b, nb, 7, -0.5f, 0.5f);
+        tk_fill(k, nk, 3, -0.5f, 0.5f);
+        tk_fill(b, nb, 7, -0.5f, 0.5f);
     }
-    gc_case g = {m, batch, x, n_x, any_time ? t : 0};
+    const int ts[1] = {any_time ? t : 0};
+    tk_grad_case g = {m, batch, 1, {x}, {n_x}, {1}, 0, ts};
     char what[96];
     snprintf(what, sizeof what, "conv s%d d%d pad %d act %d%s", cc->strides,
              cc->dilation, (int)cc->pad, (int)act, any_time ? " any" : "");
-    expect_good(grad_check(&g, 99), what);
+    tk_expect_good_grads(tk_grad_check(&g, 99, &tk_grad_defaults), what);
     sn_model_free(m);
 }
 
@@ -470,16 +310,18 @@ END_TEST
 
 START_TEST(test_conv_grad_no_bias)
 {
-    sn_model_t *m = new_model(2);
+    sn_model_t *m = tk_new_model(2);
     sn_conv1d_opts o = conv_opts(1, SN_PAD_SAME, 1, SN_TANH);
     o.use_bias = 0;
     ck_assert_int_ge(sn_apply(m, sn_conv1d(2, 2, &o), sn_input(m, 5, 3)), 0);
     ck_assert_int_eq(sn_model_build(m), SN_OK);
     ck_assert_int_eq(sn_model_num_weights(m), 1);
     float x[2 * 5 * 3];
-    fill(x, 30, 8, -1.0f, 1.0f);
-    gc_case g = {m, 2, x, 30, 0};
-    expect_good(grad_check(&g, 4), "conv no bias");
+    tk_fill(x, 30, 8, -1.0f, 1.0f);
+    const int ts[1] = {0};
+    tk_grad_case g = {m, 2, 1, {x}, {30}, {1}, 0, ts};
+    tk_expect_good_grads(tk_grad_check(&g, 4, &tk_grad_defaults),
+                         "conv no bias");
     sn_model_free(m);
 }
 END_TEST
@@ -487,7 +329,7 @@ END_TEST
 /* Two stacked convs: the upper one's input gradient feeds the lower. */
 START_TEST(test_conv_grad_stacked)
 {
-    sn_model_t *m = new_model(9);
+    sn_model_t *m = tk_new_model(9);
     sn_conv1d_opts o1 = conv_opts(1, SN_PAD_CAUSAL, 2, SN_TANH);
     sn_conv1d_opts o2 = conv_opts(2, SN_PAD_VALID, 1, SN_LINEAR);
     int h = sn_apply(m, sn_conv1d(3, 2, &o1), sn_input(m, 8, 2));
@@ -495,9 +337,11 @@ START_TEST(test_conv_grad_stacked)
     ck_assert_int_ge(h, 0);
     ck_assert_int_eq(sn_model_build(m), SN_OK);
     float x[2 * 8 * 2];
-    fill(x, 32, 12, -1.0f, 1.0f);
-    gc_case g = {m, 2, x, 32, 0};
-    expect_good(grad_check(&g, 6), "conv stacked");
+    tk_fill(x, 32, 12, -1.0f, 1.0f);
+    const int ts[1] = {0};
+    tk_grad_case g = {m, 2, 1, {x}, {32}, {1}, 0, ts};
+    tk_expect_good_grads(tk_grad_check(&g, 6, &tk_grad_defaults),
+                         "conv stacked");
     sn_model_free(m);
 }
 END_TEST
@@ -510,7 +354,7 @@ typedef sn_layer_t *(*pool_ctor)(int, int, sn_padding);
 static int pool_run(pool_ctor make, int pool, int strides, sn_padding pad,
                     const float *x, int t, int c, float *y)
 {
-    sn_model_t *m = new_model(1);
+    sn_model_t *m = tk_new_model(1);
     ck_assert_int_ge(sn_apply(m, make(pool, strides, pad), sn_input(m, t, c)),
                      0);
     const void *in[1] = {x};
@@ -581,7 +425,7 @@ END_TEST
 /* Ties send the whole gradient to the first maximum. */
 START_TEST(test_max_pool_ties)
 {
-    sn_model_t *m = new_model(1);
+    sn_model_t *m = tk_new_model(1);
     ck_assert_int_ge(sn_apply(m, sn_max_pooling1d(3, 0, SN_PAD_VALID),
                               sn_input(m, 3, 1)), 0);
     const float x[3] = {1, 2, 2};
@@ -614,7 +458,7 @@ static void pool_grad_case(int i, pool_ctor make, const char *kind)
     const pool_case *pc = &pool_cases[i];
     const int batch = 2, t = 9, feat = 2;
     size_t n_x = (size_t)batch * t * feat;
-    sn_model_t *m = new_model(3);
+    sn_model_t *m = tk_new_model(3);
     ck_assert_int_ge(sn_apply(m, make(pc->pool, pc->strides, pc->pad),
                               sn_input(m, t, feat)), 0);
     ck_assert_int_eq(sn_model_build(m), SN_OK);
@@ -623,11 +467,12 @@ static void pool_grad_case(int i, pool_ctor make, const char *kind)
     float x[2 * 9 * 2];
     for (size_t j = 0; j < n_x; j++)
         x[j] = 0.05f * (float)((j * 11) % n_x) - 0.9f;
-    gc_case g = {m, batch, x, n_x, 0};
+    const int ts[1] = {0};
+    tk_grad_case g = {m, batch, 1, {x}, {n_x}, {1}, 0, ts};
     char what[64];
     snprintf(what, sizeof what, "%s pool %d s %d pad %d", kind, pc->pool,
              pc->strides, (int)pc->pad);
-    expect_good(grad_check(&g, 21), what);
+    tk_expect_good_grads(tk_grad_check(&g, 21, &tk_grad_defaults), what);
     sn_model_free(m);
 }
 
@@ -650,7 +495,7 @@ END_TEST
  * one drops it (all steps count). */
 static float masked_mean(sn_padding pad, int kernel)
 {
-    sn_model_t *m = new_model(4);
+    sn_model_t *m = tk_new_model(4);
     sn_embedding_opts eo = SN_EMBEDDING_OPTS_INIT;
     eo.mask_zero = 1;
     eo.embeddings_initializer = SN_INIT_ONES;
@@ -680,47 +525,40 @@ END_TEST
 
 /* --------------------------------------------------------- validation */
 
-static void expect_null_with(sn_layer_t *l, const char *word)
-{
-    ck_assert_ptr_null(l);
-    ck_assert_msg(strstr(sn_last_error(), word) != NULL,
-                  "error '%s' lacks '%s'", sn_last_error(), word);
-}
-
 START_TEST(test_bad_args)
 {
     sn_conv1d_opts o = SN_CONV1D_OPTS_INIT;
-    expect_null_with(sn_conv1d(0, 3, NULL), "filters");
-    expect_null_with(sn_conv1d(2, 0, NULL), "kernel_size");
+    tk_expect_null_with(sn_conv1d(0, 3, NULL), "filters");
+    tk_expect_null_with(sn_conv1d(2, 0, NULL), "kernel_size");
     o.strides = 0;
-    expect_null_with(sn_conv1d(2, 3, &o), "strides");
+    tk_expect_null_with(sn_conv1d(2, 3, &o), "strides");
     o = (sn_conv1d_opts)SN_CONV1D_OPTS_INIT;
     o.dilation_rate = 0;
-    expect_null_with(sn_conv1d(2, 3, &o), "dilation_rate");
+    tk_expect_null_with(sn_conv1d(2, 3, &o), "dilation_rate");
     o.dilation_rate = 2;
     o.strides = 2;
-    expect_null_with(sn_conv1d(2, 3, &o), "cannot be combined");
+    tk_expect_null_with(sn_conv1d(2, 3, &o), "cannot be combined");
     o = (sn_conv1d_opts)SN_CONV1D_OPTS_INIT;
     o.padding = (sn_padding)7;
-    expect_null_with(sn_conv1d(2, 3, &o), "padding");
+    tk_expect_null_with(sn_conv1d(2, 3, &o), "padding");
     o = (sn_conv1d_opts)SN_CONV1D_OPTS_INIT;
     o.activation = (sn_activation)42;
-    expect_null_with(sn_conv1d(2, 3, &o), "activation");
+    tk_expect_null_with(sn_conv1d(2, 3, &o), "activation");
     o = (sn_conv1d_opts)SN_CONV1D_OPTS_INIT;
     o.kernel_initializer = (sn_initializer)99;
-    expect_null_with(sn_conv1d(2, 3, &o), "initializer");
+    tk_expect_null_with(sn_conv1d(2, 3, &o), "initializer");
     o = (sn_conv1d_opts)SN_CONV1D_OPTS_INIT;
     o.size = 1;
-    expect_null_with(sn_conv1d(2, 3, &o), "sn_conv1d");
+    tk_expect_null_with(sn_conv1d(2, 3, &o), "sn_conv1d");
     o = (sn_conv1d_opts)SN_CONV1D_OPTS_INIT;
     o.dilation_rate = 1 << 30;
-    expect_null_with(sn_conv1d(2, 5, &o), "too large");
+    tk_expect_null_with(sn_conv1d(2, 5, &o), "too large");
 
-    expect_null_with(sn_max_pooling1d(0, 0, SN_PAD_VALID), "pool_size");
-    expect_null_with(sn_max_pooling1d(2, -1, SN_PAD_VALID), "strides");
-    expect_null_with(sn_max_pooling1d(2, 0, SN_PAD_CAUSAL), "causal");
-    expect_null_with(sn_average_pooling1d(2, 0, SN_PAD_CAUSAL), "causal");
-    expect_null_with(sn_average_pooling1d(2, 0, (sn_padding)5), "padding");
+    tk_expect_null_with(sn_max_pooling1d(0, 0, SN_PAD_VALID), "pool_size");
+    tk_expect_null_with(sn_max_pooling1d(2, -1, SN_PAD_VALID), "strides");
+    tk_expect_null_with(sn_max_pooling1d(2, 0, SN_PAD_CAUSAL), "causal");
+    tk_expect_null_with(sn_average_pooling1d(2, 0, SN_PAD_CAUSAL), "causal");
+    tk_expect_null_with(sn_average_pooling1d(2, 0, (sn_padding)5), "padding");
 
     const struct {
         sn_layer_t *l;
@@ -743,13 +581,12 @@ static void expect_apply_shape_error(sn_model_t *m, sn_layer_t *l, int in,
 {
     sn_clear_error();
     ck_assert_int_eq(sn_apply(m, l, in), SN_ERR_SHAPE);
-    ck_assert_msg(strstr(sn_last_error(), word) != NULL,
-                  "error '%s' lacks '%s'", sn_last_error(), word);
+    tk_expect_error_mentions(word);
 }
 
 START_TEST(test_shape_errors)
 {
-    sn_model_t *m = new_model(1);
+    sn_model_t *m = tk_new_model(1);
     int short_in = sn_input(m, 2, 3), four = sn_input(m, 4, 3);
     int flat = sn_input(m, SN_NO_TIME, 3), tok = sn_input_tokens(m, 5);
     expect_apply_shape_error(m, sn_conv1d(2, 3, NULL), short_in, "conv1d");
@@ -776,7 +613,7 @@ END_TEST
 
 START_TEST(test_save_load_round_trip)
 {
-    sn_model_t *m = new_model(8);
+    sn_model_t *m = tk_new_model(8);
     sn_conv1d_opts a = conv_opts(1, SN_PAD_SAME, 1, SN_RELU);
     sn_conv1d_opts b = conv_opts(1, SN_PAD_CAUSAL, 2, SN_TANH);
     b.use_bias = 0;
@@ -791,8 +628,8 @@ START_TEST(test_save_load_round_trip)
     ck_assert_msg(h >= 0, "build graph: %s", sn_last_error());
     ck_assert_int_eq(sn_model_build(m), SN_OK);
     size_t nb;
-    float *bias = weight(m, "conv1d/bias", &nb);
-    fill(bias, nb, 2, -0.3f, 0.3f);
+    float *bias = tk_weight(m, "conv1d/bias", &nb);
+    tk_fill(bias, nb, 2, -0.3f, 0.3f);
 
     void *buf = NULL;
     size_t len = 0;
@@ -811,7 +648,7 @@ START_TEST(test_save_load_round_trip)
 
     /* T = 20: 20 -> 20 -> 10 -> 10 -> 5 -> 2 steps of 2. */
     float x[3 * 20 * 3], y0[3 * 2 * 2], y1[3 * 2 * 2];
-    fill(x, sizeof x / sizeof *x, 13, -1.0f, 1.0f);
+    tk_fill(x, sizeof x / sizeof *x, 13, -1.0f, 1.0f);
     const void *in[1] = {x};
     int ts = 20;
     float *o0[1] = {y0}, *o1[1] = {y1};
@@ -866,9 +703,5 @@ static Suite *conv_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(conv_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failures = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failures == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tk_run_suite(conv_suite());
 }

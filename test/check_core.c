@@ -11,20 +11,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ------------------------------------------------------------ helpers */
+#include "support/counting_alloc.h"
+#include "support/testkit.h"
 
-static int contains(const char *haystack, const char *needle)
-{
-    return haystack != NULL && strstr(haystack, needle) != NULL;
-}
+/* ------------------------------------------------------------ helpers */
 
 /* Input [4] -> Dense(3, tanh) -> Dense(2), seeded. */
 static sn_model_t *small_mlp(uint64_t seed)
 {
-    sn_model_opts o = SN_MODEL_OPTS_INIT;
-    o.seed = seed;
-    sn_model_t *m = sn_model_new(&o);
-    ck_assert_ptr_nonnull(m);
+    sn_model_t *m = tk_new_model(seed);
     ck_assert_int_ge(sn_input(m, SN_NO_TIME, 4), 0);
     ck_assert_int_eq(sn_model_add(m, sn_dense(3, SN_TANH, NULL)), SN_OK);
     ck_assert_int_eq(sn_model_add(m, sn_dense(2, SN_LINEAR, NULL)), SN_OK);
@@ -82,8 +77,8 @@ START_TEST(test_last_error_set_and_cleared)
     sn_clear_error();
     ck_assert_str_eq(sn_last_error(), "");
     ck_assert_ptr_null(sn_dense(0, SN_RELU, NULL));
-    ck_assert(contains(sn_last_error(), "sn_dense"));
-    ck_assert(contains(sn_last_error(), "units"));
+    ck_assert(tk_contains(sn_last_error(), "sn_dense"));
+    ck_assert(tk_contains(sn_last_error(), "units"));
     sn_clear_error();
     ck_assert_str_eq(sn_last_error(), "");
 }
@@ -93,7 +88,7 @@ static void *fail_in_thread(void *arg)
 {
     (void)arg;
     sn_layer_t *l = sn_embedding(-1, 4, NULL);
-    return (void *)(l == NULL && contains(sn_last_error(), "sn_embedding")
+    return (void *)(l == NULL && tk_contains(sn_last_error(), "sn_embedding")
                         ? (void *)1 : NULL);
 }
 
@@ -114,36 +109,10 @@ END_TEST
 
 /* ------------------------------------------------------------ allocator */
 
-typedef struct counting_alloc {
-    long allocs, frees;
-    long fail_at; /* fail the fail_at-th allocation (1-based); 0 = never */
-} counting_alloc;
-
-static void *count_alloc(void *user, size_t n)
-{
-    counting_alloc *c = user;
-    if (c->fail_at > 0 && c->allocs + 1 == c->fail_at) {
-        c->fail_at = -1; /* fail once, then behave */
-        return NULL;
-    }
-    void *p = malloc(n);
-    if (p != NULL)
-        c->allocs++;
-    return p;
-}
-
-static void count_free(void *user, void *p)
-{
-    counting_alloc *c = user;
-    if (p != NULL)
-        c->frees++;
-    free(p);
-}
-
 START_TEST(test_allocator_counts_and_restores)
 {
-    counting_alloc c = { 0, 0, 0 };
-    sn_allocator a = { count_alloc, count_free, &c };
+    tk_counting_alloc c = { 0, 0, 0, 0 };
+    sn_allocator a = tk_counting_allocator(&c);
     ck_assert_int_eq(sn_set_allocator(&a), SN_OK);
     sn_model_t *m = small_mlp(1);
     sn_model_summary(m, NULL); /* error path must not allocate for good */
@@ -158,9 +127,9 @@ START_TEST(test_allocator_counts_and_restores)
     sn_model_free(m); /* freed through the allocator it was made with */
     ck_assert_int_eq(c.allocs, c.frees);
 
-    sn_allocator bad = { NULL, count_free, NULL };
+    sn_allocator bad = { NULL, tk_count_free, NULL };
     ck_assert_int_eq(sn_set_allocator(&bad), SN_ERR_INVALID_ARG);
-    ck_assert(contains(sn_last_error(), "sn_set_allocator"));
+    ck_assert(tk_contains(sn_last_error(), "sn_set_allocator"));
 }
 END_TEST
 
@@ -227,14 +196,14 @@ START_TEST(test_out_of_memory_everywhere)
      * each must report SN_ERR_NOMEM (never crash) and free all it took. */
     int failures_seen = 0;
     for (long k = 1; k < 5000; k++) {
-        counting_alloc c = { 0, 0, k };
-        sn_allocator a = { count_alloc, count_free, &c };
+        tk_counting_alloc c = { 0, 0, k, 0 };
+        sn_allocator a = tk_counting_allocator(&c);
         ck_assert_int_eq(sn_set_allocator(&a), SN_OK);
         sn_status st = exercise_everything();
         sn_set_allocator(NULL);
         ck_assert_msg(c.allocs == c.frees, "k=%ld: %ld allocs, %ld frees",
                       k, c.allocs, c.frees);
-        if (c.fail_at != -1) { /* the injected failure never happened */
+        if (!c.failed) { /* the injected failure never happened */
             ck_assert_int_eq(st, SN_OK);
             ck_assert_int_gt(failures_seen, 20);
             return;
@@ -283,7 +252,7 @@ START_TEST(test_initializer_bad_args)
                      SN_ERR_INVALID_ARG);
     ck_assert_int_eq(sn_initializer_fill((sn_initializer)99, 1, 2, 2, buf),
                      SN_ERR_INVALID_ARG);
-    ck_assert(contains(sn_last_error(), "sn_initializer_fill"));
+    ck_assert(tk_contains(sn_last_error(), "sn_initializer_fill"));
 }
 END_TEST
 
@@ -393,13 +362,13 @@ START_TEST(test_model_new_and_free)
     ck_assert_int_eq(sn_model_num_inputs(m), 0);
     ck_assert_int_eq(sn_model_num_layers(m), 0);
     ck_assert_int_eq(sn_model_build(m), SN_ERR_STATE);
-    ck_assert(contains(sn_last_error(), "no input"));
+    ck_assert(tk_contains(sn_last_error(), "no input"));
     sn_model_free(m);
 
     sn_model_opts o = SN_MODEL_OPTS_INIT;
     o.size = 3; /* not even the size field */
     ck_assert_ptr_null(sn_model_new(&o));
-    ck_assert(contains(sn_last_error(), "sn_model_new"));
+    ck_assert(tk_contains(sn_last_error(), "sn_model_new"));
     o.size = sizeof o + 64; /* from a newer header than this library */
     ck_assert_ptr_null(sn_model_new(&o));
     /* a binary built against an older, shorter struct still works */
@@ -416,7 +385,7 @@ START_TEST(test_inputs_bad_args)
     sn_model_t *m = sn_model_new(NULL);
     ck_assert_int_eq(sn_input(NULL, 3, 2), SN_ERR_INVALID_ARG);
     ck_assert_int_eq(sn_input(m, 3, 0), SN_ERR_INVALID_ARG);
-    ck_assert(contains(sn_last_error(), "features"));
+    ck_assert(tk_contains(sn_last_error(), "features"));
     ck_assert_int_eq(sn_input(m, -5, 2), SN_ERR_INVALID_ARG);
     ck_assert_int_eq(sn_input_tokens(m, 0), SN_ERR_INVALID_ARG);
     ck_assert_int_eq(sn_input_tokens(m, -2), SN_ERR_INVALID_ARG);
@@ -453,20 +422,20 @@ START_TEST(test_apply_errors_and_ownership)
     /* the failed constructor's message survives into sn_apply's */
     int y = sn_apply(m, sn_dense(0, SN_RELU, NULL), x);
     ck_assert_int_eq(y, SN_ERR_INVALID_ARG);
-    ck_assert(contains(sn_last_error(), "units must be > 0"));
+    ck_assert(tk_contains(sn_last_error(), "units must be > 0"));
     /* a negative input passes through and the layer is freed */
     ck_assert_int_eq(sn_apply(m, sn_dense(2, SN_RELU, NULL), SN_ERR_SHAPE),
                      SN_ERR_SHAPE);
     ck_assert_int_eq(sn_apply(m, sn_dense(2, SN_RELU, NULL), 99),
                      SN_ERR_INVALID_ARG);
-    ck_assert(contains(sn_last_error(), "99"));
+    ck_assert(tk_contains(sn_last_error(), "99"));
     ck_assert_int_eq(sn_apply(NULL, sn_dense(2, SN_RELU, NULL), x),
                      SN_ERR_INVALID_ARG);
     /* wrong input count */
     int two[2] = { x, x }, out;
     ck_assert_int_eq(sn_apply_n(m, sn_dense(2, SN_RELU, NULL), two, 2, &out, 1),
                      SN_ERR_INVALID_ARG);
-    ck_assert(contains(sn_last_error(), "inputs"));
+    ck_assert(tk_contains(sn_last_error(), "inputs"));
     ck_assert_int_eq(sn_apply_n(m, sn_add(), two, 2, NULL, 1),
                      SN_ERR_INVALID_ARG);
     ck_assert_int_eq(sn_apply_n(m, sn_add(), NULL, 2, &out, 1),
@@ -477,12 +446,12 @@ START_TEST(test_apply_errors_and_ownership)
     ck_assert_int_eq(sn_apply(m, d, x), SN_ERR_STATE);
     ck_assert_str_eq(sn_layer_name(d), "dense");
     sn_layer_free(d); /* belongs to the model: refused, no double free */
-    ck_assert(contains(sn_last_error(), "belongs to a model"));
+    ck_assert(tk_contains(sn_last_error(), "belongs to a model"));
     /* names are unique */
     sn_layer_t *named = sn_dense(2, SN_RELU, NULL);
     ck_assert_int_eq(sn_layer_set_name(named, "dense"), SN_OK);
     ck_assert_int_eq(sn_apply(m, named, x), SN_ERR_INVALID_ARG);
-    ck_assert(contains(sn_last_error(), "already used"));
+    ck_assert(tk_contains(sn_last_error(), "already used"));
     ck_assert_int_eq(sn_model_num_layers(m), 2);
     sn_model_free(m);
 }
@@ -563,7 +532,7 @@ START_TEST(test_weights_need_build)
     sn_model_add(m, sn_dense(2, SN_LINEAR, NULL));
     ck_assert_int_eq(sn_model_num_weights(m), 0);
     ck_assert_ptr_null(sn_model_weight_data(m, 0, NULL));
-    ck_assert(contains(sn_last_error(), "build"));
+    ck_assert(tk_contains(sn_last_error(), "build"));
     ck_assert_int_eq(sn_model_find_weight(m, "dense/kernel"), SN_ERR_STATE);
     ck_assert_uint_eq(sn_model_count_params(m, NULL), 0);
     sn_model_free(m);
@@ -608,7 +577,7 @@ START_TEST(test_set_outputs)
     int tok = sn_input_tokens(m, 3);
     int x = sn_apply(m, sn_embedding(5, 2, NULL), tok);
     ck_assert_int_eq(sn_model_set_outputs(m, &tok, 1), SN_ERR_INVALID_ARG);
-    ck_assert(contains(sn_last_error(), "int32"));
+    ck_assert(tk_contains(sn_last_error(), "int32"));
     int bad = 77;
     ck_assert_int_eq(sn_model_set_outputs(m, &bad, 1), SN_ERR_INVALID_ARG);
     ck_assert_int_eq(sn_model_set_outputs(m, NULL, 1), SN_ERR_INVALID_ARG);
@@ -625,31 +594,20 @@ END_TEST
 
 /* ------------------------------------------------------------ summary */
 
-static char *summary_text(sn_model_t *m)
-{
-    char *text = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
-    ck_assert_ptr_nonnull(f);
-    ck_assert_int_eq(sn_model_summary(m, f), SN_OK);
-    fclose(f);
-    return text;
-}
-
 START_TEST(test_summary_sequential)
 {
     sn_model_t *m = small_mlp(1);
-    char *s = summary_text(m);
-    ck_assert(contains(s, "Model: \"model\""));
-    ck_assert(contains(s, "Layer (type)"));
-    ck_assert(contains(s, "dense (Dense)"));
-    ck_assert(contains(s, "(None, 3)"));
-    ck_assert(contains(s, "dense_1 (Dense)"));
-    ck_assert(contains(s, "Total params: 23 (92.00 B)"));
-    ck_assert(contains(s, "Trainable params: 23 (92.00 B)"));
-    ck_assert(contains(s, "Non-trainable params: 0 (0.00 B)"));
-    ck_assert(!contains(s, "Connected to"));
-    ck_assert(!contains(s, "InputLayer"));
+    char *s = tk_summary_text(m);
+    ck_assert(tk_contains(s, "Model: \"model\""));
+    ck_assert(tk_contains(s, "Layer (type)"));
+    ck_assert(tk_contains(s, "dense (Dense)"));
+    ck_assert(tk_contains(s, "(None, 3)"));
+    ck_assert(tk_contains(s, "dense_1 (Dense)"));
+    ck_assert(tk_contains(s, "Total params: 23 (92.00 B)"));
+    ck_assert(tk_contains(s, "Trainable params: 23 (92.00 B)"));
+    ck_assert(tk_contains(s, "Non-trainable params: 0 (0.00 B)"));
+    ck_assert(!tk_contains(s, "Connected to"));
+    ck_assert(!tk_contains(s, "InputLayer"));
     free(s);
     ck_assert_int_eq(sn_model_summary(m, NULL), SN_ERR_INVALID_ARG);
     ck_assert_int_eq(sn_model_summary(NULL, stdout), SN_ERR_INVALID_ARG);
@@ -668,15 +626,15 @@ START_TEST(test_summary_functional)
     int y = sn_apply(m, sn_global_average_pooling1d(), sum);
     y = sn_apply(m, sn_dense(1000, SN_LINEAR, NULL), y);
     ck_assert_int_ge(y, 0);
-    char *s = summary_text(m);
-    ck_assert(contains(s, "Model: \"two_towers\""));
-    ck_assert(contains(s, "Connected to"));
-    ck_assert(contains(s, "input_layer (InputLayer)"));
-    ck_assert(contains(s, "input_layer_1 (InputLayer)"));
-    ck_assert(contains(s, "(None, 10, 4)"));
-    ck_assert(contains(s, "['input_layer[0][0]', 'input_layer_1[0][0]']"));
-    ck_assert(contains(s, "5,000"));
-    ck_assert(contains(s, "Total params: 5,000 (19.53 KB)"));
+    char *s = tk_summary_text(m);
+    ck_assert(tk_contains(s, "Model: \"two_towers\""));
+    ck_assert(tk_contains(s, "Connected to"));
+    ck_assert(tk_contains(s, "input_layer (InputLayer)"));
+    ck_assert(tk_contains(s, "input_layer_1 (InputLayer)"));
+    ck_assert(tk_contains(s, "(None, 10, 4)"));
+    ck_assert(tk_contains(s, "['input_layer[0][0]', 'input_layer_1[0][0]']"));
+    ck_assert(tk_contains(s, "5,000"));
+    ck_assert(tk_contains(s, "Total params: 5,000 (19.53 KB)"));
     free(s);
     sn_model_free(m);
 }
@@ -694,11 +652,11 @@ START_TEST(test_run_errors)
     float g[4] = { 0 };
     const float *grads[1] = { g };
     ck_assert_ptr_null(sn_model_output(m, 0, NULL, NULL));
-    ck_assert(contains(sn_last_error(), "sn_model_forward"));
+    ck_assert(tk_contains(sn_last_error(), "sn_model_forward"));
     ck_assert_int_eq(sn_model_backward(m, grads), SN_ERR_STATE);
     ck_assert_ptr_null(sn_model_input_grad(m, 0));
     ck_assert_int_eq(sn_model_forward(m, 0, in, NULL, 0), SN_ERR_INVALID_ARG);
-    ck_assert(contains(sn_last_error(), "batch"));
+    ck_assert(tk_contains(sn_last_error(), "batch"));
     ck_assert_int_eq(sn_model_forward(m, 2, NULL, NULL, 0),
                      SN_ERR_INVALID_ARG);
     ck_assert_int_eq(sn_model_forward(m, 2, null_in, NULL, 0),
@@ -709,7 +667,7 @@ START_TEST(test_run_errors)
                      SN_ERR_INVALID_ARG);
     ck_assert_int_eq(sn_model_predict(m, -1, in, NULL, outs),
                      SN_ERR_INVALID_ARG);
-    ck_assert(contains(sn_last_error(), "sn_model_predict"));
+    ck_assert(tk_contains(sn_last_error(), "sn_model_predict"));
     ck_assert_int_eq(sn_model_forward(m, 2, in, NULL, 0), SN_OK);
     ck_assert_int_eq(sn_model_backward(m, NULL), SN_ERR_INVALID_ARG);
     g[1] = NAN;
@@ -769,7 +727,7 @@ START_TEST(test_variable_length_input)
         data[i] = (float)i / 10.0f;
     const void *in[1] = { data };
     ck_assert_int_eq(sn_model_forward(m, 2, in, NULL, 0), SN_ERR_INVALID_ARG);
-    ck_assert(contains(sn_last_error(), "timesteps"));
+    ck_assert(tk_contains(sn_last_error(), "timesteps"));
     int t3 = 3, t5 = 5;
     ck_assert_int_eq(sn_model_forward(m, 2, in, &t3, 0), SN_OK);
     int full[SN_MAX_RANK + 1], rank;
@@ -963,9 +921,5 @@ static Suite *core_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(core_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
+    return tk_run_suite(core_suite());
 }

@@ -16,7 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 
-
+#include "support/counting_alloc.h"
+#include "support/testkit.h"
 
 /* States alive (created, not yet destroyed) and destroy calls: every
  * state must be destroyed exactly once. */
@@ -350,31 +351,14 @@ static sn_layer_t *my_pool_layer(int units)
 
 /* ------------------------------------------------------------ helpers */
 
+/* Values in [-1, 1] on a 0.001 grid.  A generator of this file's own, not
+ * tk_fill: switching would change every input these tests were set up on. */
 static void fill(float *x, size_t n, unsigned seed)
 {
     for (size_t i = 0; i < n; i++) {
         seed = seed * 1103515245u + 12345u;
         x[i] = (float)((seed >> 8) % 2001) / 1000.0f - 1.0f;
     }
-}
-
-static sn_model_t *new_model(uint64_t seed)
-{
-    sn_model_opts o = SN_MODEL_OPTS_INIT;
-    o.seed = seed;
-    sn_model_t *m = sn_model_new(&o);
-    ck_assert_ptr_nonnull(m);
-    return m;
-}
-
-static size_t output_count(sn_model_t *m)
-{
-    int dims[SN_MAX_RANK + 1], rank = 0;
-    ck_assert_ptr_nonnull(sn_model_output(m, 0, dims, &rank));
-    size_t n = 1;
-    for (int i = 0; i < rank; i++)
-        n *= (size_t)dims[i];
-    return n;
 }
 
 /* sum(y * r) for the model's (single) output after a forward. */
@@ -384,7 +368,7 @@ static double weighted_loss(sn_model_t *m, int batch, const void *x,
     const void *in[1] = { x };
     ck_assert_int_eq(sn_model_forward(m, batch, in, ts, 1), SN_OK);
     const float *y = sn_model_output(m, 0, NULL, NULL);
-    size_t n = output_count(m);
+    size_t n = tk_output_count(m, 0);
     double l = 0;
     for (size_t i = 0; i < n; i++)
         l += (double)y[i] * r[i];
@@ -399,7 +383,7 @@ static void check_gradients(sn_model_t *m, int batch, void *x, size_t nx,
     float r[512];
     const void *in[1] = { x };
     ck_assert_int_eq(sn_model_forward(m, batch, in, ts, 1), SN_OK);
-    size_t ny = output_count(m);
+    size_t ny = tk_output_count(m, 0);
     ck_assert_uint_le(ny, 512);
     fill(r, ny, 99);
     weighted_loss(m, batch, x, ts, r);
@@ -460,14 +444,6 @@ static void copy_weight(sn_model_t *a, const char *from, sn_model_t *b,
     memcpy(dst, src, na * sizeof *dst);
 }
 
-static void assert_close(const float *a, const float *b, size_t n,
-                         double tol, const char *what)
-{
-    for (size_t i = 0; i < n; i++)
-        ck_assert_msg(fabs((double)a[i] - b[i]) <= tol * (1 + fabs(a[i])),
-                      "%s[%zu]: %g vs %g", what, i, a[i], b[i]);
-}
-
 /* Forward and backward of both models on the same batch; outputs, input
  * gradients (float inputs) and the named weight-gradient pairs agree. */
 static void compare_models(sn_model_t *a, sn_model_t *b, int batch,
@@ -478,10 +454,11 @@ static void compare_models(sn_model_t *a, sn_model_t *b, int batch,
     const void *in[1] = { x };
     ck_assert_int_eq(sn_model_forward(a, batch, in, NULL, 1), SN_OK);
     ck_assert_int_eq(sn_model_forward(b, batch, in, NULL, 1), SN_OK);
-    size_t ny = output_count(a);
-    ck_assert_uint_eq(ny, output_count(b));
-    assert_close(sn_model_output(a, 0, NULL, NULL),
-                 sn_model_output(b, 0, NULL, NULL), ny, 1e-5, "output");
+    size_t ny = tk_output_count(a, 0);
+    ck_assert_uint_eq(ny, tk_output_count(b, 0));
+    /* b is checked against a: the tolerances scale with a's values. */
+    tk_expect_close(sn_model_output(b, 0, NULL, NULL),
+                    sn_model_output(a, 0, NULL, NULL), ny, 1e-5, "output");
     float r[512];
     ck_assert_uint_le(ny, 512);
     fill(r, ny, 7);
@@ -491,8 +468,8 @@ static void compare_models(sn_model_t *a, sn_model_t *b, int batch,
     ck_assert_int_eq(sn_model_backward(a, g), SN_OK);
     ck_assert_int_eq(sn_model_backward(b, g), SN_OK);
     if (float_input)
-        assert_close(sn_model_input_grad(a, 0), sn_model_input_grad(b, 0),
-                     nx, 1e-5, "input grad");
+        tk_expect_close(sn_model_input_grad(b, 0), sn_model_input_grad(a, 0),
+                        nx, 1e-5, "input grad");
     for (int k = 0; k < n_pairs; k++) {
         size_t n;
         const float *ga = sn_model_weight_grad(a, sn_model_find_weight(a,
@@ -501,7 +478,7 @@ static void compare_models(sn_model_t *a, sn_model_t *b, int batch,
                                                wb[k]), NULL);
         ck_assert_ptr_nonnull(ga);
         ck_assert_ptr_nonnull(gb);
-        assert_close(ga, gb, n, 1e-5, wa[k]);
+        tk_expect_close(gb, ga, n, 1e-5, wa[k]);
     }
 }
 
@@ -516,7 +493,7 @@ static void setup(void)
 START_TEST(test_dense_gradients)
 {
     enum { B = 2, TT = 3, F = 4, U = 3 };
-    sn_model_t *m = new_model(1);
+    sn_model_t *m = tk_new_model(1);
     int x = sn_input(m, TT, F);
     ck_assert_int_ge(sn_apply(m, my_dense_layer(U), x), 0);
     ck_assert_int_eq(sn_model_build(m), SN_OK);
@@ -539,7 +516,7 @@ END_TEST
 START_TEST(test_dense_matches_builtin)
 {
     enum { B = 3, TT = 4, F = 5, U = 3 };
-    sn_model_t *a = new_model(1), *b = new_model(2);
+    sn_model_t *a = tk_new_model(1), *b = tk_new_model(2);
     sn_apply(a, my_dense_layer(U), sn_input(a, TT, F));
     sn_layer_t *d = sn_dense(U, SN_LINEAR, NULL);
     sn_layer_set_name(d, "my_dense");
@@ -566,7 +543,7 @@ END_TEST
 START_TEST(test_pool_gradients)
 {
     enum { B = 2, TT = 5, D = 3, U = 4 };
-    sn_model_t *m = new_model(3);
+    sn_model_t *m = tk_new_model(3);
     int x = sn_input(m, SN_ANY_TIME, D); /* infer sees -1, then 5 */
     ck_assert_int_ge(sn_apply(m, my_pool_layer(U), x), 0);
     int dims[SN_MAX_RANK];
@@ -584,7 +561,7 @@ END_TEST
 /* tokens -> Embedding(mask_zero) -> pool: padded steps get no weight. */
 static sn_model_t *masked_pool_model(sn_layer_t *pool, uint64_t seed)
 {
-    sn_model_t *m = new_model(seed);
+    sn_model_t *m = tk_new_model(seed);
     sn_embedding_opts eo = SN_EMBEDDING_OPTS_INIT;
     eo.mask_zero = 1;
     sn_layer_t *emb = sn_embedding(10, 4, &eo);
@@ -618,7 +595,7 @@ START_TEST(test_pool_mask)
     for (int i = 0; i < 4; i++)
         ck_assert_float_eq(y[2 * 4 + i], 0.0f);
     /* row 1 equals the unpadded 3-step sequence */
-    sn_model_t *m3 = new_model(4);
+    sn_model_t *m3 = tk_new_model(4);
     sn_embedding_opts eo = SN_EMBEDDING_OPTS_INIT;
     eo.mask_zero = 1;
     sn_layer_t *emb = sn_embedding(10, 4, &eo);
@@ -636,7 +613,7 @@ START_TEST(test_pool_mask)
     const void *in3[1] = { masked_ids + 6 };
     float *outs[1] = { y3 };
     ck_assert_int_eq(sn_model_predict(m3, 1, in3, NULL, outs), SN_OK);
-    assert_close(y + 4, y3, 4, 1e-6, "masked row");
+    tk_expect_close(y3, y + 4, 4, 1e-6, "masked row");
     check_gradients(m, 3, (void *)masked_ids, 18, false, NULL, 3e-3);
     sn_model_free(m);
     sn_model_free(m3);
@@ -670,7 +647,7 @@ END_TEST
 START_TEST(test_fit_reduces_loss)
 {
     enum { N = 64, F = 3 };
-    sn_model_t *m = new_model(5);
+    sn_model_t *m = tk_new_model(5);
     sn_apply(m, my_dense_layer(1), sn_input(m, SN_NO_TIME, F));
     sn_optimizer_opts oo;
     sn_optimizer_defaults(SN_ADAM, &oo);
@@ -709,7 +686,7 @@ END_TEST
 /* input [5, 3] -> MyDense(4) -> BahdanauPool(3) -> Dense(2), compiled. */
 static sn_model_t *saveable_model(void)
 {
-    sn_model_t *m = new_model(8);
+    sn_model_t *m = tk_new_model(8);
     int x = sn_input(m, 5, 3);
     sn_layer_t *d = my_dense_layer(4);
     ck_assert_int_eq(sn_layer_set_name(d, "proj"), SN_OK);
@@ -868,7 +845,7 @@ START_TEST(test_save_failures)
 {
     sn_custom_layer_ops o = dense_ops();
     o.save_config = NULL;
-    sn_model_t *m = new_model(1);
+    sn_model_t *m = tk_new_model(1);
     sn_apply(m, sn_custom_layer(&o, new_dense_state(2)),
              sn_input(m, SN_NO_TIME, 3));
     void *buf = NULL;
@@ -878,7 +855,7 @@ START_TEST(test_save_failures)
     ck_assert_ptr_null(buf);
     sn_model_free(m);
     o.save_config = save_fails;
-    m = new_model(1);
+    m = tk_new_model(1);
     sn_apply(m, sn_custom_layer(&o, new_dense_state(2)),
              sn_input(m, SN_NO_TIME, 3));
     ck_assert_int_eq(sn_model_save_buffer(m, 0, &buf, &len),
@@ -1011,7 +988,7 @@ START_TEST(test_state_ownership)
     sn_layer_free(my_dense_layer(2));
     ck_assert_int_eq(destroy_calls, 1);
     /* failed apply: infer refuses int32 ids, with the callback's words */
-    sn_model_t *m = new_model(1);
+    sn_model_t *m = tk_new_model(1);
     int tok = sn_input_tokens(m, 4);
     ck_assert_int_eq(sn_apply(m, my_dense_layer(2), tok), SN_ERR_SHAPE);
     ck_assert_ptr_nonnull(strstr(sn_last_error(), "expected float"));
@@ -1046,7 +1023,7 @@ START_TEST(test_callback_failures)
 {
     sn_custom_layer_ops o = dense_ops();
     o.forward = forward_fails;
-    sn_model_t *m = new_model(1);
+    sn_model_t *m = tk_new_model(1);
     sn_apply(m, sn_custom_layer(&o, new_dense_state(2)),
              sn_input(m, SN_NO_TIME, 3));
     float x[3] = { 1, 2, 3 }, y[2];
@@ -1059,7 +1036,7 @@ START_TEST(test_callback_failures)
     /* no backward: inference works, training says why it cannot */
     o = dense_ops();
     o.backward = NULL;
-    m = new_model(1);
+    m = tk_new_model(1);
     sn_apply(m, sn_custom_layer(&o, new_dense_state(2)),
              sn_input(m, SN_NO_TIME, 3));
     ck_assert_int_eq(sn_model_predict(m, 1, in, NULL, outs), SN_OK);
@@ -1075,7 +1052,7 @@ END_TEST
 /* Frozen: no weight gradients reach the callback, input gradients do. */
 START_TEST(test_frozen_layer)
 {
-    sn_model_t *m = new_model(1);
+    sn_model_t *m = tk_new_model(1);
     sn_layer_t *l = my_dense_layer(2);
     sn_layer_set_trainable(l, 0);
     sn_apply(m, l, sn_input(m, SN_NO_TIME, 3));
@@ -1157,7 +1134,7 @@ START_TEST(test_uniform_and_output_mask)
     o.forward = noise_forward;
     o.backward = noise_backward;
     o.destroy = NULL;
-    sn_model_t *m = new_model(9);
+    sn_model_t *m = tk_new_model(9);
     int x = sn_input(m, 3, 2);
     x = sn_apply(m, sn_custom_layer(&o, NULL), x);
     ck_assert_int_ge(sn_apply(m, sn_global_average_pooling1d(), x), 0);
@@ -1182,31 +1159,6 @@ START_TEST(test_uniform_and_output_mask)
 END_TEST
 
 /* ------------------------------------------------------ out of memory */
-
-typedef struct counting_alloc {
-    long allocs, frees, fail_at;
-} counting_alloc;
-
-static void *count_alloc(void *user, size_t n)
-{
-    counting_alloc *c = user;
-    if (c->fail_at > 0 && c->allocs + 1 == c->fail_at) {
-        c->fail_at = -c->fail_at; /* fail once */
-        return NULL;
-    }
-    void *p = malloc(n);
-    if (p != NULL)
-        c->allocs++;
-    return p;
-}
-
-static void count_free(void *user, void *p)
-{
-    counting_alloc *c = user;
-    if (p != NULL)
-        c->frees++;
-    free(p);
-}
 
 /* Builds, runs, trains a step, saves and reloads with a registry, all
  * under the allocator; SN_OK only if every step succeeded. */
@@ -1261,8 +1213,8 @@ START_TEST(test_out_of_memory)
 {
     int failures = 0;
     for (long k = 1; k < 2000; k++) {
-        counting_alloc c = { 0, 0, k };
-        sn_allocator a = { count_alloc, count_free, &c };
+        tk_counting_alloc c = { 0, 0, k, 0 };
+        sn_allocator a = tk_counting_allocator(&c);
         ck_assert_int_eq(sn_set_allocator(&a), SN_OK);
         sn_status st = oom_scenario();
         ck_assert_int_eq(sn_set_allocator(NULL), SN_OK);
@@ -1270,7 +1222,7 @@ START_TEST(test_out_of_memory)
                       "frees", k, c.allocs, c.frees);
         ck_assert_msg(live_states == 0, "fail at %ld: %d states alive", k,
                       live_states);
-        if (c.fail_at > 0) { /* the scenario ran out of allocations */
+        if (!c.failed) { /* the scenario ran out of allocations */
             ck_assert_int_eq(st, SN_OK);
             ck_assert_int_gt(failures, 10);
             return;
@@ -1314,9 +1266,5 @@ static Suite *custom_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(custom_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failures = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failures == 0 ? 0 : 1;
+    return tk_run_suite(custom_suite());
 }

@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "support/testkit.h"
 
 /* ------------------------------------------------------------ helpers */
 
@@ -58,11 +59,6 @@ static void make_dir(const char *rel)
 {
     char path[512];
     ck_assert_int_eq(mkdir(tmp_path(path, sizeof path, rel), 0755), 0);
-}
-
-static int contains(const char *haystack, const char *needle)
-{
-    return haystack != NULL && strstr(haystack, needle) != NULL;
 }
 
 static double cosine(const float *a, const float *b, int n)
@@ -185,18 +181,18 @@ START_TEST(test_imdb_errors)
     ck_assert_int_eq(sn_imdb_load("/nonexistent/aclImdb", "train", &d),
                      SN_ERR_IO);
     ck_assert_ptr_null(d);
-    ck_assert(contains(sn_last_error(), "/nonexistent/aclImdb/train/neg"));
+    ck_assert(tk_contains(sn_last_error(), "/nonexistent/aclImdb/train/neg"));
     ck_assert_int_eq(sn_imdb_load(root, "valid", &d), SN_ERR_INVALID_ARG);
     ck_assert_int_eq(sn_imdb_load(NULL, "train", &d), SN_ERR_INVALID_ARG);
 
     write_text("aclImdb/train/neg/notes.md", "x");
     ck_assert_int_eq(sn_imdb_load(root, "train", &d), SN_ERR_FORMAT);
-    ck_assert(contains(sn_last_error(), "train/neg/notes.md"));
+    ck_assert(tk_contains(sn_last_error(), "train/neg/notes.md"));
     ck_assert_ptr_null(d);
 
     write_text("aclImdb/test/pos/7_11.txt", "x");  /* rating > 10 */
     ck_assert_int_eq(sn_imdb_load(root, "test", &d), SN_ERR_FORMAT);
-    ck_assert(contains(sn_last_error(), "7_11.txt"));
+    ck_assert(tk_contains(sn_last_error(), "7_11.txt"));
     remove_tmp();
 }
 END_TEST
@@ -308,7 +304,7 @@ START_TEST(test_glove_plain_gzip_word2vec)
     check_loaded(&w);
     write_text("w2v4.txt", "3 4\nthe 0.1 0.2 0.3 0.4\n");
     ck_assert_int_eq(load6(&w, "w2v4.txt", &found), SN_ERR_FORMAT);
-    ck_assert(contains(sn_last_error(), "w2v4.txt:1:"));
+    ck_assert(tk_contains(sn_last_error(), "w2v4.txt:1:"));
 
     /* a vocabulary smaller than input_dim is fine, a larger one is not */
     ck_assert_int_eq(sn_embedding_load_vectors(w.m, w.emb, path, vocab6, 4,
@@ -338,8 +334,8 @@ static void expect_bad(emb_model *e, const char *rel, const void *data,
                                              vocab6, VOCAB_N, &o, &found);
     ck_assert_msg(st == SN_ERR_FORMAT, "%s: status %d (%s)", rel, st,
                   sn_last_error());
-    ck_assert_msg(contains(sn_last_error(), needle1) &&
-                      contains(sn_last_error(), needle2),
+    ck_assert_msg(tk_contains(sn_last_error(), needle1) &&
+                      tk_contains(sn_last_error(), needle2),
                   "%s: message '%s' lacks '%s' / '%s'", rel, sn_last_error(),
                   needle1, needle2);
     ck_assert_int_eq(found, 77);
@@ -423,7 +419,7 @@ START_TEST(test_glove_malformed)
 
     /* not found, not an Embedding */
     ck_assert_int_eq(load6(&e, "missing.txt", NULL), SN_ERR_IO);
-    ck_assert(contains(sn_last_error(), "missing.txt"));
+    ck_assert(tk_contains(sn_last_error(), "missing.txt"));
     sn_model_t *m = sn_model_new(NULL);
     ck_assert_int_ge(sn_input(m, SN_NO_TIME, 3), 0);
     sn_layer_t *dense = sn_dense(2, SN_LINEAR, NULL);
@@ -657,7 +653,7 @@ START_TEST(test_glove_train_errors)
     o.threads = 1;
     ck_assert_int_eq(sn_glove_train(docs, lengths, 2, 5, &o, vec, NULL),
                      SN_ERR_INVALID_ARG);
-    ck_assert(contains(sn_last_error(), "document 1, position 1"));
+    ck_assert(tk_contains(sn_last_error(), "document 1, position 1"));
     lengths[1] = 1;  /* now valid, but one word per... */
     o.min_count = 5;  /* ... every word below min_count */
     ck_assert_int_eq(sn_glove_train(docs, lengths, 2, 5, &o, vec, NULL),
@@ -700,7 +696,7 @@ START_TEST(test_glove_save_round_trip)
     static const char *const spaced[V] = {"", "[UNK]", "a b"};
     ck_assert_int_eq(sn_glove_save_text(path, spaced, V, vec, D),
                      SN_ERR_INVALID_ARG);
-    ck_assert(contains(sn_last_error(), "2"));
+    ck_assert(tk_contains(sn_last_error(), "2"));
     ck_assert_int_eq(sn_glove_save_text("/nonexistent/dir/x.txt", vocab, V,
                                         vec, D), SN_ERR_IO);
     corpus_free(&c);
@@ -873,9 +869,5 @@ static Suite *data_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(data_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tk_run_suite(data_suite());
 }

@@ -11,20 +11,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "support/testkit.h"
 
 #define NEAR(a, b) ck_assert_double_eq_tol((double)(a), (double)(b), 1e-6)
-
-static int contains(const char *haystack, const char *needle)
-{
-    return haystack != NULL && strstr(haystack, needle) != NULL;
-}
 
 /* Asserts status st and that the last error message mentions needle. */
 #define ASSERT_FAILS(call, st, needle)                                    \
     do {                                                                  \
         sn_clear_error();                                                 \
         ck_assert_int_eq((call), (st));                                   \
-        ck_assert_msg(contains(sn_last_error(), (needle)),                \
+        ck_assert_msg(tk_contains(sn_last_error(), (needle)),                \
                       "message '%s' lacks '%s'", sn_last_error(),         \
                       (needle));                                          \
     } while (0)
@@ -644,9 +640,5 @@ static Suite *eval_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(eval_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tk_run_suite(eval_suite());
 }

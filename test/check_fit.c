@@ -11,10 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static int contains(const char *s, const char *needle)
-{
-    return s != NULL && strstr(s, needle) != NULL;
-}
+#include "support/testkit.h"
 
 /* ------------------------------------------------------------ fixtures */
 
@@ -126,7 +123,7 @@ START_TEST(test_compile_errors)
     co.n_metrics = 1;
     co.optimizer = sgd(0.1f); /* taken even though compile fails */
     ck_assert_int_eq(sn_model_compile(m, &co), SN_ERR_INVALID_ARG);
-    ck_assert(contains(sn_last_error(), "class-id"));
+    ck_assert(tk_contains(sn_last_error(), "class-id"));
     sn_metric_kind unknown = (sn_metric_kind)77;
     co.metrics = &unknown;
     co.optimizer = NULL;
@@ -141,7 +138,7 @@ START_TEST(test_compile_errors)
     const float *tg[1] = { y };
     ck_assert_int_eq(sn_model_train_on_batch(m, 1, in, NULL, tg, NULL, NULL),
                      SN_ERR_STATE);
-    ck_assert(contains(sn_last_error(), "compile"));
+    ck_assert(tk_contains(sn_last_error(), "compile"));
     sn_dataset d = SN_DATASET_INIT;
     ck_assert_int_eq(sn_model_fit(m, &d, NULL, NULL), SN_ERR_STATE);
     double r[2];
@@ -248,14 +245,14 @@ START_TEST(test_progress_bar_and_history_keys)
     sn_history_t *h = NULL;
     ck_assert_int_eq(sn_model_fit(m, &r.data, &fo, &h), SN_OK);
     fclose(f);
-    ck_assert(contains(text, "Epoch 1/2\n"));
-    ck_assert(contains(text, "Epoch 2/2\n"));
-    ck_assert(contains(text, "3/3 [==============================] - "));
-    ck_assert(contains(text, "/step - loss: "));
-    ck_assert(contains(text, " - mae: "));
-    ck_assert(contains(text, " - val_loss: "));
-    ck_assert(contains(text, " - val_mae: "));
-    ck_assert(!contains(text, "\r")); /* not a terminal: no redraws */
+    ck_assert(tk_contains(text, "Epoch 1/2\n"));
+    ck_assert(tk_contains(text, "Epoch 2/2\n"));
+    ck_assert(tk_contains(text, "3/3 [==============================] - "));
+    ck_assert(tk_contains(text, "/step - loss: "));
+    ck_assert(tk_contains(text, " - mae: "));
+    ck_assert(tk_contains(text, " - val_loss: "));
+    ck_assert(tk_contains(text, " - val_mae: "));
+    ck_assert(!tk_contains(text, "\r")); /* not a terminal: no redraws */
     int lines = 0;
     for (const char *p = text; *p; p++)
         lines += *p == '\n';
@@ -387,7 +384,7 @@ START_TEST(test_early_stopping_stops_and_restores)
     /* monitoring something not reported is an error up front */
     es.monitor = "val_loss";
     ck_assert_int_eq(sn_model_fit(m, &r.data, &fo, &h), SN_ERR_INVALID_ARG);
-    ck_assert(contains(sn_last_error(), "val_loss"));
+    ck_assert(tk_contains(sn_last_error(), "val_loss"));
     ck_assert_int_eq(sn_history_epochs(h), 0);
     sn_history_free(h);
     sn_model_free(m);
@@ -481,7 +478,7 @@ START_TEST(test_class_and_sample_weights)
     ck_assert_double_eq_tol(first_epoch_loss(NULL, 0, sw), ones, 1e-6);
     const float too_short[1] = { 1.0f };
     ck_assert(isnan(first_epoch_loss(too_short, 1, NULL)));
-    ck_assert(contains(sn_last_error(), "class_weight"));
+    ck_assert(tk_contains(sn_last_error(), "class_weight"));
 }
 END_TEST
 
@@ -521,7 +518,7 @@ START_TEST(test_nan_in_data_stops_training)
     fo.user = &w;
     sn_history_t *h = NULL;
     ck_assert_int_eq(sn_model_fit(m, &r.data, &fo, &h), SN_ERR_NUMERIC);
-    ck_assert(contains(sn_last_error(), "finite"));
+    ck_assert(tk_contains(sn_last_error(), "finite"));
     ck_assert_int_eq(w.batches, 1);
     float now[8];
     snapshot(m, now);
@@ -564,7 +561,7 @@ START_TEST(test_fit_bad_input)
     one.n_samples = 1;
     fo.validation_split = 0.5f; /* no sample left for training */
     ck_assert_int_eq(sn_model_fit(m, &one, &fo, NULL), SN_ERR_INVALID_ARG);
-    ck_assert(contains(sn_last_error(), "empty"));
+    ck_assert(tk_contains(sn_last_error(), "empty"));
     fo.validation_split = 0.0f;
     fo.initial_epoch = 2;
     ck_assert_int_eq(sn_model_fit(m, &r.data, &fo, NULL), SN_ERR_INVALID_ARG);
@@ -754,9 +751,5 @@ int main(void)
     tcase_add_test(tc, test_checkpoint_and_resume_match_uninterrupted);
     tcase_add_test(tc, test_checkpoint_best_only);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
+    return tk_run_suite(s);
 }

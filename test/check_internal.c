@@ -10,6 +10,8 @@
 
 #include "internal.h"
 
+#include "support/testkit.h"
+
 START_TEST(test_rng_deterministic_and_seed_sensitive)
 {
     sn_rng a, b, c;
@@ -177,9 +179,5 @@ int main(void)
     tcase_add_test(tc, test_fail_formats_and_records_status);
     tcase_add_test(tc, test_mem_helpers);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
+    return tk_run_suite(s);
 }

@@ -3,10 +3,11 @@
  * finite-difference gradient checks, hand-computed forward values, masks,
  * dropout and argument/shape validation.
  *
- * Gradient checks use L = sum_i w_i * y_i with fixed pseudo-random w, so
- * dL/dy = w is what sn_model_backward receives, and compare the analytic
- * weight/input gradients with central differences of L (accumulated in
- * double) under perturbations of the weights and float inputs.
+ * Gradient checks (test/support/gradcheck.c) use L = sum_i w_i * y_i with
+ * fixed pseudo-random w, so dL/dy = w is what sn_model_backward receives,
+ * and compare the analytic weight/input gradients with central differences
+ * of L (accumulated in double) under perturbations of the weights and float
+ * inputs.
  */
 #include <check.h>
 #include <math.h>
@@ -17,27 +18,10 @@
 
 #include <seqnet.h>
 
+#include "support/gradcheck.h"
+#include "support/testkit.h"
+
 /* ------------------------------------------------------------ helpers */
-
-/* Small deterministic generator so the tests do not depend on rand(). */
-static uint32_t lcg_next(uint32_t *s)
-{
-    *s = *s * 1664525u + 1013904223u;
-    return *s >> 8;
-}
-
-/* Uniform in [lo, hi). */
-static float frand(uint32_t *s, float lo, float hi)
-{
-    return lo + (hi - lo) * (float)lcg_next(s) / (float)(1u << 24);
-}
-
-static void fill(float *x, size_t n, uint32_t seed, float lo, float hi)
-{
-    uint32_t s = seed;
-    for (size_t i = 0; i < n; i++)
-        x[i] = frand(&s, lo, hi);
-}
 
 /* Values of magnitude in [lo, hi] with random sign: keeps relu kinks away. */
 static void fill_away_from_zero(float *x, size_t n, uint32_t seed, float lo,
@@ -45,178 +29,9 @@ static void fill_away_from_zero(float *x, size_t n, uint32_t seed, float lo,
 {
     uint32_t s = seed;
     for (size_t i = 0; i < n; i++) {
-        float v = frand(&s, lo, hi);
-        x[i] = (lcg_next(&s) & 1) ? v : -v;
+        float v = tk_frand(&s, lo, hi);
+        x[i] = (tk_lcg_next(&s) & 1) ? v : -v;
     }
-}
-
-static sn_model_t *new_model(uint64_t seed)
-{
-    sn_model_opts o = SN_MODEL_OPTS_INIT;
-    o.seed = seed;
-    sn_model_t *m = sn_model_new(&o);
-    ck_assert_ptr_nonnull(m);
-    return m;
-}
-
-/* Elements of output 0 of the last forward (batch included). */
-static size_t output_count(const sn_model_t *m)
-{
-    int dims[SN_MAX_RANK + 1], rank = 0;
-    const float *y = sn_model_output(m, 0, dims, &rank);
-    ck_assert_ptr_nonnull(y);
-    size_t n = 1;
-    for (int i = 0; i < rank; i++)
-        n *= (size_t)dims[i];
-    return n;
-}
-
-/* A model plus the batch it is checked on. */
-typedef struct gc_case {
-    sn_model_t *m;
-    int batch;
-    int n_inputs;
-    void *inputs[4];      /* float * or int32_t *                  */
-    size_t in_count[4];   /* elements, batch included              */
-    int in_float[4];      /* 1 = float input (perturbed), 0 = ids  */
-} gc_case;
-
-static void forward(gc_case *g)
-{
-    sn_status st = sn_model_forward(g->m, g->batch,
-                                    (const void *const *)g->inputs, NULL, 0);
-    ck_assert_msg(st == SN_OK, "forward failed: %s", sn_last_error());
-}
-
-static double loss(gc_case *g, const float *w)
-{
-    forward(g);
-    size_t n = output_count(g->m);
-    const float *y = sn_model_output(g->m, 0, NULL, NULL);
-    double l = 0.0;
-    for (size_t i = 0; i < n; i++)
-        l += (double)w[i] * (double)y[i];
-    return l;
-}
-
-/* Central difference of the loss in *p. */
-static double numeric_grad(gc_case *g, const float *w, float *p, float eps)
-{
-    float saved = *p;
-    *p = saved + eps;
-    double lp = loss(g, w);
-    *p = saved - eps;
-    double lm = loss(g, w);
-    *p = saved;
-    return (lp - lm) / (2.0 * (double)eps);
-}
-
-typedef struct gc_result {
-    int checked, bad;
-    double max_abs_grad; /* so a test can insist the gradient is not all 0 */
-} gc_result;
-
-static void compare(gc_result *r, const char *what, size_t idx, double a,
-                    double n)
-{
-    const double rtol = 1e-2, atol = 1e-3;
-    double diff = fabs(a - n);
-    r->checked++;
-    if (fabs(a) > r->max_abs_grad)
-        r->max_abs_grad = fabs(a);
-    if (diff > atol + rtol * fmax(fabs(a), fabs(n))) {
-        if (r->bad < 5)
-            fprintf(stderr, "  %s[%zu]: analytic %.6f numeric %.6f\n", what,
-                    idx, a, n);
-        r->bad++;
-    }
-}
-
-/*
- * Checks every weight and float-input gradient of g->m (output 0 only).
- * The model must be built and its weights set as the test wants.
- */
-static gc_result grad_check(gc_case *g, uint32_t wseed)
-{
-    const float eps = 1e-3f;
-    gc_result r = {0, 0, 0.0};
-    forward(g); /* to learn the output size */
-    size_t n_out = output_count(g->m);
-    float *w = malloc(n_out * sizeof *w);
-    ck_assert_ptr_nonnull(w);
-    fill(w, n_out, wseed, -1.0f, 1.0f);
-
-    /* Analytic gradients. */
-    ck_assert_int_eq(sn_model_zero_grad(g->m), SN_OK);
-    (void)loss(g, w);
-    const float *grads[1] = {w};
-    sn_status st = sn_model_backward(g->m, grads);
-    ck_assert_msg(st == SN_OK, "backward failed: %s", sn_last_error());
-
-    int nw = sn_model_num_weights(g->m);
-    float *wg[16] = {0};
-    float *ig[4] = {0};
-    ck_assert_int_le(nw, 16);
-    for (int i = 0; i < nw; i++) {
-        size_t cnt;
-        const float *gr = sn_model_weight_grad(g->m, i, &cnt);
-        ck_assert_ptr_nonnull(gr);
-        wg[i] = malloc(cnt * sizeof(float));
-        memcpy(wg[i], gr, cnt * sizeof(float));
-    }
-    for (int k = 0; k < g->n_inputs; k++) {
-        if (!g->in_float[k])
-            continue;
-        const float *gr = sn_model_input_grad(g->m, k);
-        ck_assert_ptr_nonnull(gr);
-        ig[k] = malloc(g->in_count[k] * sizeof(float));
-        memcpy(ig[k], gr, g->in_count[k] * sizeof(float));
-    }
-
-    /* Numeric gradients. */
-    for (int i = 0; i < nw; i++) {
-        const char *name = NULL;
-        sn_model_weight_info(g->m, i, &name, NULL, NULL);
-        size_t cnt;
-        float *data = sn_model_weight_data(g->m, i, &cnt);
-        for (size_t j = 0; j < cnt; j++)
-            compare(&r, name, j, wg[i][j],
-                    numeric_grad(g, w, &data[j], eps));
-        free(wg[i]);
-    }
-    for (int k = 0; k < g->n_inputs; k++) {
-        if (!g->in_float[k])
-            continue;
-        float *x = g->inputs[k];
-        for (size_t j = 0; j < g->in_count[k]; j++)
-            compare(&r, "input", j, ig[k][j],
-                    numeric_grad(g, w, &x[j], eps));
-        free(ig[k]);
-    }
-    free(w);
-    return r;
-}
-
-static void expect_good(gc_result r, const char *what)
-{
-    ck_assert_msg(r.checked > 0, "%s: nothing checked", what);
-    ck_assert_msg(r.bad == 0, "%s: %d of %d gradients differ", what, r.bad,
-                  r.checked);
-    ck_assert_msg(r.max_abs_grad > 1e-3, "%s: gradient is all zero", what);
-}
-
-static int weight_index(const sn_model_t *m, const char *name)
-{
-    int i = sn_model_find_weight(m, name);
-    ck_assert_msg(i >= 0, "no weight %s", name);
-    return i;
-}
-
-static float *weight(sn_model_t *m, const char *name, size_t *count)
-{
-    float *p = sn_model_weight_data(m, weight_index(m, name), count);
-    ck_assert_ptr_nonnull(p);
-    return p;
 }
 
 /* ------------------------------------------------------ dense gradients */
@@ -231,7 +46,7 @@ static void dense_grad_case(int act_i, int timesteps)
 {
     const int batch = 2, feat = 3, units = 4;
     int t = timesteps > 0 ? timesteps : 1;
-    sn_model_t *m = new_model(11);
+    sn_model_t *m = tk_new_model(11);
     int x = sn_input(m, timesteps, feat);
     int y = sn_apply(m, sn_dense(units, all_acts[act_i], NULL), x);
     ck_assert_int_ge(y, 0);
@@ -244,23 +59,23 @@ static void dense_grad_case(int act_i, int timesteps)
          * pre-activation is the bias's, far from the kink; alternate signs
          * leave half the units dead so a wrong relu' shows. */
         size_t nk, nb;
-        float *k = weight(m, "dense/kernel", &nk);
-        float *b = weight(m, "dense/bias", &nb);
-        fill(k, nk, 3, -0.1f, 0.1f);
+        float *k = tk_weight(m, "dense/kernel", &nk);
+        float *b = tk_weight(m, "dense/bias", &nb);
+        tk_fill(k, nk, 3, -0.1f, 0.1f);
         for (size_t i = 0; i < nb; i++)
             b[i] = (i % 2) ? -1.0f : 1.0f;
-        fill(xin, n_in, 5, -1.0f, 1.0f);
+        tk_fill(xin, n_in, 5, -1.0f, 1.0f);
     } else {
         size_t nb;
-        float *b = weight(m, "dense/bias", &nb);
-        fill(b, nb, 7, -0.5f, 0.5f); /* nonzero bias: its use is tested */
-        fill(xin, n_in, 5, -1.0f, 1.0f);
+        float *b = tk_weight(m, "dense/bias", &nb);
+        tk_fill(b, nb, 7, -0.5f, 0.5f); /* nonzero bias: its use is tested */
+        tk_fill(xin, n_in, 5, -1.0f, 1.0f);
     }
-    gc_case g = {m, batch, 1, {xin}, {n_in}, {1}};
+    tk_grad_case g = {m, batch, 1, {xin}, {n_in}, {1}, 0, NULL};
     char what[64];
     snprintf(what, sizeof what, "dense %s rank %d", act_names[act_i],
              timesteps > 0 ? 2 : 1);
-    expect_good(grad_check(&g, 99), what);
+    tk_expect_good_grads(tk_grad_check(&g, 99, &tk_grad_defaults), what);
     free(xin);
     sn_model_free(m);
 }
@@ -281,16 +96,17 @@ START_TEST(test_dense_no_bias_grad)
 {
     sn_dense_opts o = SN_DENSE_OPTS_INIT;
     o.use_bias = 0;
-    sn_model_t *m = new_model(2);
+    sn_model_t *m = tk_new_model(2);
     int y = sn_apply(m, sn_dense(3, SN_TANH, &o), sn_input(m, 4, 2));
     ck_assert_int_ge(y, 0);
     ck_assert_int_eq(sn_model_build(m), SN_OK);
     ck_assert_int_eq(sn_model_num_weights(m), 1);
     ck_assert_int_lt(sn_model_find_weight(m, "dense/bias"), 0);
     float x[2 * 4 * 2];
-    fill(x, 16, 8, -1.0f, 1.0f);
-    gc_case g = {m, 2, 1, {x}, {16}, {1}};
-    expect_good(grad_check(&g, 4), "dense no bias");
+    tk_fill(x, 16, 8, -1.0f, 1.0f);
+    tk_grad_case g = {m, 2, 1, {x}, {16}, {1}, 0, NULL};
+    tk_expect_good_grads(tk_grad_check(&g, 4, &tk_grad_defaults),
+                         "dense no bias");
     sn_model_free(m);
 }
 END_TEST
@@ -299,13 +115,13 @@ END_TEST
 
 START_TEST(test_dense_forward_values)
 {
-    sn_model_t *m = new_model(1);
+    sn_model_t *m = tk_new_model(1);
     ck_assert_int_ge(sn_apply(m, sn_dense(2, SN_LINEAR, NULL),
                               sn_input(m, SN_NO_TIME, 3)), 0);
     ck_assert_int_eq(sn_model_build(m), SN_OK);
     size_t nk, nb;
-    float *k = weight(m, "dense/kernel", &nk);
-    float *b = weight(m, "dense/bias", &nb);
+    float *k = tk_weight(m, "dense/kernel", &nk);
+    float *b = tk_weight(m, "dense/bias", &nb);
     ck_assert_uint_eq(nk, 6);
     ck_assert_uint_eq(nb, 2);
     const float kv[6] = {1, 2, 3, 4, 5, 6}; /* [in=3, units=2] */
@@ -334,11 +150,11 @@ START_TEST(test_dense_relu_sigmoid_values)
     /* Same kernel, relu and sigmoid: y = act([-3.5, 8]) per unit. */
     sn_activation acts[2] = {SN_RELU, SN_SIGMOID};
     for (int a = 0; a < 2; a++) {
-        sn_model_t *m = new_model(1);
+        sn_model_t *m = tk_new_model(1);
         ck_assert_int_ge(sn_apply(m, sn_dense(1, acts[a], NULL),
                                   sn_input(m, SN_NO_TIME, 2)), 0);
         ck_assert_int_eq(sn_model_build(m), SN_OK);
-        float *k = weight(m, "dense/kernel", NULL);
+        float *k = tk_weight(m, "dense/kernel", NULL);
         k[0] = 1.0f;
         k[1] = -2.0f;
         const float x[4] = {1.0f, 2.25f, 4.0f, -2.0f}; /* z = -3.5, 8 */
@@ -360,15 +176,15 @@ END_TEST
 START_TEST(test_softmax_rows_sum_to_one)
 {
     const int t = 4, f = 3, units = 5, batch = 3;
-    sn_model_t *m = new_model(5);
+    sn_model_t *m = tk_new_model(5);
     ck_assert_int_ge(sn_apply(m, sn_dense(units, SN_SOFTMAX, NULL),
                               sn_input(m, t, f)), 0);
     ck_assert_int_eq(sn_model_build(m), SN_OK);
     size_t nk;
-    float *k = weight(m, "dense/kernel", &nk);
-    fill(k, nk, 1, -300.0f, 300.0f); /* huge logits: needs the max shift */
+    float *k = tk_weight(m, "dense/kernel", &nk);
+    tk_fill(k, nk, 1, -300.0f, 300.0f); /* huge logits: needs the max shift */
     float x[3 * 4 * 3];
-    fill(x, sizeof x / sizeof *x, 2, -2.0f, 2.0f);
+    tk_fill(x, sizeof x / sizeof *x, 2, -2.0f, 2.0f);
     const void *in[1] = {x};
     ck_assert_int_eq(sn_model_forward(m, batch, in, NULL, 0), SN_OK);
     const float *y = sn_model_output(m, 0, NULL, NULL);
@@ -391,16 +207,16 @@ END_TEST
 START_TEST(test_activation_layer_grad)
 {
     const int batch = 2, t = 3, f = 4;
-    sn_model_t *m = new_model(3);
+    sn_model_t *m = tk_new_model(3);
     ck_assert_int_ge(sn_apply(m, sn_activation_layer(all_acts[_i]),
                               sn_input(m, t, f)), 0);
     ck_assert_int_eq(sn_model_build(m), SN_OK);
     float x[2 * 3 * 4];
     fill_away_from_zero(x, sizeof x / sizeof *x, 17, 0.1f, 1.5f);
-    gc_case g = {m, batch, 1, {x}, {sizeof x / sizeof *x}, {1}};
+    tk_grad_case g = {m, batch, 1, {x}, {sizeof x / sizeof *x}, {1}, 0, NULL};
     char what[64];
     snprintf(what, sizeof what, "activation %s", act_names[_i]);
-    expect_good(grad_check(&g, 23), what);
+    tk_expect_good_grads(tk_grad_check(&g, 23, &tk_grad_defaults), what);
     ck_assert_str_eq(sn_layer_type(sn_model_layer(m, 1)), "Activation");
     ck_assert_str_eq(sn_layer_name(sn_model_layer(m, 1)), "activation");
     sn_model_free(m);
@@ -413,7 +229,7 @@ START_TEST(test_activation_layer_values)
     const float x[4] = {-100.0f, 100.0f, 0.0f, 88.0f};
     sn_activation acts[4] = {SN_SIGMOID, SN_TANH, SN_RELU, SN_SOFTMAX};
     for (int a = 0; a < 4; a++) {
-        sn_model_t *m = new_model(3);
+        sn_model_t *m = tk_new_model(3);
         ck_assert_int_ge(sn_apply(m, sn_activation_layer(acts[a]),
                                   sn_input(m, SN_NO_TIME, 4)), 0);
         const void *in[1] = {x};
@@ -446,13 +262,14 @@ END_TEST
 START_TEST(test_embedding_grad)
 {
     const int batch = 2, t = 5, v = 6, d = 3;
-    sn_model_t *m = new_model(4);
+    sn_model_t *m = tk_new_model(4);
     ck_assert_int_ge(sn_apply(m, sn_embedding(v, d, NULL),
                               sn_input_tokens(m, t)), 0);
     ck_assert_int_eq(sn_model_build(m), SN_OK);
     int32_t ids[10] = {1, 0, 3, 3, 5, 0, 2, 4, 1, 0}; /* 3 repeats */
-    gc_case g = {m, batch, 1, {ids}, {10}, {0}};
-    expect_good(grad_check(&g, 31), "embedding");
+    tk_grad_case g = {m, batch, 1, {ids}, {10}, {0}, 0, NULL};
+    tk_expect_good_grads(tk_grad_check(&g, 31, &tk_grad_defaults),
+                         "embedding");
     ck_assert_ptr_null(sn_model_input_grad(m, 0)); /* ids: no gradient */
     (void)d;
     sn_model_free(m);
@@ -461,12 +278,12 @@ END_TEST
 
 START_TEST(test_embedding_forward_gathers_rows)
 {
-    sn_model_t *m = new_model(4);
+    sn_model_t *m = tk_new_model(4);
     ck_assert_int_ge(sn_apply(m, sn_embedding(4, 2, NULL),
                               sn_input_tokens(m, 3)), 0);
     ck_assert_int_eq(sn_model_build(m), SN_OK);
     size_t n;
-    float *e = weight(m, "embedding/embeddings", &n);
+    float *e = tk_weight(m, "embedding/embeddings", &n);
     ck_assert_uint_eq(n, 8);
     for (size_t i = 0; i < n; i++)
         e[i] = (float)i;
@@ -492,14 +309,15 @@ START_TEST(test_embedding_mask_zero_grad)
     const int batch = 2, t = 5;
     sn_embedding_opts o = SN_EMBEDDING_OPTS_INIT;
     o.mask_zero = 1;
-    sn_model_t *m = new_model(6);
+    sn_model_t *m = tk_new_model(6);
     int e = sn_apply(m, sn_embedding(5, 3, &o), sn_input_tokens(m, t));
     ck_assert_int_ge(sn_apply(m, sn_global_average_pooling1d(), e), 0);
     ck_assert_int_eq(sn_model_build(m), SN_OK);
     int32_t ids[10] = {1, 2, 4, 0, 0, 3, 3, 1, 2, 0};
-    gc_case g = {m, batch, 1, {ids}, {10}, {0}};
-    expect_good(grad_check(&g, 41), "embedding mask_zero");
-    /* grad_check zeroed and filled the gradient; check row 0 exactly. */
+    tk_grad_case g = {m, batch, 1, {ids}, {10}, {0}, 0, NULL};
+    tk_expect_good_grads(tk_grad_check(&g, 41, &tk_grad_defaults),
+                         "embedding mask_zero");
+    /* tk_grad_check zeroed and filled the gradient; check row 0 exactly. */
     ck_assert_int_eq(sn_model_zero_grad(m), SN_OK);
     const void *in[1] = {ids};
     ck_assert_int_eq(sn_model_forward(m, batch, in, NULL, 0), SN_OK);
@@ -521,7 +339,7 @@ START_TEST(test_embedding_mask_zero_padded_rows_no_grad)
 {
     sn_embedding_opts o = SN_EMBEDDING_OPTS_INIT;
     o.mask_zero = 1;
-    sn_model_t *m = new_model(6);
+    sn_model_t *m = tk_new_model(6);
     ck_assert_int_ge(sn_apply(m, sn_embedding(3, 2, &o),
                               sn_input_tokens(m, 4)), 0);
     ck_assert_int_eq(sn_model_build(m), SN_OK);
@@ -544,7 +362,7 @@ START_TEST(test_embedding_bad_id)
 {
     int32_t bad_ids[2][3] = {{1, 7, 2}, {1, -1, 2}};
     for (int c = 0; c < 2; c++) {
-        sn_model_t *m = new_model(1);
+        sn_model_t *m = tk_new_model(1);
         ck_assert_int_ge(sn_apply(m, sn_embedding(7, 2, NULL),
                                   sn_input_tokens(m, 3)), 0);
         const void *in[1] = {bad_ids[c]};
@@ -566,12 +384,12 @@ static sn_model_t *masked_pool_model(sn_layer_t *pool, const float *rows,
 {
     sn_embedding_opts o = SN_EMBEDDING_OPTS_INIT;
     o.mask_zero = 1;
-    sn_model_t *m = new_model(8);
+    sn_model_t *m = tk_new_model(8);
     int e = sn_apply(m, sn_embedding(v, d, &o), sn_input_tokens(m, t));
     ck_assert_int_ge(sn_apply(m, pool, e), 0);
     ck_assert_int_eq(sn_model_build(m), SN_OK);
     size_t n;
-    float *ew = weight(m, "embedding/embeddings", &n);
+    float *ew = tk_weight(m, "embedding/embeddings", &n);
     ck_assert_uint_eq(n, (size_t)v * d);
     memcpy(ew, rows, n * sizeof(float));
     return m;
@@ -624,7 +442,7 @@ START_TEST(test_pool_unmasked_values)
     /* No mask: plain mean and max over time. */
     const float x[3 * 2] = {1, -1, 4, 2, -2, 8};
     for (int kind = 0; kind < 2; kind++) {
-        sn_model_t *m = new_model(1);
+        sn_model_t *m = tk_new_model(1);
         sn_layer_t *p = kind ? sn_global_max_pooling1d()
                              : sn_global_average_pooling1d();
         ck_assert_int_ge(sn_apply(m, p, sn_input(m, 3, 2)), 0);
@@ -649,7 +467,7 @@ static void pool_grad_case(int max_pool, int masked)
     const int batch = 2, t = 5, d = 3, v = 4;
     sn_embedding_opts o = SN_EMBEDDING_OPTS_INIT;
     o.mask_zero = masked;
-    sn_model_t *m = new_model(12);
+    sn_model_t *m = tk_new_model(12);
     int ids_in = sn_input_tokens(m, t);
     int x_in = sn_input(m, t, d);
     int e = sn_apply(m, sn_embedding(v, d, &o), ids_in);
@@ -669,7 +487,7 @@ static void pool_grad_case(int max_pool, int masked)
         for (int j = 0; j < d; j++) {
             int perm[5] = {0, 1, 2, 3, 4};
             for (int i = 4; i > 0; i--) {
-                int r = (int)(lcg_next(&s) % (uint32_t)(i + 1));
+                int r = (int)(tk_lcg_next(&s) % (uint32_t)(i + 1));
                 int tmp = perm[i];
                 perm[i] = perm[r];
                 perm[r] = tmp;
@@ -677,11 +495,11 @@ static void pool_grad_case(int max_pool, int masked)
             for (int k = 0; k < t; k++)
                 x[(b * t + k) * d + j] = 0.3f * (float)perm[k] - 0.6f;
         }
-    gc_case g = {m, batch, 2, {ids, x}, {10, 30}, {0, 1}};
+    tk_grad_case g = {m, batch, 2, {ids, x}, {10, 30}, {0, 1}, 0, NULL};
     char what[64];
     snprintf(what, sizeof what, "%s pooling%s", max_pool ? "max" : "avg",
              masked ? " masked" : "");
-    expect_good(grad_check(&g, 51), what);
+    tk_expect_good_grads(tk_grad_check(&g, 51, &tk_grad_defaults), what);
 
     /* Recompute and inspect x's gradient on padded steps exactly. */
     ck_assert_int_eq(sn_model_zero_grad(m), SN_OK);
@@ -737,22 +555,23 @@ END_TEST
 START_TEST(test_add_grad_and_values)
 {
     const int batch = 2, t = 3, f = 2;
-    sn_model_t *m = new_model(9);
+    sn_model_t *m = tk_new_model(9);
     int ins[3] = {sn_input(m, t, f), sn_input(m, t, f), sn_input(m, t, f)};
     int out;
     ck_assert_int_eq(sn_apply_n(m, sn_add(), ins, 3, &out, 1), 1);
     ck_assert_int_eq(sn_model_build(m), SN_OK);
     float a[12], b[12], c[12];
-    fill(a, 12, 1, -1, 1);
-    fill(b, 12, 2, -1, 1);
-    fill(c, 12, 3, -1, 1);
+    tk_fill(a, 12, 1, -1, 1);
+    tk_fill(b, 12, 2, -1, 1);
+    tk_fill(c, 12, 3, -1, 1);
     const void *in[3] = {a, b, c};
     ck_assert_int_eq(sn_model_forward(m, batch, in, NULL, 0), SN_OK);
     const float *y = sn_model_output(m, 0, NULL, NULL);
     for (int i = 0; i < 12; i++)
         ck_assert_float_eq_tol(y[i], a[i] + b[i] + c[i], 1e-6f);
-    gc_case g = {m, batch, 3, {a, b, c}, {12, 12, 12}, {1, 1, 1}};
-    expect_good(grad_check(&g, 61), "add");
+    tk_grad_case g = {m, batch, 3, {a, b, c}, {12, 12, 12}, {1, 1, 1},
+                      0, NULL};
+    tk_expect_good_grads(tk_grad_check(&g, 61, &tk_grad_defaults), "add");
     sn_model_free(m);
 }
 END_TEST
@@ -764,7 +583,7 @@ static void concat_case(int axis)
     const int batch = 2;
     int time_axis = axis == 1;
     int t0 = 4, t1 = time_axis ? 2 : 4, f0 = 3, f1 = time_axis ? 3 : 2;
-    sn_model_t *m = new_model(10);
+    sn_model_t *m = tk_new_model(10);
     int ins[2] = {sn_input(m, t0, f0), sn_input(m, t1, f1)};
     int out;
     ck_assert_int_eq(sn_apply_n(m, sn_concatenate(axis), ins, 2, &out, 1), 1);
@@ -775,8 +594,8 @@ static void concat_case(int axis)
     ck_assert_int_eq(sn_model_build(m), SN_OK);
     size_t n0 = (size_t)batch * t0 * f0, n1 = (size_t)batch * t1 * f1;
     float *a = malloc(n0 * sizeof *a), *b = malloc(n1 * sizeof *b);
-    fill(a, n0, 4, -1, 1);
-    fill(b, n1, 5, -1, 1);
+    tk_fill(a, n0, 4, -1, 1);
+    tk_fill(b, n1, 5, -1, 1);
     const void *in[2] = {a, b};
     ck_assert_int_eq(sn_model_forward(m, batch, in, NULL, 0), SN_OK);
     const float *y = sn_model_output(m, 0, NULL, NULL);
@@ -799,10 +618,10 @@ static void concat_case(int axis)
             }
         }
     }
-    gc_case g = {m, batch, 2, {a, b}, {n0, n1}, {1, 1}};
+    tk_grad_case g = {m, batch, 2, {a, b}, {n0, n1}, {1, 1}, 0, NULL};
     char what[48];
     snprintf(what, sizeof what, "concatenate axis %d", axis);
-    expect_good(grad_check(&g, 71), what);
+    tk_expect_good_grads(tk_grad_check(&g, 71, &tk_grad_defaults), what);
     free(a);
     free(b);
     sn_model_free(m);
@@ -827,7 +646,7 @@ START_TEST(test_concat_time_mask)
 {
     sn_embedding_opts o = SN_EMBEDDING_OPTS_INIT;
     o.mask_zero = 1;
-    sn_model_t *m = new_model(3);
+    sn_model_t *m = tk_new_model(3);
     int ids_in = sn_input_tokens(m, 3);
     int x_in = sn_input(m, 2, 1);
     int e = sn_apply(m, sn_embedding(3, 1, &o), ids_in);
@@ -835,7 +654,7 @@ START_TEST(test_concat_time_mask)
     ck_assert_int_eq(sn_apply_n(m, sn_concatenate(1), pair, 2, &cat, 1), 1);
     ck_assert_int_ge(sn_apply(m, sn_global_average_pooling1d(), cat), 0);
     ck_assert_int_eq(sn_model_build(m), SN_OK);
-    float *ew = weight(m, "embedding/embeddings", NULL);
+    float *ew = tk_weight(m, "embedding/embeddings", NULL);
     ew[0] = 1000.0f; /* padding: must not count */
     ew[1] = 1.0f;
     ew[2] = 2.0f;
@@ -854,7 +673,7 @@ START_TEST(test_add_mask_and)
 {
     sn_embedding_opts o = SN_EMBEDDING_OPTS_INIT;
     o.mask_zero = 1;
-    sn_model_t *m = new_model(3);
+    sn_model_t *m = tk_new_model(3);
     int i0 = sn_input_tokens(m, 3), i1 = sn_input_tokens(m, 3);
     int e0 = sn_apply(m, sn_embedding(3, 1, &o), i0);
     int e1 = sn_apply(m, sn_embedding(3, 1, &o), i1);
@@ -862,8 +681,8 @@ START_TEST(test_add_mask_and)
     ck_assert_int_eq(sn_apply_n(m, sn_add(), pair, 2, &sum, 1), 1);
     ck_assert_int_ge(sn_apply(m, sn_global_average_pooling1d(), sum), 0);
     ck_assert_int_eq(sn_model_build(m), SN_OK);
-    float *w0 = weight(m, "embedding/embeddings", NULL);
-    float *w1 = weight(m, "embedding_1/embeddings", NULL);
+    float *w0 = tk_weight(m, "embedding/embeddings", NULL);
+    float *w1 = tk_weight(m, "embedding_1/embeddings", NULL);
     const float rows[3] = {100.0f, 1.0f, 2.0f};
     memcpy(w0, rows, sizeof rows);
     memcpy(w1, rows, sizeof rows);
@@ -882,11 +701,11 @@ START_TEST(test_dropout_training)
 {
     const int batch = 3, t = 4, f = 5, n = 60;
     const float rate = 0.4f;
-    sn_model_t *m = new_model(21);
+    sn_model_t *m = tk_new_model(21);
     ck_assert_int_ge(sn_apply(m, sn_dropout(rate), sn_input(m, t, f)), 0);
     float x[60], w[60];
     fill_away_from_zero(x, n, 3, 0.1f, 1.0f);
-    fill(w, n, 4, -1, 1);
+    tk_fill(w, n, 4, -1, 1);
     const void *in[1] = {x};
     ck_assert_int_eq(sn_model_forward(m, batch, in, NULL, 1), SN_OK);
     const float *y = sn_model_output(m, 0, NULL, NULL);
@@ -911,7 +730,7 @@ START_TEST(test_dropout_training)
     /* Same seed, same first mask; another seed, another mask. */
     float first[60];
     memcpy(first, y, sizeof first);
-    sn_model_t *same = new_model(21), *other = new_model(22);
+    sn_model_t *same = tk_new_model(21), *other = tk_new_model(22);
     ck_assert_int_ge(sn_apply(same, sn_dropout(rate), sn_input(same, t, f)),
                      0);
     ck_assert_int_ge(
@@ -930,11 +749,11 @@ END_TEST
 
 START_TEST(test_dropout_inference_identity)
 {
-    sn_model_t *m = new_model(21);
+    sn_model_t *m = tk_new_model(21);
     ck_assert_int_ge(sn_apply(m, sn_dropout(0.5f), sn_input(m, 2, 3)), 0);
     float x[12], w[12];
-    fill(x, 12, 5, -1, 1);
-    fill(w, 12, 6, -1, 1);
+    tk_fill(x, 12, 5, -1, 1);
+    tk_fill(w, 12, 6, -1, 1);
     const void *in[1] = {x};
     ck_assert_int_eq(sn_model_forward(m, 2, in, NULL, 0), SN_OK);
     ck_assert_mem_eq(sn_model_output(m, 0, NULL, NULL), x, sizeof x);
@@ -949,11 +768,11 @@ END_TEST
  * mask in backward. */
 START_TEST(test_dropout_train_then_infer)
 {
-    sn_model_t *m = new_model(5);
+    sn_model_t *m = tk_new_model(5);
     ck_assert_int_ge(sn_apply(m, sn_dropout(0.5f), sn_input(m, 2, 3)), 0);
     float x[12], w[12];
-    fill(x, 12, 5, 0.5f, 1);
-    fill(w, 12, 6, 0.5f, 1);
+    tk_fill(x, 12, 5, 0.5f, 1);
+    tk_fill(w, 12, 6, 0.5f, 1);
     const void *in[1] = {x};
     const float *gr[1] = {w};
     ck_assert_int_eq(sn_model_forward(m, 2, in, NULL, 1), SN_OK);
@@ -967,46 +786,39 @@ END_TEST
 
 /* ---------------------------------------------------------- bad input */
 
-static void expect_null_with(sn_layer_t *l, const char *fn)
-{
-    ck_assert_ptr_null(l);
-    ck_assert_msg(strstr(sn_last_error(), fn) != NULL,
-                  "error '%s' does not name %s", sn_last_error(), fn);
-}
-
 START_TEST(test_constructor_args)
 {
     sn_clear_error();
-    expect_null_with(sn_dense(0, SN_LINEAR, NULL), "sn_dense");
+    tk_expect_null_with(sn_dense(0, SN_LINEAR, NULL), "sn_dense");
     sn_clear_error();
-    expect_null_with(sn_dense(-3, SN_LINEAR, NULL), "sn_dense");
+    tk_expect_null_with(sn_dense(-3, SN_LINEAR, NULL), "sn_dense");
     sn_clear_error();
-    expect_null_with(sn_dense(3, (sn_activation)42, NULL), "sn_dense");
+    tk_expect_null_with(sn_dense(3, (sn_activation)42, NULL), "sn_dense");
     sn_dense_opts bad_size = SN_DENSE_OPTS_INIT;
     bad_size.size = 1;
     sn_clear_error();
-    expect_null_with(sn_dense(3, SN_LINEAR, &bad_size), "sn_dense");
+    tk_expect_null_with(sn_dense(3, SN_LINEAR, &bad_size), "sn_dense");
     sn_dense_opts bad_init = SN_DENSE_OPTS_INIT;
     bad_init.kernel_initializer = (sn_initializer)99;
     sn_clear_error();
-    expect_null_with(sn_dense(3, SN_LINEAR, &bad_init), "sn_dense");
+    tk_expect_null_with(sn_dense(3, SN_LINEAR, &bad_init), "sn_dense");
     sn_clear_error();
-    expect_null_with(sn_embedding(0, 3, NULL), "sn_embedding");
+    tk_expect_null_with(sn_embedding(0, 3, NULL), "sn_embedding");
     sn_clear_error();
-    expect_null_with(sn_embedding(3, 0, NULL), "sn_embedding");
+    tk_expect_null_with(sn_embedding(3, 0, NULL), "sn_embedding");
     sn_clear_error();
-    expect_null_with(sn_dropout(1.0f), "sn_dropout");
+    tk_expect_null_with(sn_dropout(1.0f), "sn_dropout");
     sn_clear_error();
-    expect_null_with(sn_dropout(-0.1f), "sn_dropout");
+    tk_expect_null_with(sn_dropout(-0.1f), "sn_dropout");
     sn_clear_error();
-    expect_null_with(sn_dropout(NAN), "sn_dropout");
+    tk_expect_null_with(sn_dropout(NAN), "sn_dropout");
     sn_clear_error();
-    expect_null_with(sn_activation_layer((sn_activation)-1),
-                     "sn_activation_layer");
+    tk_expect_null_with(sn_activation_layer((sn_activation)-1),
+                        "sn_activation_layer");
     sn_clear_error();
-    expect_null_with(sn_concatenate(0), "sn_concatenate");
+    tk_expect_null_with(sn_concatenate(0), "sn_concatenate");
     sn_clear_error();
-    expect_null_with(sn_concatenate(-2), "sn_concatenate");
+    tk_expect_null_with(sn_concatenate(-2), "sn_concatenate");
 
     /* The good ones work and carry Keras type names. */
     const struct {
@@ -1038,13 +850,12 @@ static void expect_shape_error(sn_model_t *m, sn_layer_t *l, const int *ins,
     sn_clear_error();
     int r = n == 1 ? sn_apply(m, l, ins[0]) : sn_apply_n(m, l, ins, n, &out, 1);
     ck_assert_int_eq(r, SN_ERR_SHAPE);
-    ck_assert_msg(strstr(sn_last_error(), word) != NULL,
-                  "error '%s' lacks '%s'", sn_last_error(), word);
+    tk_expect_error_mentions(word);
 }
 
 START_TEST(test_shape_errors)
 {
-    sn_model_t *m = new_model(1);
+    sn_model_t *m = tk_new_model(1);
     int tok = sn_input_tokens(m, 5);
     int flat = sn_input(m, SN_NO_TIME, 4);
     int a = sn_input(m, 5, 3), b = sn_input(m, 5, 4), c = sn_input(m, 4, 3);
@@ -1130,9 +941,5 @@ static Suite *layers_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(layers_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failures = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failures ? 1 : 0;
+    return tk_run_suite(layers_suite());
 }

@@ -11,12 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ------------------------------------------------------------ helpers */
+#include "support/testkit.h"
 
-static int contains(const char *haystack, const char *needle)
-{
-    return haystack != NULL && strstr(haystack, needle) != NULL;
-}
+/* ------------------------------------------------------------ helpers */
 
 static sn_loss_opts opts_of(sn_loss_kind kind, int from_logits, float delta)
 {
@@ -396,10 +393,10 @@ static void expect_loss_error(const sn_loss_opts *o, int rows, int cols,
     sn_clear_error();
     float g[8];
     ck_assert_int_eq(sn_loss_compute(o, rows, cols, p, y, w, v, g), want);
-    ck_assert_msg(contains(sn_last_error(), "sn_loss_compute"),
+    ck_assert_msg(tk_contains(sn_last_error(), "sn_loss_compute"),
                   "message '%s'", sn_last_error());
     if (needle != NULL)
-        ck_assert_msg(contains(sn_last_error(), needle),
+        ck_assert_msg(tk_contains(sn_last_error(), needle),
                       "message '%s' lacks '%s'", sn_last_error(), needle);
 }
 
@@ -573,7 +570,7 @@ static void expect_metric_error(sn_metric_kind kind, int rows, int cols,
     sn_clear_error();
     ck_assert_int_eq(sn_metric_compute(kind, rows, cols, p, y, threshold, v),
                      want);
-    ck_assert_msg(contains(sn_last_error(), "sn_metric_compute"),
+    ck_assert_msg(tk_contains(sn_last_error(), "sn_metric_compute"),
                   "message '%s'", sn_last_error());
 }
 
@@ -652,9 +649,5 @@ static Suite *losses_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(losses_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tk_run_suite(losses_suite());
 }

@@ -5,8 +5,8 @@
  * difference gradients, dropout, a training step, argument and shape
  * validation, and save/load.
  *
- * Gradient checks use L = sum_i w_i * y_i with fixed pseudo-random w, as in
- * check_layers.c.
+ * Gradient checks use L = sum_i w_i * y_i with fixed pseudo-random w
+ * (test/support/gradcheck.c).
  */
 #include <check.h>
 #include <math.h>
@@ -17,55 +17,16 @@
 
 #include <seqnet.h>
 
+#include "support/gradcheck.h"
+#include "support/testkit.h"
 
 /* ------------------------------------------------------------ helpers */
-
-static uint32_t lcg_next(uint32_t *s)
-{
-    *s = *s * 1664525u + 1013904223u;
-    return *s >> 8;
-}
-
-static float frand(uint32_t *s, float lo, float hi)
-{
-    return lo + (hi - lo) * (float)lcg_next(s) / (float)(1u << 24);
-}
-
-static void fill(float *x, size_t n, uint32_t seed, float lo, float hi)
-{
-    uint32_t s = seed;
-    for (size_t i = 0; i < n; i++)
-        x[i] = frand(&s, lo, hi);
-}
-
-static sn_model_t *new_model(uint64_t seed)
-{
-    sn_model_opts o = SN_MODEL_OPTS_INIT;
-    o.seed = seed;
-    sn_model_t *m = sn_model_new(&o);
-    ck_assert_ptr_nonnull(m);
-    return m;
-}
-
-static float *weight(sn_model_t *m, const char *name, size_t *count)
-{
-    int i = sn_model_find_weight(m, name);
-    ck_assert_msg(i >= 0, "no weight %s", name);
-    float *p = sn_model_weight_data(m, i, count);
-    ck_assert_ptr_nonnull(p);
-    return p;
-}
 
 /* Every weight of the model uniform in [-r, r], seeded by its index, so
  * that biases are nonzero and the softmax is not flat. */
 static void fill_weights(sn_model_t *m, float r)
 {
-    for (int i = 0; i < sn_model_num_weights(m); i++) {
-        size_t n;
-        float *w = sn_model_weight_data(m, i, &n);
-        ck_assert_ptr_nonnull(w);
-        fill(w, n, 100u + (uint32_t)i, -r, r);
-    }
+    tk_fill_weights(m, 100u, 1u, r);
 }
 
 /* ------------------------------------------------- the model under test */
@@ -144,7 +105,7 @@ static int apply_cfg(sn_model_t *m, const cfg *c, int *outputs)
 /* A built model for c with weights from fill_weights; all outputs. */
 static sn_model_t *build_cfg(const cfg *c, uint64_t seed, int *n_inputs)
 {
-    sn_model_t *m = new_model(seed);
+    sn_model_t *m = tk_new_model(seed);
     int outs[2];
     *n_inputs = apply_cfg(m, c, outs);
     ck_assert_int_eq(sn_model_set_outputs(m, outs, 1 + c->scores), SN_OK);
@@ -288,9 +249,9 @@ static void check_forward(cfg c, const char *what)
     sn_model_t *m = build_cfg(&c, 3, &n_in);
     float xq[MAXB * MAXT * MAXD], xv[MAXB * MAXT * MAXD],
         xk[MAXB * MAXT * MAXD];
-    fill(xq, sizeof xq / sizeof *xq, 11, -1.0f, 1.0f);
-    fill(xv, sizeof xv / sizeof *xv, 12, -1.0f, 1.0f);
-    fill(xk, sizeof xk / sizeof *xk, 13, -1.0f, 1.0f);
+    tk_fill(xq, sizeof xq / sizeof *xq, 11, -1.0f, 1.0f);
+    tk_fill(xv, sizeof xv / sizeof *xv, 12, -1.0f, 1.0f);
+    tk_fill(xk, sizeof xk / sizeof *xk, 13, -1.0f, 1.0f);
     const void *in[3] = {xq, xv, xk};
     size_t ny = (size_t)batch * c.tq * out_dim(&c);
     size_t np = (size_t)batch * c.heads * c.tq * c.tk;
@@ -332,7 +293,7 @@ END_TEST
 /* value_dim defaults to key_dim; the weight shapes follow Keras. */
 START_TEST(test_weight_shapes)
 {
-    sn_model_t *m = new_model(1);
+    sn_model_t *m = tk_new_model(1);
     int q = sn_input(m, 3, 4), v = sn_input(m, 5, 6), out[1];
     int in[2] = {q, v};
     ck_assert_int_eq(sn_apply_n(m, sn_multi_head_attention(2, 3, NULL), in,
@@ -363,7 +324,7 @@ START_TEST(test_weight_shapes)
     }
     /* glorot_uniform with Keras' fans: (4, 2, 3) -> 8 + 12. */
     size_t n;
-    const float *k = weight(m, "multi_head_attention/query/kernel", &n);
+    const float *k = tk_weight(m, "multi_head_attention/query/kernel", &n);
     float lim = sqrtf(6.0f / 20.0f), mx = 0.0f;
     for (size_t i = 0; i < n; i++)
         mx = fmaxf(mx, fabsf(k[i]));
@@ -394,8 +355,8 @@ START_TEST(test_scores_shape_and_rows)
     ck_assert_int_eq(dims[2], 5);
     const int batch = 3;
     float xq[3 * 2 * 4], xv[3 * 5 * 3];
-    fill(xq, 24, 1, -1.0f, 1.0f);
-    fill(xv, 45, 2, -1.0f, 1.0f);
+    tk_fill(xq, 24, 1, -1.0f, 1.0f);
+    tk_fill(xv, 45, 2, -1.0f, 1.0f);
     const void *in[2] = {xq, xv};
     ck_assert_int_eq(sn_model_forward(m, batch, in, NULL, 0), SN_OK);
     int full[SN_MAX_RANK + 1], rank;
@@ -425,7 +386,7 @@ END_TEST
  * c->scores, then with with_pool GlobalAveragePooling1D(y). */
 static sn_model_t *masked_model(const cfg *c, int with_pool)
 {
-    sn_model_t *m = new_model(9);
+    sn_model_t *m = tk_new_model(9);
     sn_embedding_opts eo = SN_EMBEDDING_OPTS_INIT;
     eo.mask_zero = 1;
     int q = c->self ? -1 : sn_input(m, c->tq, c->dq);
@@ -451,7 +412,7 @@ static sn_model_t *masked_model(const cfg *c, int with_pool)
 static void embed(sn_model_t *m, const int32_t *ids, int n, int dim,
                   float *x, uint8_t *mask)
 {
-    const float *tab = weight(m, "emb/embeddings", NULL);
+    const float *tab = tk_weight(m, "emb/embeddings", NULL);
     for (int i = 0; i < n; i++) {
         memcpy(x + (size_t)i * dim, tab + (size_t)ids[i] * dim,
                (size_t)dim * sizeof *x);
@@ -486,7 +447,7 @@ START_TEST(test_mask_self_attention)
     expect_close(y, ry, B * T * D, 2e-5, "masked y");
     expect_close(p, rp, B * H * T * T, 2e-6, "masked scores");
 
-    const float *bo = weight(m, "mha/attention_output/bias", NULL);
+    const float *bo = tk_weight(m, "mha/attention_output/bias", NULL);
     for (int b = 0; b < B; b++)
         for (int h = 0; h < H; h++)
             for (int i = 0; i < T; i++) {
@@ -532,7 +493,7 @@ START_TEST(test_mask_cross_attention)
     enum { B = 2, TQ = 3, TK = 5, DQ = 4, DV = 3, H = 2 };
     int32_t ids[B * TK] = {2, 0, 3, 0, 0, 0, 0, 0, 0, 0};
     float xq[B * TQ * DQ];
-    fill(xq, B * TQ * DQ, 31, -1.0f, 1.0f);
+    tk_fill(xq, B * TQ * DQ, 31, -1.0f, 1.0f);
     float y[B * TQ * DQ], p[B * H * TQ * TK];
     float *outs[2] = {y, p};
     const void *in[2] = {xq, ids};
@@ -567,7 +528,7 @@ static void check_causal(cfg c, int changed_input)
     float x[3][B * MAXT * MAXD];
     int dims[3] = {c.dq, c.dv, c.dk};
     for (int k = 0; k < 3; k++)
-        fill(x[k], B * MAXT * MAXD, 40u + (uint32_t)k, -1.0f, 1.0f);
+        tk_fill(x[k], B * MAXT * MAXD, 40u + (uint32_t)k, -1.0f, 1.0f);
     const void *in[3] = {x[0], x[1], x[2]};
     int o_n = out_dim(&c);
     float y0[B * MAXT * MAXD], y1[B * MAXT * MAXD];
@@ -610,137 +571,6 @@ END_TEST
 
 /* ------------------------------------------------------------ gradients */
 
-typedef struct gc_case {
-    sn_model_t *m;
-    int batch;
-    int n_inputs;
-    void *inputs[3];
-    size_t in_count[3];
-    int in_float[3];
-} gc_case;
-
-static size_t output_count(const sn_model_t *m)
-{
-    int dims[SN_MAX_RANK + 1], rank = 0;
-    const float *y = sn_model_output(m, 0, dims, &rank);
-    ck_assert_ptr_nonnull(y);
-    size_t n = 1;
-    for (int i = 0; i < rank; i++)
-        n *= (size_t)dims[i];
-    return n;
-}
-
-static double loss(gc_case *g, const float *w)
-{
-    sn_status st = sn_model_forward(g->m, g->batch,
-                                    (const void *const *)g->inputs, NULL, 0);
-    ck_assert_msg(st == SN_OK, "forward failed: %s", sn_last_error());
-    size_t n = output_count(g->m);
-    const float *y = sn_model_output(g->m, 0, NULL, NULL);
-    double l = 0.0;
-    for (size_t i = 0; i < n; i++)
-        l += (double)w[i] * (double)y[i];
-    return l;
-}
-
-static double numeric_grad(gc_case *g, const float *w, float *p, float eps)
-{
-    float saved = *p;
-    *p = saved + eps;
-    double lp = loss(g, w);
-    *p = saved - eps;
-    double lm = loss(g, w);
-    *p = saved;
-    return (lp - lm) / (2.0 * (double)eps);
-}
-
-typedef struct gc_result {
-    int checked, bad;
-    double max_abs_grad;
-} gc_result;
-
-static void compare(gc_result *r, const char *what, size_t idx, double a,
-                    double n)
-{
-    const double rtol = 1e-2, atol = 1e-3;
-    r->checked++;
-    if (fabs(a) > r->max_abs_grad)
-        r->max_abs_grad = fabs(a);
-    if (fabs(a - n) > atol + rtol * fmax(fabs(a), fabs(n))) {
-        if (r->bad < 5)
-            fprintf(stderr, "  %s[%zu]: analytic %.6f numeric %.6f\n", what,
-                    idx, a, n);
-        r->bad++;
-    }
-}
-
-/* Checks every weight and float-input gradient of output 0 (the model's
- * only output). */
-static gc_result grad_check(gc_case *g, uint32_t wseed)
-{
-    const float eps = 1e-3f;
-    gc_result r = {0, 0, 0.0};
-    /* A first forward tells the output size. */
-    ck_assert_int_eq(sn_model_forward(g->m, g->batch,
-                                      (const void *const *)g->inputs, NULL,
-                                      0), SN_OK);
-    size_t n_out = output_count(g->m);
-    float *w = malloc(n_out * sizeof *w);
-    ck_assert_ptr_nonnull(w);
-    fill(w, n_out, wseed, -1.0f, 1.0f);
-
-    ck_assert_int_eq(sn_model_zero_grad(g->m), SN_OK);
-    (void)loss(g, w);
-    const float *grads[1] = {w};
-    ck_assert_msg(sn_model_backward(g->m, grads) == SN_OK, "backward: %s",
-                  sn_last_error());
-    int nw = sn_model_num_weights(g->m);
-    float *wg[16] = {0}, *ig[3] = {0};
-    ck_assert_int_le(nw, 16);
-    for (int i = 0; i < nw; i++) {
-        size_t cnt;
-        const float *gr = sn_model_weight_grad(g->m, i, &cnt);
-        ck_assert_ptr_nonnull(gr);
-        wg[i] = malloc(cnt * sizeof(float));
-        memcpy(wg[i], gr, cnt * sizeof(float));
-    }
-    for (int k = 0; k < g->n_inputs; k++) {
-        if (!g->in_float[k])
-            continue;
-        const float *gr = sn_model_input_grad(g->m, k);
-        ck_assert_ptr_nonnull(gr);
-        ig[k] = malloc(g->in_count[k] * sizeof(float));
-        memcpy(ig[k], gr, g->in_count[k] * sizeof(float));
-    }
-    for (int i = 0; i < nw; i++) {
-        const char *name = NULL;
-        sn_model_weight_info(g->m, i, &name, NULL, NULL);
-        size_t cnt;
-        float *data = sn_model_weight_data(g->m, i, &cnt);
-        for (size_t j = 0; j < cnt; j++)
-            compare(&r, name, j, wg[i][j], numeric_grad(g, w, &data[j], eps));
-        free(wg[i]);
-    }
-    for (int k = 0; k < g->n_inputs; k++) {
-        if (!g->in_float[k])
-            continue;
-        float *x = g->inputs[k];
-        for (size_t j = 0; j < g->in_count[k]; j++)
-            compare(&r, "input", j, ig[k][j], numeric_grad(g, w, &x[j], eps));
-        free(ig[k]);
-    }
-    free(w);
-    return r;
-}
-
-static void expect_good(gc_result r, const char *what)
-{
-    ck_assert_msg(r.checked > 0, "%s: nothing checked", what);
-    ck_assert_msg(r.bad == 0, "%s: %d of %d gradients differ", what, r.bad,
-                  r.checked);
-    ck_assert_msg(r.max_abs_grad > 1e-3, "%s: gradient is all zero", what);
-}
-
 /* Gradient check of c on a batch of 2; scores_out checks the gradient
  * through the returned scores instead of y. */
 static void grad_case(cfg c, int scores_out, const char *what)
@@ -748,7 +578,7 @@ static void grad_case(cfg c, int scores_out, const char *what)
     normalise(&c);
     c.scores = scores_out;
     const int batch = 2;
-    sn_model_t *m = new_model(21);
+    sn_model_t *m = tk_new_model(21);
     int outs[2];
     int n_in = apply_cfg(m, &c, outs);
     ck_assert_int_eq(sn_model_set_outputs(m, &outs[scores_out], 1), SN_OK);
@@ -757,12 +587,13 @@ static void grad_case(cfg c, int scores_out, const char *what)
     static float x[3][MAXB * MAXT * MAXD];
     size_t cnt[3] = {(size_t)batch * c.tq * c.dq, (size_t)batch * c.tk * c.dv,
                      (size_t)batch * c.tk * c.dk};
-    gc_case g = {m, batch, n_in, {x[0], x[1], x[2]}, {0}, {1, 1, 1}};
+    tk_grad_case g = {m, batch, n_in, {x[0], x[1], x[2]}, {0}, {1, 1, 1},
+                      0, NULL};
     for (int k = 0; k < n_in; k++) {
-        fill(x[k], cnt[k], 50u + (uint32_t)k, -1.0f, 1.0f);
+        tk_fill(x[k], cnt[k], 50u + (uint32_t)k, -1.0f, 1.0f);
         g.in_count[k] = cnt[k];
     }
-    expect_good(grad_check(&g, 61), what);
+    tk_expect_good_grads(tk_grad_check(&g, 61, &tk_grad_defaults), what);
     sn_model_free(m);
 }
 
@@ -835,8 +666,8 @@ START_TEST(test_grad_masked)
         normalise(&c);
         sn_model_t *m = masked_model(&c, 0); /* y is the only output */
         float xq[2 * 3 * 4];
-        fill(xq, 24, 71, -1.0f, 1.0f);
-        gc_case g;
+        tk_fill(xq, 24, 71, -1.0f, 1.0f);
+        tk_grad_case g;
         memset(&g, 0, sizeof g);
         g.m = m;
         g.batch = 2;
@@ -852,8 +683,8 @@ START_TEST(test_grad_masked)
             g.inputs[1] = ids;
             g.in_count[1] = 8;
         }
-        gc_result r = grad_check(&g, 81);
-        expect_good(r, self ? "masked self" : "masked cross");
+        tk_grad_result r = tk_grad_check(&g, 81, &tk_grad_defaults);
+        tk_expect_good_grads(r, self ? "masked self" : "masked cross");
         /* Row 0 (padding) of the embeddings gets no gradient. */
         int e = sn_model_find_weight(m, "emb/embeddings");
         const float *ge = sn_model_weight_grad(m, e, NULL);
@@ -877,11 +708,11 @@ static sn_model_t *dropout_model(uint64_t seed)
     int n_in;
     sn_model_t *m = build_cfg(&c, seed, &n_in);
     size_t n;
-    float *wv = weight(m, "mha/value/kernel", &n);
+    float *wv = tk_weight(m, "mha/value/kernel", &n);
     memset(wv, 0, n * sizeof *wv);
     for (int d = 0; d < 4; d++)
         wv[d * 4 + d] = 1.0f;
-    float *wo = weight(m, "mha/attention_output/kernel", &n);
+    float *wo = tk_weight(m, "mha/attention_output/kernel", &n);
     memcpy(wo, wv, n * sizeof *wo);
     return m;
 }
@@ -891,8 +722,8 @@ static float dq_in[DB * 1 * 3], dv_in[DB * 4 * 4], dk_in[DB * 4 * 2];
 
 static void dropout_inputs(void)
 {
-    fill(dq_in, sizeof dq_in / sizeof *dq_in, 91, -1.5f, 1.5f);
-    fill(dk_in, sizeof dk_in / sizeof *dk_in, 92, -1.5f, 1.5f);
+    tk_fill(dq_in, sizeof dq_in / sizeof *dq_in, 91, -1.5f, 1.5f);
+    tk_fill(dk_in, sizeof dk_in / sizeof *dk_in, 92, -1.5f, 1.5f);
     memset(dv_in, 0, sizeof dv_in);
     for (int b = 0; b < DB; b++)
         for (int j = 0; j < 4; j++)
@@ -990,7 +821,7 @@ END_TEST
 START_TEST(test_transformer_block_trains)
 {
     enum { B = 3, T = 5, D = 4 };
-    sn_model_t *m = new_model(13);
+    sn_model_t *m = tk_new_model(13);
     int x = sn_input(m, T, D), a[1];
     int xx[2] = {x, x};
     sn_mha_opts o = SN_MHA_OPTS_INIT;
@@ -1006,10 +837,10 @@ START_TEST(test_transformer_block_trains)
     co.optimizer = sn_optimizer_new(&oo);
     ck_assert_int_eq(sn_model_compile(m, &co), SN_OK);
     float xin[B * T * D], tgt[B * T * 2];
-    fill(xin, B * T * D, 3, -1.0f, 1.0f);
-    fill(tgt, B * T * 2, 4, -1.0f, 1.0f);
+    tk_fill(xin, B * T * D, 3, -1.0f, 1.0f);
+    tk_fill(tgt, B * T * 2, 4, -1.0f, 1.0f);
     size_t n;
-    float *wq = weight(m, "multi_head_attention/query/kernel", &n);
+    float *wq = tk_weight(m, "multi_head_attention/query/kernel", &n);
     float before = wq[0];
     const void *in[1] = {xin};
     const float *tg[1] = {tgt};
@@ -1050,7 +881,7 @@ START_TEST(test_save_load_identical)
     enum { B = 2 };
     float x[3][B * 4 * 4];
     for (int k = 0; k < 3; k++)
-        fill(x[k], B * 4 * 4, 5u + (uint32_t)k, -1.0f, 1.0f);
+        tk_fill(x[k], B * 4 * 4, 5u + (uint32_t)k, -1.0f, 1.0f);
     const void *in[3] = {x[0], x[1], x[2]};
     float y1[B * 4 * 3], p1[B * 2 * 4 * 4], y2[B * 4 * 3], p2[B * 2 * 4 * 4];
     float *o1[2] = {y1, p1}, *o2[2] = {y2, p2};
@@ -1119,7 +950,7 @@ static int apply_pair(sn_model_t *m, int q, int v, int k)
 
 START_TEST(test_shape_errors)
 {
-    sn_model_t *m = new_model(1);
+    sn_model_t *m = tk_new_model(1);
     int q = sn_input(m, 3, 4), v = sn_input(m, 5, 4), k = sn_input(m, 6, 4);
     int flat = sn_input(m, SN_NO_TIME, 4), tok = sn_input_tokens(m, 5);
     ck_assert_int_eq(apply_pair(m, q, v, k), SN_ERR_SHAPE);
@@ -1134,7 +965,7 @@ START_TEST(test_shape_errors)
     sn_model_free(m);
 
     /* Lengths known only at call time: checked then. */
-    m = new_model(1);
+    m = tk_new_model(1);
     int a = sn_input(m, SN_ANY_TIME, 2), b = sn_input(m, SN_ANY_TIME, 2);
     int c = sn_input(m, SN_ANY_TIME, 2);
     ck_assert_int_eq(apply_pair(m, a, b, c), 1);
@@ -1186,9 +1017,5 @@ static Suite *mha_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(mha_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failures = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failures ? 1 : 0;
+    return tk_run_suite(mha_suite());
 }

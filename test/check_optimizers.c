@@ -15,6 +15,8 @@
 
 #include <seqnet.h>
 
+#include "support/testkit.h"
+
 #define NV 3     /* values of the tiny model: kernel[2], bias[1] */
 #define NSTEPS 3
 #define TOL 2e-6
@@ -955,9 +957,5 @@ static Suite *optimizers_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(optimizers_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failures = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failures == 0 ? 0 : 1;
+    return tk_run_suite(optimizers_suite());
 }

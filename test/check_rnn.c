@@ -5,9 +5,9 @@
  * - A plain double-precision reference of the Keras equations (and of the
  *   PyTorch ones for the layout tests) lives in this file; the library's
  *   predictions are compared with it.
- * - Gradient checks use L = sum_k sum_i w_k,i * y_k,i over every model
- *   output with fixed pseudo-random w, as check_layers.c does, and compare
- *   the analytic weight/input gradients with central differences.
+ * - Gradient checks (test/support/gradcheck.c) use L = sum_k sum_i
+ *   w_k,i * y_k,i over every model output with fixed pseudo-random w, and
+ *   compare the analytic weight/input gradients with central differences.
  * - Padded sequences (pre and post, mask_zero) must give the result of the
  *   unpadded sequence; stateful halves must give the whole sequence; weight
  *   layouts must map as docs/RECURRENT.md and KERAS-SEMANTICS.md B1 say.
@@ -21,40 +21,16 @@
 
 #include <seqnet.h>
 
+#include "support/gradcheck.h"
+#include "support/testkit.h"
+
 /* ------------------------------------------------------------ helpers */
-
-static uint32_t lcg_next(uint32_t *s)
-{
-    *s = *s * 1664525u + 1013904223u;
-    return *s >> 8;
-}
-
-static float frand(uint32_t *s, float lo, float hi)
-{
-    return lo + (hi - lo) * (float)lcg_next(s) / (float)(1u << 24);
-}
-
-static void fill(float *x, size_t n, uint32_t seed, float lo, float hi)
-{
-    uint32_t s = seed;
-    for (size_t i = 0; i < n; i++)
-        x[i] = frand(&s, lo, hi);
-}
 
 static void *xmalloc(size_t n)
 {
     void *p = calloc(1, n ? n : 1);
     ck_assert_ptr_nonnull(p);
     return p;
-}
-
-static sn_model_t *new_model(uint64_t seed)
-{
-    sn_model_opts o = SN_MODEL_OPTS_INIT;
-    o.seed = seed;
-    sn_model_t *m = sn_model_new(&o);
-    ck_assert_ptr_nonnull(m);
-    return m;
 }
 
 static int ends_with(const char *s, const char *suf)
@@ -65,11 +41,8 @@ static int ends_with(const char *s, const char *suf)
 
 static float *wdata(sn_model_t *m, const char *name, size_t expect)
 {
-    int i = sn_model_find_weight(m, name);
-    ck_assert_msg(i >= 0, "no weight %s", name);
     size_t n = 0;
-    float *p = sn_model_weight_data(m, i, &n);
-    ck_assert_ptr_nonnull(p);
+    float *p = tk_weight(m, name, &n);
     ck_assert_msg(expect == 0 || n == expect,
                   "%s has %zu floats, expected %zu", name, n, expect);
     return p;
@@ -78,25 +51,7 @@ static float *wdata(sn_model_t *m, const char *name, size_t expect)
 /* Fills every weight of a built model with U(-scale, scale). */
 static void randomize_weights(sn_model_t *m, uint32_t seed, float scale)
 {
-    int nw = sn_model_num_weights(m);
-    ck_assert_int_gt(nw, 0);
-    for (int i = 0; i < nw; i++) {
-        size_t n;
-        float *p = sn_model_weight_data(m, i, &n);
-        ck_assert_ptr_nonnull(p);
-        fill(p, n, seed + 7919u * (uint32_t)i, -scale, scale);
-    }
-}
-
-static size_t out_elems(const sn_model_t *m, int k)
-{
-    int dims[SN_MAX_RANK + 1], rank = 0;
-    const float *y = sn_model_output(m, k, dims, &rank);
-    ck_assert_ptr_nonnull(y);
-    size_t n = 1;
-    for (int i = 0; i < rank; i++)
-        n *= (size_t)dims[i];
-    return n;
+    tk_fill_weights(m, seed, 7919u, scale);
 }
 
 static void expect_close(const float *got, const double *want, size_t n,
@@ -107,17 +62,6 @@ static void expect_close(const float *got, const double *want, size_t n,
         ck_assert_msg(d <= tol * (1.0 + fabs(want[i])),
                       "%s[%zu]: got %.7f, expected %.7f", what, i,
                       (double)got[i], want[i]);
-    }
-}
-
-static void expect_close_f(const float *got, const float *want, size_t n,
-                           double tol, const char *what)
-{
-    for (size_t i = 0; i < n; i++) {
-        double d = fabs((double)got[i] - (double)want[i]);
-        ck_assert_msg(d <= tol * (1.0 + fabs((double)want[i])),
-                      "%s[%zu]: got %.7f, expected %.7f", what, i,
-                      (double)got[i], (double)want[i]);
     }
 }
 
@@ -414,7 +358,7 @@ typedef struct built {
 static built build(const mdesc *d, uint64_t seed, uint32_t wseed)
 {
     built b;
-    b.m = new_model(seed);
+    b.m = tk_new_model(seed);
     int x;
     if (d->masked) {
         sn_embedding_opts eo = SN_EMBEDDING_OPTS_INIT;
@@ -619,7 +563,7 @@ static void ref_compare(const mdesc *d, uint64_t seed, const char *what)
         inputs[0] = ids;
     } else {
         xf = xmalloc((size_t)B * T * E * sizeof *xf);
-        fill(xf, (size_t)B * T * E, 17, -1, 1);
+        tk_fill(xf, (size_t)B * T * E, 17, -1, 1);
         inputs[0] = xf;
     }
     int nsi = n_state_inputs(d);
@@ -627,7 +571,7 @@ static void ref_compare(const mdesc *d, uint64_t seed, const char *what)
     double *sd[8] = {0};
     for (int i = 0; i < nsi; i++) {
         sf[i] = xmalloc((size_t)B * u * sizeof(float));
-        fill(sf[i], (size_t)B * u, 50 + (uint32_t)i, -0.8f, 0.8f);
+        tk_fill(sf[i], (size_t)B * u, 50 + (uint32_t)i, -0.8f, 0.8f);
         sd[i] = to_double(sf[i], (size_t)B * u);
         inputs[1 + i] = sf[i];
     }
@@ -671,7 +615,7 @@ static void ref_compare(const mdesc *d, uint64_t seed, const char *what)
     st = sn_model_forward(bm.m, B, inputs, NULL, 0);
     ck_assert_msg(st == SN_OK, "%s: forward: %s", what, sn_last_error());
     for (int k = 0; k < no; k++)
-        ck_assert_uint_eq(out_elems(bm.m, k), ref_out_size(d, B, k));
+        ck_assert_uint_eq(tk_output_count(bm.m, k), ref_out_size(d, B, k));
     for (int i = 0; i < nsi; i++) {
         free(sf[i]);
         free(sd[i]);
@@ -776,7 +720,7 @@ START_TEST(test_lstm_forget_bias_init)
     for (int ufb = 0; ufb < 2; ufb++) {
         sn_rnn_opts o = SN_RNN_OPTS_INIT;
         o.unit_forget_bias = ufb;
-        sn_model_t *m = new_model(3);
+        sn_model_t *m = tk_new_model(3);
         sn_layer_t *l = sn_lstm(3, &o);
         ck_assert_int_ge(sn_apply(m, l, sn_input(m, 4, 2)), 0);
         ck_assert_int_eq(sn_model_build(m), SN_OK);
@@ -789,7 +733,7 @@ START_TEST(test_lstm_forget_bias_init)
     for (int ra = 0; ra < 2; ra++) {
         sn_rnn_opts o = SN_RNN_OPTS_INIT;
         o.reset_after = ra;
-        sn_model_t *m = new_model(3);
+        sn_model_t *m = tk_new_model(3);
         ck_assert_int_ge(sn_apply(m, sn_gru(3, &o), sn_input(m, 4, 2)), 0);
         ck_assert_int_eq(sn_model_build(m), SN_OK);
         int dims[SN_MAX_RANK];
@@ -812,141 +756,10 @@ END_TEST
 
 /* ------------------------------------------------- gradient checking */
 
-typedef struct gc_case {
-    sn_model_t *m;
-    int batch;
-    int n_inputs;
-    void *inputs[8];
-    size_t in_count[8];
-    int in_float[8];
-} gc_case;
-
-typedef struct gc_result {
-    int checked, bad;
-    double max_abs_grad;
-} gc_result;
-
-static void gc_forward(gc_case *g)
-{
-    sn_status st = sn_model_forward(g->m, g->batch,
-                                    (const void *const *)g->inputs, NULL, 0);
-    ck_assert_msg(st == SN_OK, "forward failed: %s", sn_last_error());
-}
-
-static double gc_loss(gc_case *g, float *const *w)
-{
-    gc_forward(g);
-    int no = sn_model_num_outputs(g->m);
-    double l = 0.0;
-    for (int k = 0; k < no; k++) {
-        size_t n = out_elems(g->m, k);
-        const float *y = sn_model_output(g->m, k, NULL, NULL);
-        for (size_t i = 0; i < n; i++)
-            l += (double)w[k][i] * (double)y[i];
-    }
-    return l;
-}
-
-static double numeric_grad(gc_case *g, float *const *w, float *p, float eps)
-{
-    float saved = *p;
-    *p = saved + eps;
-    double lp = gc_loss(g, w);
-    *p = saved - eps;
-    double lm = gc_loss(g, w);
-    *p = saved;
-    /* the perturbation actually applied, in float */
-    return (lp - lm) / (2.0 * (double)eps);
-}
-
-static void compare(gc_result *r, const char *what, size_t idx, double a,
-                    double n)
-{
-    const double rtol = 2e-2, atol = 2e-3;
-    double diff = fabs(a - n);
-    r->checked++;
-    if (fabs(a) > r->max_abs_grad)
-        r->max_abs_grad = fabs(a);
-    if (diff > atol + rtol * fmax(fabs(a), fabs(n))) {
-        if (r->bad < 5)
-            fprintf(stderr, "  %s[%zu]: analytic %.6f numeric %.6f\n", what,
-                    idx, a, n);
-        r->bad++;
-    }
-}
-
-#define GC_MAX_W 48
-
-static gc_result grad_check(gc_case *g, uint32_t wseed)
-{
-    const float eps = 4e-3f;
-    gc_result r = {0, 0, 0.0};
-    gc_forward(g);
-    int no = sn_model_num_outputs(g->m);
-    ck_assert_int_le(no, 8);
-    float *w[8] = {0};
-    const float *grads[8] = {0};
-    for (int k = 0; k < no; k++) {
-        size_t n = out_elems(g->m, k);
-        w[k] = xmalloc(n * sizeof(float));
-        fill(w[k], n, wseed + 31u * (uint32_t)k, -1.0f, 1.0f);
-        grads[k] = w[k];
-    }
-    ck_assert_int_eq(sn_model_zero_grad(g->m), SN_OK);
-    (void)gc_loss(g, w);
-    sn_status st = sn_model_backward(g->m, grads);
-    ck_assert_msg(st == SN_OK, "backward failed: %s", sn_last_error());
-
-    int nw = sn_model_num_weights(g->m);
-    ck_assert_int_le(nw, GC_MAX_W);
-    float *wg[GC_MAX_W] = {0};
-    float *ig[8] = {0};
-    for (int i = 0; i < nw; i++) {
-        size_t cnt;
-        const float *gr = sn_model_weight_grad(g->m, i, &cnt);
-        ck_assert_ptr_nonnull(gr);
-        wg[i] = xmalloc(cnt * sizeof(float));
-        memcpy(wg[i], gr, cnt * sizeof(float));
-    }
-    for (int k = 0; k < g->n_inputs; k++) {
-        if (!g->in_float[k])
-            continue;
-        const float *gr = sn_model_input_grad(g->m, k);
-        ck_assert_msg(gr != NULL, "no gradient for input %d", k);
-        ig[k] = xmalloc(g->in_count[k] * sizeof(float));
-        memcpy(ig[k], gr, g->in_count[k] * sizeof(float));
-    }
-    for (int i = 0; i < nw; i++) {
-        const char *name = NULL;
-        sn_model_weight_info(g->m, i, &name, NULL, NULL);
-        size_t cnt;
-        float *data = sn_model_weight_data(g->m, i, &cnt);
-        for (size_t j = 0; j < cnt; j++)
-            compare(&r, name, j, wg[i][j], numeric_grad(g, w, &data[j], eps));
-        free(wg[i]);
-    }
-    for (int k = 0; k < g->n_inputs; k++) {
-        if (!g->in_float[k])
-            continue;
-        float *x = g->inputs[k];
-        char nm[32];
-        snprintf(nm, sizeof nm, "input%d", k);
-        for (size_t j = 0; j < g->in_count[k]; j++)
-            compare(&r, nm, j, ig[k][j], numeric_grad(g, w, &x[j], eps));
-        free(ig[k]);
-    }
-    for (int k = 0; k < no; k++)
-        free(w[k]);
-    return r;
-}
-
-static void expect_good(gc_result r, const char *what)
-{
-    ck_assert_msg(r.checked > 0, "%s: nothing checked", what);
-    ck_assert_msg(r.bad == 0, "%s: %d of %d gradients differ", what, r.bad,
-                  r.checked);
-    ck_assert_msg(r.max_abs_grad > 1e-3, "%s: gradient is all zero", what);
-}
+/* The central-difference step, tolerances and per-output seeds of the
+ * recurrent gradient checks: a larger step and looser tolerances than
+ * tk_grad_defaults. */
+static const tk_grad_opts rnn_grad_opts = {4e-3f, 2e-2, 2e-3, 31u};
 
 /* Gradient check of the model of d on batch 2 with given ids (masked). */
 static void grad_case(const mdesc *d, const int32_t *ids, uint64_t seed,
@@ -954,7 +767,7 @@ static void grad_case(const mdesc *d, const int32_t *ids, uint64_t seed,
 {
     const int B = 2;
     built bm = build(d, seed, 500u + (uint32_t)seed);
-    gc_case g;
+    tk_grad_case g;
     memset(&g, 0, sizeof g);
     g.m = bm.m;
     g.batch = B;
@@ -968,7 +781,7 @@ static void grad_case(const mdesc *d, const int32_t *ids, uint64_t seed,
         g.in_float[0] = 0;
     } else {
         xf = xmalloc(nx * sizeof *xf);
-        fill(xf, nx, 23, -1, 1);
+        tk_fill(xf, nx, 23, -1, 1);
         g.inputs[0] = xf;
         g.in_float[0] = 1;
     }
@@ -978,12 +791,12 @@ static void grad_case(const mdesc *d, const int32_t *ids, uint64_t seed,
     for (int i = 0; i < nsi; i++) {
         size_t n = (size_t)B * d->units;
         float *s = xmalloc(n * sizeof *s);
-        fill(s, n, 70 + (uint32_t)i, -0.8f, 0.8f);
+        tk_fill(s, n, 70 + (uint32_t)i, -0.8f, 0.8f);
         g.inputs[1 + i] = s;
         g.in_count[1 + i] = n;
         g.in_float[1 + i] = 1;
     }
-    expect_good(grad_check(&g, 99), what);
+    tk_expect_good_grads(tk_grad_check(&g, 99, &rnn_grad_opts), what);
 
     if (d->masked) {
         /* Padded steps get no gradient: embedding row 0 stays exactly 0. */
@@ -991,14 +804,15 @@ static void grad_case(const mdesc *d, const int32_t *ids, uint64_t seed,
             bm.m, sn_model_find_weight(bm.m, "embedding/embeddings"), NULL);
         ck_assert_ptr_nonnull(dE);
         ck_assert_int_eq(sn_model_zero_grad(bm.m), SN_OK);
-        gc_forward(&g);
+        tk_grad_forward(&g);
         int no = sn_model_num_outputs(bm.m);
+        ck_assert_int_le(no, 8);
         float *w[8];
         const float *gr[8];
         for (int k = 0; k < no; k++) {
-            size_t n = out_elems(bm.m, k);
+            size_t n = tk_output_count(bm.m, k);
             w[k] = xmalloc(n * sizeof(float));
-            fill(w[k], n, 5, 0.5f, 1.0f);
+            tk_fill(w[k], n, 5, 0.5f, 1.0f);
             gr[k] = w[k];
         }
         ck_assert_int_eq(sn_model_backward(bm.m, gr), SN_OK);
@@ -1093,7 +907,7 @@ END_TEST
 START_TEST(test_grad_stack)
 {
     for (int ra = 0; ra < 2; ra++) {
-        sn_model_t *m = new_model(8);
+        sn_model_t *m = tk_new_model(8);
         sn_rnn_opts o = SN_RNN_OPTS_INIT;
         o.return_sequences = 1;
         int x = sn_input(m, 4, 3);
@@ -1109,8 +923,8 @@ START_TEST(test_grad_stack)
         ck_assert_int_eq(sn_model_build(m), SN_OK);
         randomize_weights(m, 33, 0.7f);
         float xin[2 * 4 * 3];
-        fill(xin, 24, 9, -1, 1);
-        gc_case g;
+        tk_fill(xin, 24, 9, -1, 1);
+        tk_grad_case g;
         memset(&g, 0, sizeof g);
         g.m = m;
         g.batch = 2;
@@ -1118,8 +932,9 @@ START_TEST(test_grad_stack)
         g.inputs[0] = xin;
         g.in_count[0] = 24;
         g.in_float[0] = 1;
-        expect_good(grad_check(&g, 7), ra ? "stack (GRU reset_after=1)"
-                                          : "stack (GRU reset_after=0)");
+        tk_expect_good_grads(tk_grad_check(&g, 7, &rnn_grad_opts),
+                             ra ? "stack (GRU reset_after=1)"
+                                : "stack (GRU reset_after=0)");
         sn_model_free(m);
     }
 }
@@ -1134,7 +949,7 @@ static void backward_once(sn_model_t *m, int B, const float *x, int training,
     ck_assert_int_eq(sn_model_zero_grad(m), SN_OK);
     sn_status st = sn_model_forward(m, B, in, NULL, training);
     ck_assert_msg(st == SN_OK, "forward: %s", sn_last_error());
-    ck_assert_uint_eq(out_elems(m, 0), ny);
+    ck_assert_uint_eq(tk_output_count(m, 0), ny);
     if (y_out)
         memcpy(y_out, sn_model_output(m, 0, NULL, NULL), ny * sizeof(float));
     const float *gr[1] = {w};
@@ -1152,8 +967,8 @@ START_TEST(test_truncated_bptt)
     int cell = _i;
     size_t nx = (size_t)B * T * E, ny = (size_t)B * 3;
     float x[2 * 6 * 3], w[6], dx[2 * 6 * 3], dfull[2 * 6 * 3];
-    fill(x, nx, 4, -1, 1);
-    fill(w, ny, 5, -1, 1);
+    tk_fill(x, nx, 4, -1, 1);
+    tk_fill(w, ny, 5, -1, 1);
     int ks[4] = {0, k, T, T + 3};
     float *wg_full = NULL;
     size_t wg_n = 0;
@@ -1222,11 +1037,11 @@ START_TEST(test_truncated_bptt)
             char what[96];
             snprintf(what, sizeof what, "%s truncate_steps=%d dx vs full",
                      cell_names[cell], ks[ki]);
-            expect_close_f(dx, dfull, nx, 1e-6, what);
+            tk_expect_close(dx, dfull, nx, 1e-6, what);
             ck_assert_uint_eq(tot, wg_n);
             snprintf(what, sizeof what, "%s truncate_steps=%d dW vs full",
                      cell_names[cell], ks[ki]);
-            expect_close_f(wg, wg_full, tot, 1e-6, what);
+            tk_expect_close(wg, wg_full, tot, 1e-6, what);
         }
         free(wg);
         sn_model_free(bm.m);
@@ -1251,7 +1066,7 @@ START_TEST(test_dropout_reproducible)
         built a = build(&d, 123, 0), b = build(&d, 123, 0);
         size_t nx = (size_t)B * d.T * d.E, ny = (size_t)B * d.T * d.units;
         float *x = xmalloc(nx * sizeof *x);
-        fill(x, nx, 8, 0.2f, 1.0f);
+        tk_fill(x, nx, 8, 0.2f, 1.0f);
         const void *in[1] = {x};
         float *y1 = xmalloc(ny * sizeof *y1), *y0 = xmalloc(ny * sizeof *y0);
         ck_assert_int_eq(sn_model_forward(a.m, B, in, NULL, 1), SN_OK);
@@ -1273,7 +1088,7 @@ START_TEST(test_dropout_reproducible)
                       cell_names[cell], which);
         /* backward through recurrent dropout works and is finite */
         float *w = xmalloc(ny * sizeof *w);
-        fill(w, ny, 9, -1, 1);
+        tk_fill(w, ny, 9, -1, 1);
         const float *gr[1] = {w};
         ck_assert_int_eq(sn_model_backward(a.m, gr), SN_OK);
         const float *dx = sn_model_input_grad(a.m, 0);
@@ -1309,8 +1124,8 @@ START_TEST(test_dropout_input_mask)
     d.dropout = rate;
     size_t nx = (size_t)B * T * E, ny = (size_t)B * T * d.units;
     float *x = xmalloc(nx * sizeof *x), *w = xmalloc(ny * sizeof *w);
-    fill(x, nx, 12, -1, 1);
-    fill(w, ny, 13, -1, 1);
+    tk_fill(x, nx, 12, -1, 1);
+    tk_fill(w, ny, 13, -1, 1);
     float *ytr = xmalloc(ny * sizeof *ytr), *yin = xmalloc(ny * sizeof *yin);
     float *dxtr = xmalloc(nx * sizeof *dxtr), *dxin = xmalloc(nx * sizeof *dxin);
     built bm = build(&d, 321, 0);
@@ -1342,15 +1157,15 @@ START_TEST(test_dropout_input_mask)
                   "%s: %d of %d features dropped", cell_names[cell], dropped,
                   B * E);
     backward_once(bm.m, B, xs, 0, w, yin, ny, dxin, nx);
-    expect_close_f(ytr, yin, ny, 1e-5, "y_train(x) vs y_inf(x*s)");
+    tk_expect_close(ytr, yin, ny, 1e-5, "y_train(x) vs y_inf(x*s)");
     for (int b = 0; b < B; b++)
         for (int t = 0; t < T; t++)
             for (int e = 0; e < E; e++)
                 dxin[(b * T + t) * E + e] *= s[b * E + e];
-    expect_close_f(dxtr, dxin, nx, 1e-4, "dx_train vs s*dx_inf");
+    tk_expect_close(dxtr, dxin, nx, 1e-4, "dx_train vs s*dx_inf");
     for (int i = 0; i < nw; i++) {
         const float *p = sn_model_weight_grad(bm.m, i, NULL);
-        expect_close_f(wg[i], p, wc[i], 1e-4, "dW_train vs dW_inf");
+        tk_expect_close(wg[i], p, wc[i], 1e-4, "dW_train vs dW_inf");
         free(wg[i]);
     }
     /* Output does not depend on a dropped feature (forward mask = backward
@@ -1519,9 +1334,9 @@ START_TEST(test_layout_roundtrip)
     size_t nk = (size_t)in * GU, nr = (size_t)u * GU;
     size_t nb = (size_t)(cell == C_GRU ? 2 : 1) * GU;
     float K[3 * 12], R[3 * 12], bb[24], back[3 * 12];
-    fill(K, nk, 1, -0.7f, 0.7f);
-    fill(R, nr, 2, -0.7f, 0.7f);
-    fill(bb, nb, 3, -0.5f, 0.5f);
+    tk_fill(K, nk, 1, -0.7f, 0.7f);
+    tk_fill(R, nr, 2, -0.7f, 0.7f);
+    tk_fill(bb, nb, 3, -0.5f, 0.5f);
     ck_assert_msg(sn_rnn_set_weight(l, SN_LAYOUT_KERAS, "kernel", K, nk) ==
                   SN_OK, "set kernel: %s", sn_last_error());
     ck_assert_int_eq(sn_rnn_set_weight(l, SN_LAYOUT_KERAS, "recurrent_kernel",
@@ -1604,10 +1419,10 @@ START_TEST(test_layout_roundtrip)
     }
 
     /* Import: random PyTorch weights (nonzero bias_hh). */
-    fill(Wih, nk, 11, -0.7f, 0.7f);
-    fill(Whh, nr, 12, -0.7f, 0.7f);
-    fill(bih, GU, 13, -0.5f, 0.5f);
-    fill(bhh, GU, 14, -0.5f, 0.5f);
+    tk_fill(Wih, nk, 11, -0.7f, 0.7f);
+    tk_fill(Whh, nr, 12, -0.7f, 0.7f);
+    tk_fill(bih, GU, 13, -0.5f, 0.5f);
+    tk_fill(bhh, GU, 14, -0.5f, 0.5f);
     ck_assert_int_eq(sn_rnn_set_weight(l, SN_LAYOUT_PYTORCH, "weight_ih_l0",
                                        Wih, nk), SN_OK);
     ck_assert_int_eq(sn_rnn_set_weight(l, SN_LAYOUT_PYTORCH, "weight_hh_l0",
@@ -1641,7 +1456,7 @@ START_TEST(test_layout_roundtrip)
     /* Predict equals the PyTorch formulas. */
     float x[2 * 4 * 3], y[2 * 4 * 3];
     double yr[2 * 4 * 3];
-    fill(x, (size_t)B * T * in, 15, -1, 1);
+    tk_fill(x, (size_t)B * T * in, 15, -1, 1);
     const void *inp[1] = {x};
     float *outp[1] = {y};
     ck_assert_int_eq(sn_model_predict(bm.m, B, inp, NULL, outp), SN_OK);
@@ -1791,7 +1606,7 @@ START_TEST(test_layout_errors)
                  "unbuilt layer");
     sn_layer_free(loose);
     /* A Dense layer is not recurrent. */
-    sn_model_t *m = new_model(1);
+    sn_model_t *m = tk_new_model(1);
     sn_layer_t *dense = sn_dense(2, SN_LINEAR, NULL);
     ck_assert_int_ge(sn_apply(m, dense, sn_input(m, 3, 2)), 0);
     ck_assert_int_eq(sn_model_build(m), SN_OK);
@@ -1812,7 +1627,7 @@ END_TEST
 
 static sn_model_t *stateful_model(int cell, uint64_t seed, sn_layer_t **l)
 {
-    sn_model_t *m = new_model(seed);
+    sn_model_t *m = tk_new_model(seed);
     sn_rnn_opts o = SN_RNN_OPTS_INIT;
     o.stateful = 1;
     o.reset_after = cell != C_GRU0;
@@ -1830,7 +1645,7 @@ START_TEST(test_stateful_halves)
     int cell = _i;
     const int B = 2, T = 6, H = 3, E = 2, u = 3;
     float x[2 * 6 * 2], xa[2 * 3 * 2], xb[2 * 3 * 2];
-    fill(x, sizeof x / sizeof *x, 3, -1, 1);
+    tk_fill(x, sizeof x / sizeof *x, 3, -1, 1);
     for (int b = 0; b < B; b++)
         for (int t = 0; t < H; t++)
             for (int e = 0; e < E; e++) {
@@ -1852,7 +1667,7 @@ START_TEST(test_stateful_halves)
     ck_assert_int_eq(sn_model_predict(m, B, in, &th, out), SN_OK);
     in[0] = xb; out[0] = yb;
     ck_assert_int_eq(sn_model_predict(m, B, in, &th, out), SN_OK);
-    expect_close_f(yb, yfull, (size_t)B * u, 1e-5, "halves vs whole");
+    tk_expect_close(yb, yfull, (size_t)B * u, 1e-5, "halves vs whole");
     /* Without a reset the state carries on. */
     in[0] = xa; out[0] = ya2;
     ck_assert_int_eq(sn_model_predict(m, B, in, &th, out), SN_OK);
@@ -1868,20 +1683,20 @@ START_TEST(test_stateful_halves)
     ck_assert_int_eq(sn_layer_reset_states(l), SN_OK);
     in[0] = xa; out[0] = ya3;
     ck_assert_int_eq(sn_model_predict(m, B, in, &th, out), SN_OK);
-    expect_close_f(ya3, ya1, (size_t)B * u, 1e-6, "after layer reset");
+    tk_expect_close(ya3, ya1, (size_t)B * u, 1e-6, "after layer reset");
     /* Also the same as a fresh model. */
     sn_layer_t *l2;
     sn_model_t *m2 = stateful_model(cell, 7, &l2);
     out[0] = yfresh;
     ck_assert_int_eq(sn_model_predict(m2, B, in, &th, out), SN_OK);
-    expect_close_f(yfresh, ya1, (size_t)B * u, 1e-6, "fresh model");
+    tk_expect_close(yfresh, ya1, (size_t)B * u, 1e-6, "fresh model");
     /* The forward (training) path carries state too. */
     ck_assert_int_eq(sn_model_reset_states(m2), SN_OK);
     ck_assert_int_eq(sn_model_forward(m2, B, in, &th, 0), SN_OK);
     in[0] = xb;
     ck_assert_int_eq(sn_model_forward(m2, B, in, &th, 0), SN_OK);
-    expect_close_f(sn_model_output(m2, 0, NULL, NULL), yfull, (size_t)B * u,
-                   1e-5, "forward halves vs whole");
+    tk_expect_close(sn_model_output(m2, 0, NULL, NULL), yfull, (size_t)B * u,
+                    1e-5, "forward halves vs whole");
     sn_model_free(m2);
     sn_model_free(m);
 }
@@ -1907,7 +1722,7 @@ START_TEST(test_stateful_bidirectional)
 {
     int cell = _i;
     enum { SB = 2, ST = 3, SE = 2, SU = 3 };
-    sn_model_t *bm = new_model(3);
+    sn_model_t *bm = tk_new_model(3);
     sn_layer_t *bl = sn_bidirectional(stateful_cell(cell, 0), SN_MERGE_NONE);
     ck_assert_msg(bl != NULL, "%s", sn_last_error());
     int x = sn_input(bm, ST, SE), outs[2];
@@ -1916,7 +1731,7 @@ START_TEST(test_stateful_bidirectional)
     ck_assert_int_eq(sn_model_build(bm), SN_OK);
     randomize_weights(bm, 12, 0.6f);
 
-    sn_model_t *rm = new_model(3);
+    sn_model_t *rm = tk_new_model(3);
     x = sn_input(rm, ST, SE);
     int ro[2] = { sn_apply(rm, stateful_cell(cell, 0), x),
                   sn_apply(rm, stateful_cell(cell, 1), x) };
@@ -1933,7 +1748,7 @@ START_TEST(test_stateful_bidirectional)
 
     float xs[3][SB * ST * SE], yb[2][SB * SU], yr[2][SB * SU];
     for (int k = 0; k < 3; k++)
-        fill(xs[k], SB * ST * SE, 40 + (uint32_t)k, -1, 1);
+        tk_fill(xs[k], SB * ST * SE, 40 + (uint32_t)k, -1, 1);
     float first[2][SB * SU];
     for (int call = 0; call < 3; call++) {
         const void *in[1] = { xs[call] };
@@ -1941,8 +1756,8 @@ START_TEST(test_stateful_bidirectional)
         ck_assert_msg(sn_model_predict(bm, SB, in, NULL, ob) == SN_OK, "%s",
                       sn_last_error());
         ck_assert_int_eq(sn_model_predict(rm, SB, in, NULL, orf), SN_OK);
-        expect_close_f(yb[0], yr[0], SB * SU, 1e-6, "forward direction");
-        expect_close_f(yb[1], yr[1], SB * SU, 1e-6, "backward direction");
+        tk_expect_close(yb[0], yr[0], SB * SU, 1e-6, "forward direction");
+        tk_expect_close(yb[1], yr[1], SB * SU, 1e-6, "backward direction");
         if (call == 0)
             memcpy(first, yb, sizeof first);
     }
@@ -1950,15 +1765,15 @@ START_TEST(test_stateful_bidirectional)
     const void *in0[1] = { xs[0] };
     ck_assert_int_eq(sn_model_forward(bm, SB, in0, NULL, 0), SN_OK);
     ck_assert_int_eq(sn_model_forward(rm, SB, in0, NULL, 0), SN_OK);
-    expect_close_f(sn_model_output(bm, 1, NULL, NULL),
-                   sn_model_output(rm, 1, NULL, NULL), SB * SU, 1e-6,
-                   "forward pass, backward direction");
+    tk_expect_close(sn_model_output(bm, 1, NULL, NULL),
+                    sn_model_output(rm, 1, NULL, NULL), SB * SU, 1e-6,
+                    "forward pass, backward direction");
     /* a reset gives the fresh result again; a batch change is refused */
     ck_assert_int_eq(sn_layer_reset_states(bl), SN_OK);
     float *ob[2] = { yb[0], yb[1] };
     ck_assert_int_eq(sn_model_predict(bm, SB, in0, NULL, ob), SN_OK);
-    expect_close_f(yb[0], first[0], SB * SU, 1e-6, "after reset, forward");
-    expect_close_f(yb[1], first[1], SB * SU, 1e-6, "after reset, backward");
+    tk_expect_close(yb[0], first[0], SB * SU, 1e-6, "after reset, forward");
+    tk_expect_close(yb[1], first[1], SB * SU, 1e-6, "after reset, backward");
     ck_assert_msg(memcmp(yb, yr, sizeof yb) != 0, "states were carried");
     float x1[ST * SE] = {0}, y1[2][SU];
     const void *in1[1] = { x1 };
@@ -1977,7 +1792,7 @@ START_TEST(test_reset_states_stateless)
     /* Nothing to reset: fine, and predict stays pure. */
     ck_assert_int_eq(sn_model_reset_states(bm.m), SN_OK);
     float x[24], y1[6], y2[6];
-    fill(x, 24, 1, -1, 1);
+    tk_fill(x, 24, 1, -1, 1);
     const void *in[1] = {x};
     float *o1[1] = {y1}, *o2[1] = {y2};
     ck_assert_int_eq(sn_model_predict(bm.m, 2, in, NULL, o1), SN_OK);
@@ -2002,20 +1817,20 @@ START_TEST(test_step_grad_norms_vanishing)
     float x[2 * 50 * 2], w[8], norms[50];
     double ratio[2];
     for (int c = 0; c < 2; c++) {
-        sn_model_t *m = new_model(5);
+        sn_model_t *m = tk_new_model(5);
         sn_layer_t *l = c == 0 ? sn_simple_rnn(u, NULL) : sn_lstm(u, NULL);
         ck_assert_int_ge(sn_apply(m, l, sn_input(m, T, E)), 0);
         ck_assert_int_eq(sn_model_build(m), SN_OK);
         if (c == 0) {
-            fill(wdata(m, "simple_rnn/kernel", (size_t)E * u), (size_t)E * u,
-                 3, -0.5f, 0.5f);
-            fill(wdata(m, "simple_rnn/recurrent_kernel", (size_t)u * u),
-                 (size_t)u * u, 4, -0.05f, 0.05f);
-            fill(x, (size_t)B * T * E, 6, -1, 1);
+            tk_fill(wdata(m, "simple_rnn/kernel", (size_t)E * u),
+                    (size_t)E * u, 3, -0.5f, 0.5f);
+            tk_fill(wdata(m, "simple_rnn/recurrent_kernel", (size_t)u * u),
+                    (size_t)u * u, 4, -0.05f, 0.05f);
+            tk_fill(x, (size_t)B * T * E, 6, -1, 1);
         } else {
-            fill(x, (size_t)B * T * E, 6, -0.3f, 0.3f);
+            tk_fill(x, (size_t)B * T * E, 6, -0.3f, 0.3f);
         }
-        fill(w, (size_t)B * u, 7, 0.5f, 1);
+        tk_fill(w, (size_t)B * u, 7, 0.5f, 1);
         const void *in[1] = {x};
         const float *gr[1] = {w};
         sn_clear_error();
@@ -2062,7 +1877,7 @@ START_TEST(test_gate_activations)
     int T = d.T, E = d.E, u = d.units, GU = ngates(cell) * u;
     built bm = build(&d, 19, 300);
     float x[2 * 4 * 3];
-    fill(x, (size_t)B * T * E, 8, -1, 1);
+    tk_fill(x, (size_t)B * T * E, 8, -1, 1);
     const void *in[1] = {x};
     float out[2 * 4 * 8];
     int dims[3] = {0};
@@ -2109,7 +1924,7 @@ END_TEST
 START_TEST(test_save_load_all_types)
 {
     const int B = 2, T = 4, E = 3;
-    sn_model_t *m = new_model(31);
+    sn_model_t *m = tk_new_model(31);
     int x = sn_input(m, T, E);
     sn_embedding_opts eo = SN_EMBEDDING_OPTS_INIT;
     eo.mask_zero = 1;
@@ -2172,14 +1987,14 @@ START_TEST(test_save_load_all_types)
     ck_assert_int_eq(sn_model_num_weights(m2), sn_model_num_weights(m));
 
     float xf[2 * 4 * 3];
-    fill(xf, sizeof xf / sizeof *xf, 2, -1, 1);
+    tk_fill(xf, sizeof xf / sizeof *xf, 2, -1, 1);
     int32_t ids[8] = {1, 2, 0, 0, 0, 3, 5, 4};
     const void *in[2] = {xf, ids};
     float *y1[32], *y2[32];
     ck_assert_int_eq(sn_model_forward(m, B, in, NULL, 0), SN_OK);
     size_t sz[32];
     for (int k = 0; k < no; k++) {
-        sz[k] = out_elems(m, k);
+        sz[k] = tk_output_count(m, k);
         y1[k] = xmalloc(sz[k] * sizeof(float));
         y2[k] = xmalloc(sz[k] * sizeof(float));
     }
@@ -2303,7 +2118,7 @@ static void expect_apply_error(sn_model_t *m, sn_layer_t *l, const int *ins,
 
 START_TEST(test_shape_errors)
 {
-    sn_model_t *m = new_model(1);
+    sn_model_t *m = tk_new_model(1);
     int flat = sn_input(m, SN_NO_TIME, 3);
     int x = sn_input(m, 4, 3);
     int tok = sn_input_tokens(m, 4);
@@ -2355,7 +2170,7 @@ END_TEST
 START_TEST(test_training_step_skips_input_grads)
 {
     enum { TB = 3, TT = 5, TE = 3 };
-    sn_model_t *m = new_model(9);
+    sn_model_t *m = tk_new_model(9);
     sn_layer_t *l = sn_lstm(4, NULL);
     int x = sn_apply(m, l, sn_input(m, TT, TE));
     x = sn_apply(m, sn_dense(1, SN_LINEAR, NULL), x);
@@ -2370,8 +2185,8 @@ START_TEST(test_training_step_skips_input_grads)
     co.loss = &lo;
     ck_assert_int_eq(sn_model_compile(m, &co), SN_OK);
     float xs[TB * TT * TE], ys[TB], dy[TB], norms[TT];
-    fill(xs, TB * TT * TE, 7, -1, 1);
-    fill(ys, TB, 8, -1, 1);
+    tk_fill(xs, TB * TT * TE, 7, -1, 1);
+    tk_fill(ys, TB, 8, -1, 1);
     const void *in[1] = {xs};
     const float *tg[1] = {ys}, *gr[1] = {dy};
 
@@ -2420,7 +2235,7 @@ END_TEST
 START_TEST(test_introspection_misc)
 {
     /* sn_rnn_step_grad_norms / gate_activations on a non-recurrent layer. */
-    sn_model_t *m = new_model(1);
+    sn_model_t *m = tk_new_model(1);
     sn_layer_t *dense = sn_dense(2, SN_LINEAR, NULL);
     ck_assert_int_ge(sn_apply(m, dense, sn_input(m, 3, 2)), 0);
     ck_assert_int_eq(sn_model_build(m), SN_OK);
@@ -2445,8 +2260,8 @@ START_TEST(test_introspection_misc)
     d.T = 5;
     built bm = build(&d, 3, 12);
     float xb[2 * 5 * 3], w[2 * 6];
-    fill(xb, 30, 1, -1, 1);
-    fill(w, 12, 2, -1, 1);
+    tk_fill(xb, 30, 1, -1, 1);
+    tk_fill(w, 12, 2, -1, 1);
     const void *inb[1] = {xb};
     const float *gr[1] = {w};
     ck_assert_int_eq(sn_model_forward(bm.m, 2, inb, NULL, 0), SN_OK);
@@ -2476,7 +2291,7 @@ START_TEST(test_introspection_misc)
     d.rs = 1;
     bm = build(&d, 3, 12);
     float w2[2 * 5 * 3];
-    fill(w2, 30, 4, -1, 1);
+    tk_fill(w2, 30, 4, -1, 1);
     gr[0] = w2;
     ck_assert_int_eq(sn_model_forward(bm.m, 2, inb, NULL, 0), SN_OK);
     ck_assert_int_eq(sn_model_backward(bm.m, gr), SN_OK);
@@ -2568,9 +2383,5 @@ static Suite *rnn_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(rnn_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failures = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failures ? 1 : 0;
+    return tk_run_suite(rnn_suite());
 }

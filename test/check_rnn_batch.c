@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "support/testkit.h"
+
 enum { B = 40, T = 7, V = 9, E = 5 };
 
 typedef enum kind { K_SIMPLE, K_LSTM, K_GRU, K_GRU_BEFORE, K_BIDI } kind;
@@ -219,9 +221,5 @@ int main(void)
     tcase_add_loop_test(tc, test_batch_predict_matches_forward, 0, 20);
     tcase_add_loop_test(tc, test_predict_matches_forward_wide, 0, 2);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
+    return tk_run_suite(s);
 }

@@ -14,13 +14,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "support/testkit.h"
 
 /* ------------------------------------------------------------ helpers */
-
-static int contains(const char *haystack, const char *needle)
-{
-    return haystack != NULL && strstr(haystack, needle) != NULL;
-}
 
 #define ASSERT_NEAR(a, b, tol) ck_assert_double_eq_tol((a), (b), (tol))
 
@@ -44,10 +40,10 @@ static void expect_error_n(const char *csv, size_t len, const sn_csv_opts *o,
     ck_assert_msg(st == want, "status %d, want %d (%s)", (int)st, (int)want,
                   sn_last_error());
     ck_assert_ptr_null(t);
-    ck_assert_msg(contains(sn_last_error(), needle1),
+    ck_assert_msg(tk_contains(sn_last_error(), needle1),
                   "message '%s' lacks '%s'", sn_last_error(), needle1);
     if (needle2 != NULL)
-        ck_assert_msg(contains(sn_last_error(), needle2),
+        ck_assert_msg(tk_contains(sn_last_error(), needle2),
                       "message '%s' lacks '%s'", sn_last_error(), needle2);
 }
 
@@ -107,7 +103,7 @@ END_TEST
 START_TEST(test_yahoo_null_row_error_policy)
 {
     expect_error(yahoo, NULL, SN_ERR_FORMAT, "line 4", "missing value");
-    ck_assert(contains(sn_last_error(), "'Open'"));
+    ck_assert(tk_contains(sn_last_error(), "'Open'"));
 }
 END_TEST
 
@@ -238,7 +234,7 @@ START_TEST(test_column_selection_and_select)
     ck_assert_float_eq(out[5], 123.239998f);
     const char *bad[] = { "Volume" };
     ck_assert_int_eq(sn_table_select(t, bad, 1, out), SN_ERR_NOT_FOUND);
-    ck_assert(contains(sn_last_error(), "'Volume'"));
+    ck_assert(tk_contains(sn_last_error(), "'Volume'"));
     sn_table_free(t);
 
     const char *missing[] = { "Open", "Price" };
@@ -257,7 +253,7 @@ START_TEST(test_wrong_field_count)
 {
     expect_error("Date,A,B\n2020-01-01,1,2\n2020-01-02,3\n", NULL,
                  SN_ERR_FORMAT, "line 3", "expected 3 fields");
-    ck_assert(contains(sn_last_error(), "found 2"));
+    ck_assert(tk_contains(sn_last_error(), "found 2"));
     expect_error("Date,A,B\n2020-01-01,1,2,7\n", NULL, SN_ERR_FORMAT,
                  "line 2", "found 4");
 }
@@ -267,7 +263,7 @@ START_TEST(test_bad_numbers)
 {
     expect_error("Date,A\n2020-01-01,1\n2020-01-02,12.3x\n", NULL,
                  SN_ERR_FORMAT, "line 3", "'12.3x' is not a number");
-    ck_assert(contains(sn_last_error(), "column 'A'"));
+    ck_assert(tk_contains(sn_last_error(), "column 'A'"));
     const char *bad[] = { "nan", "inf", "-Infinity", "0x10", "1e", ".", "+",
                           "1.2.3", "1 2", "--1" };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -358,7 +354,7 @@ START_TEST(test_binary_garbage)
     ck_assert_int_eq(sn_csv_read_buffer(junk, sizeof junk, NULL, &t),
                      SN_ERR_FORMAT);
     ck_assert_ptr_null(t);
-    ck_assert(contains(sn_last_error(), "line "));
+    ck_assert(tk_contains(sn_last_error(), "line "));
 }
 END_TEST
 
@@ -380,10 +376,10 @@ START_TEST(test_files_and_arguments)
     sn_table_free(t);
     /* the file name appears in format errors */
     ck_assert_int_eq(sn_csv_read(path, NULL, &t), SN_ERR_FORMAT);
-    ck_assert(contains(sn_last_error(), "prices.csv line 4"));
+    ck_assert(tk_contains(sn_last_error(), "prices.csv line 4"));
     unlink(path);
     ck_assert_int_eq(sn_csv_read(path, NULL, &t), SN_ERR_IO);
-    ck_assert(contains(sn_last_error(), path));
+    ck_assert(tk_contains(sn_last_error(), path));
     ck_assert_ptr_null(t);
     rmdir(dir);
 
@@ -421,7 +417,7 @@ START_TEST(test_real_aapl)
         return;
     sn_table_t *t = NULL;
     ck_assert_int_eq(sn_csv_read(path, NULL, &t), SN_ERR_FORMAT);
-    ck_assert(contains(sn_last_error(), "line 167"));
+    ck_assert(tk_contains(sn_last_error(), "line 167"));
     sn_csv_opts o = SN_CSV_OPTS_INIT;
     o.missing = SN_MISSING_DROP_ROW;
     ck_assert_msg(sn_csv_read(path, &o, &t) == SN_OK, "%s", sn_last_error());
@@ -497,7 +493,7 @@ START_TEST(test_sequences_tiny)
     /* errors */
     ck_assert_int_eq(sn_create_sequences(s, 4, 2, 3, 2, t0, 1, x, y, &n),
                      SN_ERR_SHAPE);
-    ck_assert(contains(sn_last_error(), "4 rows"));
+    ck_assert(tk_contains(sn_last_error(), "4 rows"));
     const int t2[] = { 2 };
     ck_assert_int_eq(sn_create_sequences(s, 6, 2, 3, 2, t2, 1, x, y, &n),
                      SN_ERR_INVALID_ARG);
@@ -765,9 +761,5 @@ static Suite *series_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(series_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tk_run_suite(series_suite());
 }

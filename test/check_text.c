@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "support/testkit.h"
 
 /* ------------------------------------------------------------ helpers */
 
@@ -892,9 +893,5 @@ static Suite *text_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(text_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failures = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failures == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tk_run_suite(text_suite());
 }

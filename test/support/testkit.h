@@ -1,0 +1,72 @@
+/*
+ * testkit.h - helpers shared by the Check programs test/check_*.c.
+ *
+ * What more than one test program needs lives here once: the Makefile
+ * compiles test/support with the tests' flags in each build variant and
+ * links it into every test program.  Names start with tk_ so that a
+ * program's own helpers cannot collide with them.  Failures are reported
+ * with ck_assert and friends, so call these from inside a test.
+ */
+#ifndef SN_TEST_TESTKIT_H
+#define SN_TEST_TESTKIT_H
+
+#include <check.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <seqnet.h>
+
+/* ------------------------------------------------- deterministic numbers */
+
+/* A small LCG, so that tests do not depend on rand(): advances *state and
+ * returns 24 random bits. */
+uint32_t tk_lcg_next(uint32_t *state);
+
+/* Uniform in [lo, hi), drawn from *state. */
+float tk_frand(uint32_t *state, float lo, float hi);
+
+/* x[0..n) uniform in [lo, hi), the same values for the same seed. */
+void tk_fill(float *x, size_t n, uint32_t seed, float lo, float hi);
+
+/* --------------------------------------------------------------- models */
+
+/* An empty model with the given seed (never NULL). */
+sn_model_t *tk_new_model(uint64_t seed);
+
+/* The values of the weight called name (which must exist); *count, if not
+ * NULL, receives the number of floats. */
+float *tk_weight(sn_model_t *m, const char *name, size_t *count);
+
+/* Every weight i of a built model (it must have some) uniform in [-r, r),
+ * seeded seed + i * seed_step, so that biases are nonzero too. */
+void tk_fill_weights(sn_model_t *m, uint32_t seed, uint32_t seed_step,
+                     float r);
+
+/* Elements of output k of the last forward, batch included. */
+size_t tk_output_count(const sn_model_t *m, int k);
+
+/* What sn_model_summary prints for m, as a string the caller frees. */
+char *tk_summary_text(sn_model_t *m);
+
+/* ----------------------------------------------------------- assertions */
+
+/* Whether haystack is not NULL and contains needle. */
+int tk_contains(const char *haystack, const char *needle);
+
+/* The last error message mentions word. */
+void tk_expect_error_mentions(const char *word);
+
+/* A constructor returned NULL and its error message mentions word. */
+void tk_expect_null_with(sn_layer_t *l, const char *word);
+
+/* |got[i] - want[i]| <= tol * (1 + |want[i]|) for every i < n; what names
+ * the array in the failure message. */
+void tk_expect_close(const float *got, const float *want, size_t n,
+                     double tol, const char *what);
+
+/* ---------------------------------------------------------------- main */
+
+/* Runs every test of s and returns main's exit status. */
+int tk_run_suite(Suite *s);
+
+#endif
