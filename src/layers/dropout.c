@@ -33,21 +33,13 @@ static bool dropout_active(const sn_call *c)
 }
 
 /*
- * Scratch layout: s[0] = 1 if forward dropped (training), else 0; then the
- * factors s[1..N].  Backward reads the flag instead of c->training, so it
- * follows what forward did whatever flag the executor passes to backward.
- * The flag alone is asked for first: a smaller request never moves the
- * buffer, so forward's contents survive.
- */
-enum { HDR = 1 };
-
-/*
  *  forward                                  backward
  *  x [N]   N = batch * per-sample count     dy [N]
  *  f_i = (u_i >= rate) / (1 - rate)         dx += dy * f     (training)
  *  y = x * f          (training)            dx += dy         (otherwise)
  *  y = x              (otherwise)
- *  f is kept in scratch from forward to backward.
+ *  f is kept in scratch from forward to backward; backward sees forward's
+ *  training flag (the executor passes it on), so it knows whether f exists.
  */
 static sn_status dropout_forward(sn_call *c)
 {
@@ -57,16 +49,16 @@ static sn_status dropout_forward(sn_call *c)
     size_t n = (size_t)c->batch * x->count;
     bool active = dropout_active(c);
     y->mask = x->mask;
-    float *s = sn_call_scratch(c, (HDR + (active ? n : 0)) * sizeof(float));
-    if (s == NULL)
-        return SN_ERR_NOMEM;
-    s[0] = active ? 1.0f : 0.0f;
+    if (n == 0)
+        return SN_OK;
     if (!active) {
-        if (n > 0 && y->data != x->data)
+        if (y->data != x->data)
             memcpy(y->data, x->data, n * sizeof(float));
         return SN_OK;
     }
-    float *f = s + HDR;
+    float *f = sn_call_scratch(c, n * sizeof(float));
+    if (f == NULL)
+        return SN_ERR_NOMEM;
     float scale = 1.0f / (1.0f - p->rate);
     for (size_t i = 0; i < n; i++)
         f[i] = sn_rng_uniform(c->rng) >= (double)p->rate ? scale : 0.0f;
@@ -80,20 +72,16 @@ static sn_status dropout_backward(sn_call *c)
     const sn_value *y = c->out[0];
     float *dx = c->in[0]->grad;
     size_t n = (size_t)c->batch * c->in[0]->count;
-    if (dx == NULL || y->grad == NULL)
+    if (dx == NULL || y->grad == NULL || n == 0)
         return SN_OK;
-    const float *s = sn_call_scratch(c, HDR * sizeof(float));
-    if (s == NULL)
-        return SN_ERR_NOMEM;
-    if (s[0] == 0.0f) {
+    if (!dropout_active(c)) {
         for (size_t i = 0; i < n; i++)
             dx[i] += y->grad[i];
         return SN_OK;
     }
-    s = sn_call_scratch(c, (HDR + n) * sizeof(float)); /* same size: no move */
-    if (s == NULL)
+    const float *f = sn_call_scratch(c, n * sizeof(float)); /* forward's */
+    if (f == NULL)
         return SN_ERR_NOMEM;
-    const float *f = s + HDR;
     for (size_t i = 0; i < n; i++)
         dx[i] += y->grad[i] * f[i];
     return SN_OK;
