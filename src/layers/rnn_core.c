@@ -3,8 +3,11 @@
  * backward through time, with the matrix products on the library's own
  * kernel (rnn_gemm.c):
  *
- *   forward   LSTM, SimpleRNN at batch >= 8 ("fused"): per step
+ *   forward   batch >= 8 ("fused"): per step
  *             gates = [x_t | h].[K; R] + b   one GEMM  [B,E+H] x [E+H,G*H]
+ *             (GRU: for z, r; the candidate's x_t.K_h + b_h and
+ *             h.R_h + b'_h as two more, since r multiplies only the
+ *             second)
  *             otherwise: XW = x.K + b        one GEMM  [B*T,E] x [E,G*H]
  *             and per step Z = h.R           one GEMM  [B,H] x [H,G*H]
  *             gates, state: fused per row (rnn_cells.c)
@@ -58,12 +61,13 @@ static void lay_out(const sn_rnn_cfg *cfg, int B, int T, bool store,
     bool lstm = cfg->cell == SN_CELL_LSTM, gru = cfg->cell == SN_CELL_GRU;
     ws->store = store;
     ws->srows = store ? T : 1;
-    /* no GRU: each step's pre-activations come from one fused product
-     * [x_t | h].[K; R], so no [B*T, G*H] projection is written and read
-     * back; training still needs that array for dZ.  Below a full row
-     * block of the kernel (batch 1: latency) the weights streamed per step
-     * would cost more than the projection saves: one big x.K is better. */
-    ws->fused = !gru && B >= SN_GEMM_ROW_BLOCK;
+    /* each step's pre-activations come from fused products [x_t | h] .
+     * [K; R] (a GRU's candidate from x_t.K_h and h.R_h apart), so no
+     * [B*T, G*H] projection is written and read back; training still needs
+     * that array for dZ.  Below a full row block of the kernel (batch 1:
+     * latency) the weights streamed per step would cost more than the
+     * projection saves: one big x.K is better. */
+    ws->fused = B >= SN_GEMM_ROW_BLOCK;
     ws->xw = ws->fused && !store ? NULL : take(cv, BT * G * H * f);
     ws->dzh = store && gru && cfg->reset_after ? take(cv, BT * G * H * f)
                                                : NULL;
@@ -85,7 +89,10 @@ static void lay_out(const sn_rnn_cfg *cfg, int B, int T, bool store,
     ws->tmp = take(cv, (size_t)B * H * f);
     bool gru_before = gru && !cfg->reset_after;
     int iH = (int)H, iGH = (int)(G * H), iE = (int)E;
-    size_t rp = gru_before ? sn_gemm_packed_floats(iH, 2 * iH) +
+    size_t rp = gru && ws->fused ? sn_gemm_packed_floats(iE + iH, 2 * iH) +
+                                       sn_gemm_packed_floats(iE, iH) +
+                                       sn_gemm_packed_floats(iH, iH)
+              : gru_before ? sn_gemm_packed_floats(iH, 2 * iH) +
                                  sn_gemm_packed_floats(iH, iH)
               : ws->fused ? sn_gemm_packed_floats(iE + iH, iGH)
                           : sn_gemm_packed_floats(iH, iGH);
@@ -93,6 +100,7 @@ static void lay_out(const sn_rnn_cfg *cfg, int B, int T, bool store,
                                   sn_gemm_packed_floats(iH, iH)
                             : sn_gemm_packed_floats(iGH, iH);
     ws->rp = take(cv, rp * f);
+    ws->bias_zr = gru ? take(cv, 2 * H * f) : NULL;
     ws->rtp = store ? take(cv, rtp * f) : NULL;
     ws->pack = take(cv, SN_RNN_MAX_PARTS * f *
                         sn_gemm_pack_buffer_floats(iGH > iE ? iGH : iE));
@@ -240,21 +248,53 @@ static void recurrent_product(const sn_rnn_cfg *cfg, const sn_rnn_ws *ws,
     sn_gemm_nn_packed_rows(n_real, rows, cols, H, hd, H, ws->rp, z, GH);
 }
 
+/* Where a fused GRU's packed blocks start: [K_zr; R_zr], K_h, R_h. */
+static const float *gru_packed_kh(const sn_rnn_cfg *cfg, const sn_rnn_ws *ws)
+{
+    int E = cfg->in_dim, H = cfg->units;
+    return ws->rp + sn_gemm_packed_floats(E + H, 2 * H);
+}
+
+static const float *gru_packed_rh(const sn_rnn_cfg *cfg, const sn_rnn_ws *ws)
+{
+    if (!ws->fused) /* the reset_before layout: R_zr, R_h */
+        return ws->rp + sn_gemm_packed_floats(cfg->units, 2 * cfg->units);
+    return gru_packed_kh(cfg, ws) +
+           sn_gemm_packed_floats(cfg->in_dim, cfg->units);
+}
+
 /* Fused step: gates = [x'_t | hd] . [K; R] + b, straight into the gate
  * rows (pre-activations; the cell activates them in place), on the real
- * rows only (all when rows is NULL). */
+ * rows only (all when rows is NULL).  A GRU's candidate keeps its input
+ * and recurrent parts apart: x'_t.K_h + b_h into the candidate column
+ * block, and with reset_after hd.R_h + b'_h into aux. */
 static void fused_product(const sn_rnn_cfg *cfg, const sn_rnn_weights *w,
                           const sn_rnn_io *io, const sn_rnn_ws *ws,
                           const float *hd, int t, int n_real,
                           const int *rows)
 {
     int E = cfg->in_dim, H = cfg->units, GH = sn_rnn_gates(cfg) * H;
-    const float *x = io->keep_in != NULL ? ws->xd : io->x;
-    sn_gemm_split g = { n_real, GH, x + (size_t)t * E, io->steps * E, E,
-                        hd, H, H, ws->rp, w->bias,
-                        ws->gates + srow(ws, 0, t) * GH, ws->srows * GH,
-                        rows };
-    sn_gemm_split_packed(&g);
+    const float *xt = (io->keep_in != NULL ? ws->xd : io->x) + (size_t)t * E;
+    int ldx = io->steps * E, ldg = ws->srows * GH;
+    float *g = ws->gates + srow(ws, 0, t) * GH;
+    bool gru = cfg->cell == SN_CELL_GRU;
+    sn_gemm_split zr = { n_real, gru ? 2 * H : GH, xt, ldx, E, hd, H, H,
+                         ws->rp, gru ? ws->bias_zr : w->bias, g, ldg, rows };
+    sn_gemm_split_packed(&zr);
+    if (!gru)
+        return;
+    sn_gemm_split xh = { n_real, H, xt, ldx, E, NULL, 0, 0,
+                         gru_packed_kh(cfg, ws),
+                         w->bias != NULL ? w->bias + 2 * H : NULL, g + 2 * H,
+                         ldg, rows };
+    sn_gemm_split_packed(&xh);
+    if (!cfg->reset_after)
+        return;
+    sn_gemm_split hh = { n_real, H, hd, H, H, NULL, 0, 0,
+                         gru_packed_rh(cfg, ws),
+                         w->bias_rec != NULL ? w->bias_rec + 2 * H : NULL,
+                         ws->aux + srow(ws, 0, t) * H, ws->srows * H, rows };
+    sn_gemm_split_packed(&hh);
 }
 
 /* Packs R (forward) once per pass; a GRU with reset_before keeps its
@@ -262,8 +302,19 @@ static void fused_product(const sn_rnn_cfg *cfg, const sn_rnn_weights *w,
 static void pack_recurrent(const sn_rnn_cfg *cfg, const sn_rnn_weights *w,
                            sn_rnn_ws *ws)
 {
-    int H = cfg->units, GH = sn_rnn_gates(cfg) * H;
-    if (cfg->cell == SN_CELL_GRU && !cfg->reset_after) {
+    int H = cfg->units, E = cfg->in_dim, GH = sn_rnn_gates(cfg) * H;
+    if (cfg->cell == SN_CELL_GRU && ws->fused) {
+        sn_gemm_pack_b_stacked(E, w->kernel, H, w->recurrent, 2 * H, GH,
+                               ws->rp);
+        sn_gemm_pack_b(E, H, w->kernel + 2 * H, GH, false,
+                       (float *)gru_packed_kh(cfg, ws));
+        sn_gemm_pack_b(H, H, w->recurrent + 2 * H, GH, false,
+                       (float *)gru_packed_rh(cfg, ws));
+        /* z and r see both biases at once (b + b' with reset_after) */
+        for (int k = 0; k < 2 * H; k++)
+            ws->bias_zr[k] = (w->bias != NULL ? w->bias[k] : 0.0f) +
+                             (w->bias_rec != NULL ? w->bias_rec[k] : 0.0f);
+    } else if (cfg->cell == SN_CELL_GRU && !cfg->reset_after) {
         sn_gemm_pack_b(H, 2 * H, w->recurrent, GH, false, ws->rp);
         sn_gemm_pack_b(H, H, w->recurrent + 2 * H, GH, false,
                        ws->rp + sn_gemm_packed_floats(H, 2 * H));
@@ -326,12 +377,13 @@ SN_CLONES static void step_rows(const sn_rnn_cfg *cfg, const sn_rnn_weights *w,
             continue;
         }
         int n_rec = gru_before ? 2 * H : GH;
-        if (!ws->fused) /* fused: g already holds the pre-activations */
+        if (!ws->fused) { /* fused: g already holds the pre-activations */
             for (int k = 0; k < n_rec; k++)
                 g[k] = xw[k] + zr[k];
-        if (w->bias_rec != NULL) /* GRU reset_after: recurrent z, r bias */
-            for (int k = 0; k < 2 * H; k++)
-                g[k] += w->bias_rec[k];
+            if (w->bias_rec != NULL) /* GRU reset_after: z, r recurrent bias */
+                for (int k = 0; k < 2 * H; k++)
+                    g[k] += w->bias_rec[k];
+        }
         if (cfg->cell == SN_CELL_SIMPLE) {
             sn_simple_forward_row(cfg, g, ws->h + (size_t)b * H);
         } else if (cfg->cell == SN_CELL_LSTM) {
@@ -343,12 +395,14 @@ SN_CLONES static void step_rows(const sn_rnn_cfg *cfg, const sn_rnn_weights *w,
         } else {
             sn_gru_gates_row(cfg, g);
             if (cfg->reset_after) {
-                float *aux = ws->aux + sr * H;
-                for (int k = 0; k < H; k++)
-                    aux[k] = zr[2 * H + k] +
-                             (w->bias_rec != NULL ? w->bias_rec[2 * H + k] : 0);
-                sn_gru_forward_row(cfg, g, xw + 2 * H, aux,
-                                   ws->h + (size_t)b * H);
+                float *aux = ws->aux + sr * H; /* fused: already h.R_h + b' */
+                if (!ws->fused)
+                    for (int k = 0; k < H; k++)
+                        aux[k] = zr[2 * H + k] + (w->bias_rec != NULL
+                                                      ? w->bias_rec[2 * H + k]
+                                                      : 0);
+                sn_gru_forward_row(cfg, g, ws->fused ? g + 2 * H : xw + 2 * H,
+                                   aux, ws->h + (size_t)b * H);
             }
         }
     }
@@ -370,14 +424,15 @@ SN_CLONES static void gru_before_candidate(const sn_rnn_cfg *cfg, sn_rnn_io *io,
     }
     float *cand = ws->z; /* reuse: [B, H] rows with stride GH */
     sn_gemm_nn_packed(B, H, H, ws->aux + srow(ws, 0, t) * H, ws->srows * H,
-                      ws->rp + sn_gemm_packed_floats(H, 2 * H), cand, GH,
-                      false);
+                      gru_packed_rh(cfg, ws), cand, GH, false);
     for (int b = 0; b < B; b++) {
         size_t row = (size_t)b * io->steps + t;
         if (!real_step(io, b, t))
             continue;
-        sn_gru_forward_row(cfg, ws->gates + srow(ws, b, t) * GH,
-                           ws->xw + row * GH + 2 * H, cand + (size_t)b * GH,
+        float *g = ws->gates + srow(ws, b, t) * GH;
+        /* the input part of the candidate: fused, in g itself */
+        const float *xw_h = ws->fused ? g + 2 * H : ws->xw + row * GH + 2 * H;
+        sn_gru_forward_row(cfg, g, xw_h, cand + (size_t)b * GH,
                            ws->h + (size_t)b * H);
     }
 }

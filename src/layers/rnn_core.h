@@ -70,7 +70,8 @@ typedef struct sn_rnn_io {
 /* Buffers of one direction, carved from a layer's scratch memory. */
 typedef struct sn_rnn_ws {
     bool store;       /* keep every step for backward (else one step)    */
-    bool fused;       /* one [x_t | h].[K; R] product per step (no GRU)  */
+    bool fused;       /* per-step [x_t | h].[K; R] products, no x.K for
+                         all steps first (batch >= the kernel's row block) */
     int srows;        /* steps kept per batch row: T or 1                 */
     float *xw;        /* [B*T, G*H] input projection; dZ in backward;
                          NULL when fused                                 */
@@ -89,7 +90,9 @@ typedef struct sn_rnn_ws {
     float *z;         /* [B, G*H] per-step recurrent product             */
     float *dh, *dc;   /* [B, H] running gradients                        */
     float *tmp;       /* [B, H]                                          */
-    float *rp;        /* R packed for the step product (forward)         */
+    float *rp;        /* R packed for the step product (forward); fused:
+                         [K; R] (GRU: [K_zr; R_zr], K_h, R_h)            */
+    float *bias_zr;   /* GRU fused: b + b' of the z, r columns [2H]      */
     float *rtp;       /* Rᵀ packed (backward)                            */
     float *pack;      /* per-thread packing buffers of the big products  */
     float *hnorm;     /* [T] ||dL/dh_t|| (first squared, per thread part)*/
