@@ -14,7 +14,8 @@
 #   make install / uninstall PREFIX=/usr/local DESTDIR= LIBDIR=$(PREFIX)/lib
 #   make bench               build build/bench/bench_rnn and run bench/run.sh:
 #                            libseqnet vs PyTorch and oneDNN (peers skipped with a
-#                            note when not installed); BENCH_STEPS=N BENCH_MODELS=..
+#                            note when not installed); BENCH_STEPS=N
+#                            BENCH_PASSES=N (interleaved, default 2) BENCH_MODELS=..
 #   make clean               remove build/ and lib/
 #   make data                fetch the IMDB reviews into data/aclImdb
 #                            (scripts/get-data.sh, docs/DATA.md)
@@ -390,6 +391,7 @@ endif
 # calls `$(MAKE) bench-build` (which builds the library and the benchmark with
 # the same BLAS/ARCH options), then runs it beside the peers.  See bench/README.md.
 BENCH_STEPS ?= 10
+BENCH_PASSES ?= 2
 BENCH_MODELS ?= core,i,ii,iii,iv,v,lat1
 BENCH_BIN := build/bench/bench_rnn
 
@@ -402,7 +404,8 @@ bench-build: lib $(BENCH_BIN)
 
 # (The recipe names $(MAKE), so make would run it even under -n; a dry run
 # only prints the command.)
-BENCH_CMD = bash bench/run.sh --steps $(BENCH_STEPS) --models $(BENCH_MODELS)
+BENCH_CMD = bash bench/run.sh --steps $(BENCH_STEPS) --passes $(BENCH_PASSES) \
+    --models $(BENCH_MODELS)
 bench:
 	$(if $(findstring n,$(firstword -$(MAKEFLAGS))),@echo "$(BENCH_CMD)",SN_MAKE='$(MAKE)' $(BENCH_CMD))
 
