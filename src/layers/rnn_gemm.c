@@ -43,40 +43,38 @@ size_t sn_gemm_pack_buffer_floats(int n)
     return sn_gemm_packed_floats(KC, n);
 }
 
-/* Element (p, j) of B: b[p*ldb + j], or b[j*ldb + p] when B is stored
- * transposed. */
-static float b_at(const float *b, int ldb, bool bt, int p, int j)
+/* Row i of a product whose rows are listed in rows (NULL: row i). */
+static int row_of(const int *rows, int i)
 {
-    return bt ? b[(size_t)j * ldb + p] : b[(size_t)p * ldb + j];
+    return rows != NULL ? rows[i] : i;
 }
 
-static void pack(int k, int n, const float *b, int ldb, bool bt,
-                 float *packed)
+/* Where the rows of a plain (not transposed) B are: row p is at
+ * b + row_of(krows, p) * ldb (krows: the real steps' dZ rows), or from
+ * row k1 on at b2 + (p - k1) * ldb (the stacked [K; R] of the fused step). */
+typedef struct b_src {
+    const float *b;
+    int ldb;
+    const int *krows;
+    int k1;
+    const float *b2;
+} b_src;
+
+static const float *b_row(const b_src *B, int p)
+{
+    if (p >= B->k1)
+        return B->b2 + (size_t)(p - B->k1) * B->ldb;
+    return B->b + (size_t)row_of(B->krows, p) * B->ldb;
+}
+
+/* Rows p0..p0+k of B into column blocks [k][NR], zero-padded past n. */
+static void pack_plain(const b_src *B, int p0, int k, int n, float *packed)
 {
     for (int j0 = 0, jb = 0; j0 < n; j0 += NR, jb++) {
         float *dst = packed + (size_t)jb * k * NR;
         int nr = n - j0 < NR ? n - j0 : NR;
         for (int p = 0; p < k; p++) {
-            float *row = dst + (size_t)p * NR;
-            if (!bt && nr == NR) {
-                memcpy(row, b + (size_t)p * ldb + j0, NR * sizeof *row);
-                continue;
-            }
-            for (int j = 0; j < NR; j++)
-                row[j] = j < nr ? b_at(b, ldb, bt, p, j0 + j) : 0.0f;
-        }
-    }
-}
-
-/* pack() of the rows krows[0..k) of a plain B (the real steps' dZ). */
-static void pack_rows(int k, int n, const float *b, int ldb,
-                      const int *krows, float *packed)
-{
-    for (int j0 = 0, jb = 0; j0 < n; j0 += NR, jb++) {
-        float *dst = packed + (size_t)jb * k * NR;
-        int nr = n - j0 < NR ? n - j0 : NR;
-        for (int p = 0; p < k; p++) {
-            const float *src = b + (size_t)krows[p] * ldb + j0;
+            const float *src = b_row(B, p0 + p) + j0;
             float *row = dst + (size_t)p * NR;
             if (nr == NR) {
                 memcpy(row, src, NR * sizeof *row);
@@ -88,6 +86,32 @@ static void pack_rows(int k, int n, const float *b, int ldb,
     }
 }
 
+/* The same for a B stored transposed, [n, k] (Rᵀ, Kᵀ): element (p, j)
+ * is b[j*ldb + p]. */
+static void pack_transposed(int k, int n, const float *b, int ldb,
+                            float *packed)
+{
+    for (int j0 = 0, jb = 0; j0 < n; j0 += NR, jb++) {
+        float *dst = packed + (size_t)jb * k * NR;
+        int nr = n - j0 < NR ? n - j0 : NR;
+        for (int p = 0; p < k; p++)
+            for (int j = 0; j < NR; j++)
+                dst[(size_t)p * NR + j] =
+                    j < nr ? b[(size_t)(j0 + j) * ldb + p] : 0.0f;
+    }
+}
+
+static void pack(int k, int n, const float *b, int ldb, bool bt,
+                 float *packed)
+{
+    if (bt) {
+        pack_transposed(k, n, b, ldb, packed);
+        return;
+    }
+    b_src B = { b, ldb, NULL, INT_MAX, NULL };
+    pack_plain(&B, 0, k, n, packed);
+}
+
 void sn_gemm_pack_b(int k, int n, const float *b, int ldb, bool b_transposed,
                     float *packed)
 {
@@ -97,17 +121,8 @@ void sn_gemm_pack_b(int k, int n, const float *b, int ldb, bool b_transposed,
 void sn_gemm_pack_b_stacked(int k1, const float *b1, int k2, const float *b2,
                             int n, int ldb, float *packed)
 {
-    int k = k1 + k2;
-    for (int j0 = 0, jb = 0; j0 < n; j0 += NR, jb++) {
-        float *dst = packed + (size_t)jb * k * NR;
-        int nr = n - j0 < NR ? n - j0 : NR;
-        for (int p = 0; p < k; p++) {
-            const float *src = p < k1 ? b1 + (size_t)p * ldb
-                                      : b2 + (size_t)(p - k1) * ldb;
-            for (int j = 0; j < NR; j++)
-                dst[(size_t)p * NR + j] = j < nr ? src[j0 + j] : 0.0f;
-        }
-    }
+    b_src B = { b1, ldb, NULL, k1, b2 };
+    pack_plain(&B, 0, k1 + k2, n, packed);
 }
 
 /* Where A's elements are: a[i*lda + p], or a[p*lda + i] when stored
@@ -128,11 +143,6 @@ typedef struct a_src {
     const int *rows;
     const int *krows;
 } a_src;
-
-static int row_of(const int *rows, int i)
-{
-    return rows != NULL ? rows[i] : i;
-}
 
 /* Columns p0..p0+kc of rows i0..i0+MR of one plain matrix into ap
  * [kc][MR]; rows past mr stay as they are (zeroed by the caller). */
@@ -306,6 +316,17 @@ static a_src plain(const float *a, int lda, bool at)
     return (a_src){ a, lda, at, INT_MAX, NULL, 0, NULL, NULL };
 }
 
+/* The k-panel from step p0 of a transposed A: its stored rows from p0 on,
+ * or those krows[p0..] names. */
+static a_src panel_at(const float *a, int lda, const int *krows, int p0)
+{
+    if (krows == NULL)
+        return plain(a + (size_t)p0 * lda, lda, true);
+    a_src A = plain(a, lda, true);
+    A.krows = krows + p0;
+    return A;
+}
+
 void sn_gemm_nn_packed(int m, int n, int k, const float *a, int lda,
                        const float *packed, float *c, int ldc,
                        bool accumulate)
@@ -340,15 +361,13 @@ static void gemm(int m, int n, int k, const float *a, int lda, bool at,
 {
     for (int p0 = 0; p0 < k; p0 += KC) {
         int kc = k - p0 < KC ? k - p0 : KC;
-        const float *bp = bt ? b + p0 : b + (size_t)p0 * ldb;
-        a_src A = plain(at ? a + (size_t)p0 * lda : a + p0, lda, at);
+        a_src A = at ? panel_at(a, lda, krows, p0) : plain(a + p0, lda, false);
         A.rows = rows;
-        if (krows != NULL) { /* Aᵀ and B rows picked from the list */
-            A.a = a;
-            A.krows = krows + p0;
-            pack_rows(kc, n, b, ldb, krows + p0, pack_buf);
+        if (bt) {
+            pack_transposed(kc, n, b + p0, ldb, pack_buf);
         } else {
-            pack(kc, n, bp, ldb, bt, pack_buf);
+            b_src B = { b, ldb, krows, INT_MAX, NULL };
+            pack_plain(&B, p0, kc, n, pack_buf);
         }
         gemm_packed(m, n, kc, &A, pack_buf, kc, c, ldc,
                     accumulate || p0 > 0, p0 == 0 ? bias : NULL);
@@ -432,15 +451,10 @@ static void *pair_job_run(void *arg)
     const sn_gemm_pair *g = j->g;
     for (int p0 = 0; p0 < g->k; p0 += KC) {
         int kc = g->k - p0 < KC ? g->k - p0 : KC;
-        const int *kr = g->krows != NULL ? g->krows + p0 : NULL;
-        size_t skip = kr != NULL ? 0 : (size_t)p0; /* else kr says where */
-        if (kr != NULL)
-            pack_rows(kc, g->n, g->b, g->ldb, kr, j->pack_buf);
-        else
-            pack(kc, g->n, g->b + skip * g->ldb, g->ldb, false, j->pack_buf);
-        a_src A1 = plain(g->a1 + skip * g->lda1 + j->r1, g->lda1, true);
-        a_src A2 = plain(g->a2 + skip * g->lda2 + j->r2, g->lda2, true);
-        A1.krows = A2.krows = kr;
+        b_src B = { g->b, g->ldb, g->krows, INT_MAX, NULL };
+        pack_plain(&B, p0, kc, g->n, j->pack_buf);
+        a_src A1 = panel_at(g->a1 + j->r1, g->lda1, g->krows, p0);
+        a_src A2 = panel_at(g->a2 + j->r2, g->lda2, g->krows, p0);
         if (j->m1 > 0)
             gemm_packed(j->m1, g->n, kc, &A1, j->pack_buf, kc,
                         g->c1 + (size_t)j->r1 * g->ldc, g->ldc, true, NULL);
