@@ -50,6 +50,19 @@ static void *take(carve *cv, size_t bytes)
     return p;
 }
 
+/* Floats of the forward's packed weights, in pack_recurrent's layout. */
+static size_t packed_forward_floats(const sn_rnn_cfg *cfg, bool fused)
+{
+    int H = cfg->units, E = cfg->in_dim, GH = sn_rnn_gates(cfg) * H;
+    if (cfg->cell == SN_CELL_GRU && fused) /* [K_zr; R_zr], K_h, R_h */
+        return sn_gemm_packed_floats(E + H, 2 * H) +
+               sn_gemm_packed_floats(E, H) + sn_gemm_packed_floats(H, H);
+    if (cfg->cell == SN_CELL_GRU && !cfg->reset_after) /* R_zr, R_h */
+        return sn_gemm_packed_floats(H, 2 * H) + sn_gemm_packed_floats(H, H);
+    return fused ? sn_gemm_packed_floats(E + H, GH)
+                 : sn_gemm_packed_floats(H, GH);
+}
+
 static void lay_out(const sn_rnn_cfg *cfg, int B, int T, bool store,
                     carve *cv, sn_rnn_ws *ws)
 {
@@ -89,17 +102,10 @@ static void lay_out(const sn_rnn_cfg *cfg, int B, int T, bool store,
     ws->tmp = take(cv, (size_t)B * H * f);
     bool gru_before = gru && !cfg->reset_after;
     int iH = (int)H, iGH = (int)(G * H), iE = (int)E;
-    size_t rp = gru && ws->fused ? sn_gemm_packed_floats(iE + iH, 2 * iH) +
-                                       sn_gemm_packed_floats(iE, iH) +
-                                       sn_gemm_packed_floats(iH, iH)
-              : gru_before ? sn_gemm_packed_floats(iH, 2 * iH) +
-                                 sn_gemm_packed_floats(iH, iH)
-              : ws->fused ? sn_gemm_packed_floats(iE + iH, iGH)
-                          : sn_gemm_packed_floats(iH, iGH);
     size_t rtp = gru_before ? sn_gemm_packed_floats(2 * iH, iH) +
                                   sn_gemm_packed_floats(iH, iH)
                             : sn_gemm_packed_floats(iGH, iH);
-    ws->rp = take(cv, rp * f);
+    ws->rp = take(cv, packed_forward_floats(cfg, ws->fused) * f);
     ws->bias_zr = gru ? take(cv, 2 * H * f) : NULL;
     ws->rtp = store ? take(cv, rtp * f) : NULL;
     ws->pack = take(cv, SN_RNN_MAX_PARTS * f *
@@ -746,14 +752,11 @@ static int real_steps(const sn_rnn_io *io, sn_rnn_ws *ws)
     return n;
 }
 
-static const int *real_step_list(const sn_rnn_io *io, const sn_rnn_ws *ws,
-                                 int n)
-{
-    return n == io->batch * io->steps ? NULL : ws->real_bt;
-}
-
+/* dK, dR (and the biases) summed over the n_real steps in list (NULL:
+ * every step). */
 static void weight_grads(const sn_rnn_cfg *cfg, const sn_rnn_weights *w,
-                         sn_rnn_io *io, sn_rnn_ws *ws, int n_real)
+                         sn_rnn_io *io, sn_rnn_ws *ws, int n_real,
+                         const int *list)
 {
     int B = io->batch, T = io->steps, H = cfg->units;
     int E = cfg->in_dim, GH = sn_rnn_gates(cfg) * H;
@@ -777,30 +780,27 @@ static void weight_grads(const sn_rnn_cfg *cfg, const sn_rnn_weights *w,
         /* dK += xᵀ.dZ and dR += hᵀ.dZ share dZ: pack it once; the sum
          * runs over the real steps only */
         sn_gemm_pair g = { n_real, GH, dzh, GH, x, E, E, w->d_kernel, hm, H,
-                           H, w->d_recurrent, GH,
-                           real_step_list(io, ws, n_real) };
+                           H, w->d_recurrent, GH, list };
         sn_gemm_tn_pair(&g, parts, ws->pack);
     } else {
-        const int *kr = real_step_list(io, ws, n_real);
         if (w->d_kernel != NULL) {
             sn_gemm_args g = { true, false, E, GH, n_real, x, E, ws->xw, GH,
-                               w->d_kernel, GH, true, NULL, NULL, kr };
+                               w->d_kernel, GH, true, NULL, NULL, list };
             sn_gemm_parallel(&g, parts, ws->pack);
         }
         if (w->d_recurrent != NULL) {
             sn_gemm_args g = { true, false, H, before ? 2 * H : GH, n_real,
                                hm, H, dzh, GH, w->d_recurrent, GH, true,
-                               NULL, NULL, kr };
+                               NULL, NULL, list };
             sn_gemm_parallel(&g, parts, ws->pack);
             if (before) { /* aux holds r * hd: the input of R_h */
                 sn_gemm_args gh = { true, false, H, H, n_real, ws->aux, H,
                                     dzh + 2 * H, GH, w->d_recurrent + 2 * H,
-                                    GH, true, NULL, NULL, kr };
+                                    GH, true, NULL, NULL, list };
                 sn_gemm_parallel(&gh, parts, ws->pack);
             }
         }
     }
-    const int *list = real_step_list(io, ws, n_real);
     for (int i = 0; i < n_real; i++) {
         size_t r = (size_t)(list != NULL ? list[i] : i);
         if (w->d_bias != NULL)
@@ -810,9 +810,11 @@ static void weight_grads(const sn_rnn_cfg *cfg, const sn_rnn_weights *w,
     }
 }
 
-/* dx = dZ.Kᵀ on the real steps; padded steps get dx = 0. */
+/* dx = dZ.Kᵀ on the n_real steps in list (NULL: every step); the others
+ * (padding) get dx = 0. */
 static void input_grads(const sn_rnn_cfg *cfg, const sn_rnn_weights *w,
-                        sn_rnn_io *io, sn_rnn_ws *ws, int n_real)
+                        sn_rnn_io *io, sn_rnn_ws *ws, int n_real,
+                        const int *list)
 {
     int B = io->batch, T = io->steps, BT = B * T, E = cfg->in_dim;
     int GH = sn_rnn_gates(cfg) * cfg->units;
@@ -821,8 +823,7 @@ static void input_grads(const sn_rnn_cfg *cfg, const sn_rnn_weights *w,
             if (!io->mask[r])
                 memset(ws->dxt + (size_t)r * E, 0, (size_t)E * sizeof(float));
     sn_gemm_args g = { false, true, n_real, E, GH, ws->xw, GH, w->kernel,
-                       GH, ws->dxt, E, false, NULL,
-                       real_step_list(io, ws, n_real), NULL }; /* dZ.Kᵀ */
+                       GH, ws->dxt, E, false, NULL, list, NULL }; /* dZ.Kᵀ */
     sn_gemm_parallel(&g, core_count(), ws->pack);
     if (io->keep_in != NULL)
         for (int b = 0; b < B; b++)
@@ -890,7 +891,8 @@ void sn_rnn_backward(const sn_rnn_cfg *cfg, const sn_rnn_weights *w,
     if (io->dc0 != NULL && cfg->cell == SN_CELL_LSTM)
         add_into(io->dc0, ws->dc, n);
     int n_real = real_steps(io, ws);
-    weight_grads(cfg, w, io, ws, n_real);
+    const int *list = n_real == B * T ? NULL : ws->real_bt;
+    weight_grads(cfg, w, io, ws, n_real, list);
     if (io->dx != NULL) /* else nothing upstream wants dx: skip dZ.Kᵀ */
-        input_grads(cfg, w, io, ws, n_real);
+        input_grads(cfg, w, io, ws, n_real, list);
 }
