@@ -100,10 +100,8 @@ static void make_io(const sn_call *c, const sn_rnn_layer *p,
     if (c->n_in > 1) {
         io->h0 = c->in[1 + d * n_states]->data;
         io->c0 = n_states > 1 ? c->in[2 + d * n_states]->data : NULL;
-    } else if (p->opts.stateful && p->state_batch == s->batch) {
-        size_t at = (size_t)d * (size_t)s->batch * (size_t)p->units;
-        io->h0 = p->state_h + at;
-        io->c0 = p->cell == SN_CELL_LSTM ? p->state_c + at : NULL;
+    } else {
+        sn_rnn_carried_state(p, s->batch, d, &io->h0, &io->c0);
     }
     io->keep_in = sn_rnn_keep_in(s, d);
     io->keep_rec = sn_rnn_keep_rec(s, d);

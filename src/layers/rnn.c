@@ -48,9 +48,8 @@ static void make_io(const sn_call *c, const sn_rnn_layer *p,
     if (init) {
         io->h0 = c->in[1]->data;
         io->c0 = n_states > 1 ? c->in[2]->data : NULL;
-    } else if (p->opts.stateful && p->state_batch == s->batch) {
-        io->h0 = p->state_h;
-        io->c0 = p->cell == SN_CELL_LSTM ? p->state_c : NULL;
+    } else {
+        sn_rnn_carried_state(p, s->batch, 0, &io->h0, &io->c0);
     }
     io->keep_in = sn_rnn_keep_in(s, 0);
     io->keep_rec = sn_rnn_keep_rec(s, 0);

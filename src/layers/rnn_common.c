@@ -394,6 +394,17 @@ sn_status sn_rnn_stateful_begin(const sn_layer *l, sn_rnn_layer *p,
                    sn_layer_label(l), p->state_batch, batch);
 }
 
+void sn_rnn_carried_state(const sn_rnn_layer *p, int batch, int d,
+                          const float **h0, const float **c0)
+{
+    if (!p->opts.stateful || p->state_batch != batch)
+        return;
+    size_t at = (size_t)d * (size_t)batch * (size_t)p->units;
+    *h0 = p->state_h + at;
+    if (p->cell == SN_CELL_LSTM)
+        *c0 = p->state_c + at;
+}
+
 sn_status sn_rnn_stateful_end(sn_rnn_layer *p, const sn_mem *mem, int batch,
                               int n_dirs, const float *const *h,
                               const float *const *c)

@@ -80,6 +80,10 @@ void sn_rnn_scratch_ws(const sn_rnn_scratch *s, int dir, sn_rnn_ws *ws);
  * direction d's are carried at offset d * batch * units). */
 sn_status sn_rnn_stateful_begin(const sn_layer *l, sn_rnn_layer *p,
                                 int batch);
+/* Direction d's initial state carried from the last call into this
+ * batch; left NULL (zeros) when the layer is stateless or carries none. */
+void sn_rnn_carried_state(const sn_rnn_layer *p, int batch, int d,
+                          const float **h0, const float **c0);
 sn_status sn_rnn_stateful_end(sn_rnn_layer *p, const sn_mem *mem, int batch,
                               int n_dirs, const float *const *h,
                               const float *const *c);
