@@ -135,18 +135,6 @@ static void compile_binary(sn_model_t *m, float lr)
     ex_check(sn_model_compile(m, &co), "sn_model_compile");
 }
 
-static sn_dataset as_dataset(const ex_imdb_set *s, const void **in,
-                             const float **tg)
-{
-    sn_dataset d = SN_DATASET_INIT;
-    in[0] = s->ids;
-    tg[0] = s->labels;
-    d.n_samples = s->n;
-    d.inputs = in;
-    d.targets = tg;
-    return d;
-}
-
 typedef struct result {
     double acc, loss, sec_per_epoch;
     size_t params;
@@ -158,7 +146,7 @@ static result train_eval(sn_model_t *m, const ex_imdb_set *tr,
 {
     const void *tri[1], *tei[1];
     const float *trt[1], *tet[1];
-    sn_dataset dtr = as_dataset(tr, tri, trt), dte = as_dataset(te, tei, tet);
+    sn_dataset dtr = ex_imdb_dataset(tr, tri, trt), dte = ex_imdb_dataset(te, tei, tet);
     compile_binary(m, 2e-3f);
     sn_fit_opts fo = SN_FIT_OPTS_INIT;
     fo.epochs = s->epochs;
@@ -445,24 +433,6 @@ static void sweep(ex_report *rep, const settings *s, const ex_imdb_set *tr,
 
 /* ------------------------------------------------ 5. return_sequences */
 
-/* Copies every weight of src into the weight of the same name in dst. */
-static void copy_weights(sn_model_t *dst, sn_model_t *src)
-{
-    for (int i = 0; i < sn_model_num_weights(dst); i++) {
-        const char *name;
-        size_t nd, ns;
-        ex_check(sn_model_weight_info(dst, i, &name, NULL, NULL),
-                 "sn_model_weight_info");
-        int j = sn_model_find_weight(src, name);
-        ex_check(j, name);
-        float *d = sn_model_weight_data(dst, i, &nd);
-        const float *w = sn_model_weight_data(src, j, &ns);
-        ex_check(d != NULL && w != NULL && nd == ns ? SN_OK : SN_ERR_SHAPE,
-                 "copy_weights");
-        memcpy(d, w, nd * sizeof *d);
-    }
-}
-
 static void say_shape(ex_report *rep, const char *what, sn_model_t *m)
 {
     int dims[SN_MAX_RANK];
@@ -498,9 +468,9 @@ static void return_sequences_demo(ex_report *rep, const settings *s,
     sn_model_t *last = text_model(CELL_LSTM, s, L, s->units, 0, 0, 1);
     sn_model_t *seq = text_model(CELL_LSTM, s, L, s->units, 1, 0, 1);
     sn_model_t *full = text_model(CELL_LSTM, s, L, s->units, 0, 1, 1);
-    copy_weights(last, lstm);
-    copy_weights(seq, lstm);
-    copy_weights(full, lstm);
+    ex_copy_weights(last, lstm, NULL);
+    ex_copy_weights(seq, lstm, NULL);
+    ex_copy_weights(full, lstm, NULL);
     say_shape(rep, "return_sequences = 0 (Emb -> LSTM)", last);
     say_shape(rep, "return_sequences = 1 (Emb -> LSTM)", seq);
     const void *in[1] = { ids };

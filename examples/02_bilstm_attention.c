@@ -398,18 +398,6 @@ static sn_model_t *classifier(enum kind k, const settings *s, int maxlen,
 
 /* ------------------------------------------------------------ training */
 
-static sn_dataset as_dataset(const ex_imdb_set *s, const void **in,
-                             const float **tg)
-{
-    sn_dataset d = SN_DATASET_INIT;
-    in[0] = s->ids;
-    tg[0] = s->labels;
-    d.n_samples = s->n;
-    d.inputs = in;
-    d.targets = tg;
-    return d;
-}
-
 typedef struct result {
     const char *name;
     double acc, val_acc, sec_per_epoch;
@@ -436,7 +424,7 @@ static result train_eval(ex_report *rep, sn_model_t *m, const char *name,
     ex_check(sn_model_compile(m, &co), "sn_model_compile");
     const void *tri[1], *tei[1];
     const float *trt[1], *tet[1];
-    sn_dataset dtr = as_dataset(tr, tri, trt), dte = as_dataset(te, tei, tet);
+    sn_dataset dtr = ex_imdb_dataset(tr, tri, trt), dte = ex_imdb_dataset(te, tei, tet);
     sn_fit_opts fo = SN_FIT_OPTS_INIT;
     fo.epochs = s->epochs;
     fo.batch_size = s->batch;
@@ -495,24 +483,11 @@ static void report_results(ex_report *rep, const result *r, int n,
 
 /* ------------------------------------------- checking the custom layer */
 
-/* Copies every weight of src into dst by name; the built-in pooling's
- * "query" is the custom layer's "b". */
-static void copy_weights(sn_model_t *dst, sn_model_t *src)
+/* The custom layer's name for a weight of the built-in one: the
+ * built-in pooling's "query" is the custom layer's "b". */
+static const char *custom_name(const char *builtin_name)
 {
-    for (int i = 0; i < sn_model_num_weights(dst); i++) {
-        const char *name;
-        size_t nd, ns;
-        ex_check(sn_model_weight_info(dst, i, &name, NULL, NULL),
-                 "sn_model_weight_info");
-        int j = sn_model_find_weight(src, strcmp(name, "pool/query") == 0
-                                              ? "pool/b" : name);
-        ex_check(j, name);
-        float *d = sn_model_weight_data(dst, i, &nd);
-        const float *w = sn_model_weight_data(src, j, &ns);
-        ex_check(d != NULL && w != NULL && nd == ns ? SN_OK : SN_ERR_SHAPE,
-                 "copy_weights");
-        memcpy(d, w, nd * sizeof *d);
-    }
+    return strcmp(builtin_name, "pool/query") == 0 ? "pool/b" : builtin_name;
 }
 
 static double max_diff(const float *a, const float *b, size_t n)
@@ -545,7 +520,7 @@ static void check_custom(ex_report *rep, const settings *s,
     enum { B = 16 };
     sn_model_t *mc = classifier(K_CUSTOM_ATT, s, te->maxlen, 0, 1, seed);
     sn_model_t *mb = classifier(K_BUILTIN_ATT, s, te->maxlen, 0, 1, seed);
-    copy_weights(mb, mc);
+    ex_copy_weights(mb, mc, custom_name);
     forward_backward(mc, B, te->ids);
     forward_backward(mb, B, te->ids);
     double dy = max_diff(sn_model_output(mc, 0, NULL, NULL),
@@ -558,8 +533,7 @@ static void check_custom(ex_report *rep, const settings *s,
         const char *name;
         size_t n, n2;
         sn_model_weight_info(mb, i, &name, NULL, NULL);
-        int j = sn_model_find_weight(mc, strcmp(name, "pool/query") == 0
-                                             ? "pool/b" : name);
+        int j = sn_model_find_weight(mc, custom_name(name));
         ex_check(j, name);
         const float *gb = sn_model_weight_grad(mb, i, &n);
         const float *gc = sn_model_weight_grad(mc, j, &n2);
@@ -677,8 +651,8 @@ static void attention_maps(ex_report *rep, const settings *s,
      * second output */
     sn_model_t *ia = classifier(K_CUSTOM_ATT, s, te->maxlen, 0, 1, 1);
     sn_model_t *im = classifier(K_MHA, s, te->maxlen, 0, 1, 1);
-    copy_weights(ia, att);
-    copy_weights(im, mha);
+    ex_copy_weights(ia, att, NULL);
+    ex_copy_weights(im, mha, NULL);
     int picked[3];
     int n = pick_reviews(te, picked, 3);
     ex_say(rep, "Rows: the Bahdanau weights a_j of the custom-attention "

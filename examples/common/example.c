@@ -562,3 +562,21 @@ double ex_now(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
+
+void ex_copy_weights(sn_model_t *dst, sn_model_t *src,
+                     const char *(*src_name)(const char *dst_name))
+{
+    for (int i = 0; i < sn_model_num_weights(dst); i++) {
+        const char *name;
+        size_t nd, ns;
+        ex_check(sn_model_weight_info(dst, i, &name, NULL, NULL),
+                 "sn_model_weight_info");
+        int j = sn_model_find_weight(src, src_name ? src_name(name) : name);
+        ex_check(j, name);
+        float *d = sn_model_weight_data(dst, i, &nd);
+        const float *w = sn_model_weight_data(src, j, &ns);
+        ex_check(d != NULL && w != NULL && nd == ns ? SN_OK : SN_ERR_SHAPE,
+                 "ex_copy_weights");
+        memcpy(d, w, nd * sizeof *d);
+    }
+}

@@ -67,6 +67,19 @@ sn_vectorizer_t *ex_imdb_subsets(const ex_args *args, int n_train,
                                  int n_test, int vocab, int maxlen,
                                  ex_imdb_set *train, ex_imdb_set *test);
 
+/* One split as an sn_dataset (ids in, labels as targets); in[0] and
+ * tg[0] are set to point at the split and must live as long as it. */
+sn_dataset ex_imdb_dataset(const ex_imdb_set *s, const void **in,
+                           const float **tg);
+
+/* ------------------------------------------------------------ models */
+
+/* Copies every weight of dst from the weight of src with the same name,
+ * or with the name src_name(name) gives when src_name is not NULL.
+ * Exits when one is missing or shaped differently. */
+void ex_copy_weights(sn_model_t *dst, sn_model_t *src,
+                     const char *(*src_name)(const char *dst_name));
+
 /* ------------------------------------------------------------ output */
 
 /* Creates the output folder (and parents) and opens report.md in it with

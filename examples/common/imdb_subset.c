@@ -59,3 +59,15 @@ sn_vectorizer_t *ex_imdb_subsets(const ex_args *args, int n_train,
     sn_imdb_free(te);
     return v;
 }
+
+sn_dataset ex_imdb_dataset(const ex_imdb_set *s, const void **in,
+                           const float **tg)
+{
+    sn_dataset d = SN_DATASET_INIT;
+    in[0] = s->ids;
+    tg[0] = s->labels;
+    d.n_samples = s->n;
+    d.inputs = in;
+    d.targets = tg;
+    return d;
+}
