@@ -85,6 +85,20 @@ static sn_optimizer_t *make_opt(const sn_optimizer_opts *o)
     return opt;
 }
 
+/* One step of a fresh optimizer from W0 with gradient G[0]; the weights
+ * after it into w (for the checks made by hand). */
+static void first_step(const sn_optimizer_opts *o, double *w)
+{
+    sn_model_t *m = tiny_model(1);
+    sn_optimizer_t *opt = make_opt(o);
+    put3(m, W0, 0);
+    put3(m, G[0], 1);
+    ck_assert_int_eq(sn_optimizer_step(opt, m), SN_OK);
+    get3(m, w, 0);
+    sn_optimizer_free(opt);
+    sn_model_free(m);
+}
+
 /* Reference state of one optimizer, in double. */
 typedef struct ref {
     double w[NV], s1[NV], s2[NV], s3[NV];
@@ -302,19 +316,12 @@ START_TEST(test_sgd_nesterov_by_hand)
     o.learning_rate = 0.1f;
     o.momentum = 0.9f;
     o.nesterov = 1;
-    sn_model_t *m = tiny_model(1);
-    sn_optimizer_t *opt = make_opt(&o);
-    put3(m, W0, 0);
-    put3(m, G[0], 1);
-    ck_assert_int_eq(sn_optimizer_step(opt, m), SN_OK);
     double w[NV];
-    get3(m, w, 0);
+    first_step(&o, w);
     /* m = -0.1*g; w += 0.9*m - 0.1*g = -0.19*g */
     ck_assert_double_eq_tol(w[0], 0.5 - 0.19, 1e-6);
     ck_assert_double_eq_tol(w[1], -1.0 + 0.038, 1e-6);
     ck_assert_double_eq_tol(w[2], 0.193, 1e-6);
-    sn_optimizer_free(opt);
-    sn_model_free(m);
 }
 END_TEST
 
@@ -325,16 +332,9 @@ START_TEST(test_sgd_weight_decay)
     o.weight_decay = 0.5f;
     run_vs_ref(&o, ref_sgd, "sgd weight_decay", NULL);
     /* Step 1, element 0 by hand: 0.5 - 0.5*0.5*0.1 - 0.1*1.0 = 0.375. */
-    sn_model_t *m = tiny_model(1);
-    sn_optimizer_t *opt = make_opt(&o);
-    put3(m, W0, 0);
-    put3(m, G[0], 1);
-    ck_assert_int_eq(sn_optimizer_step(opt, m), SN_OK);
     double w[NV];
-    get3(m, w, 0);
+    first_step(&o, w);
     ck_assert_double_eq_tol(w[0], 0.375, 1e-6);
-    sn_optimizer_free(opt);
-    sn_model_free(m);
 }
 END_TEST
 
@@ -346,18 +346,11 @@ START_TEST(test_adam)
     /* Step 1 by hand: m = 0.1 g, v = 0.001 g^2, alpha = 0.1 *
      * sqrt(0.001) / 0.1, so w -= sqrt(.001) * 0.1 g / (sqrt(.001)|g| + eps)
      * ~= 0.1 * sign(g). */
-    sn_model_t *m = tiny_model(1);
-    sn_optimizer_t *opt = make_opt(&o);
-    put3(m, W0, 0);
-    put3(m, G[0], 1);
-    ck_assert_int_eq(sn_optimizer_step(opt, m), SN_OK);
     double w[NV];
-    get3(m, w, 0);
+    first_step(&o, w);
     ck_assert_double_eq_tol(w[0], 0.4, 1e-5);
     ck_assert_double_eq_tol(w[1], -0.9, 1e-5);
     ck_assert_double_eq_tol(w[2], 0.15, 1e-5);
-    sn_optimizer_free(opt);
-    sn_model_free(m);
 }
 END_TEST
 
@@ -396,16 +389,9 @@ START_TEST(test_rmsprop)
     o.learning_rate = 0.01f;
     run_vs_ref(&o, ref_rmsprop, "rmsprop", NULL);
     /* Step 1 by hand, element 0: v = 0.1, w = 0.5 - 0.01/sqrt(0.1+1e-7). */
-    sn_model_t *m = tiny_model(1);
-    sn_optimizer_t *opt = make_opt(&o);
-    put3(m, W0, 0);
-    put3(m, G[0], 1);
-    ck_assert_int_eq(sn_optimizer_step(opt, m), SN_OK);
     double w[NV];
-    get3(m, w, 0);
+    first_step(&o, w);
     ck_assert_double_eq_tol(w[0], 0.5 - 0.01 / sqrt(0.1 + 1e-7), 1e-6);
-    sn_optimizer_free(opt);
-    sn_model_free(m);
 }
 END_TEST
 
@@ -429,16 +415,9 @@ START_TEST(test_adagrad)
     o.learning_rate = 0.1f;
     run_vs_ref(&o, ref_adagrad, "adagrad", NULL);
     /* Step 1 by hand, element 0: acc = 0.1 + 1 = 1.1. */
-    sn_model_t *m = tiny_model(1);
-    sn_optimizer_t *opt = make_opt(&o);
-    put3(m, W0, 0);
-    put3(m, G[0], 1);
-    ck_assert_int_eq(sn_optimizer_step(opt, m), SN_OK);
     double w[NV];
-    get3(m, w, 0);
+    first_step(&o, w);
     ck_assert_double_eq_tol(w[0], 0.5 - 0.1 / sqrt(1.1 + 1e-7), 1e-6);
-    sn_optimizer_free(opt);
-    sn_model_free(m);
 }
 END_TEST
 
