@@ -184,7 +184,9 @@ END_TEST
 
 /* E + H above one k-panel of the kernel (256): the fused product's
  * [x_t | h] boundary falls inside the first panel and the second panel
- * reads only h. */
+ * reads only h.  Forward and predict of the batch both run the fused
+ * step, so each row is also predicted alone (batch 1: the one-GEMM
+ * projection path) as an independent reference. */
 START_TEST(test_predict_matches_forward_wide)
 {
     enum { WE = 200, WH = 100 };
@@ -193,7 +195,9 @@ START_TEST(test_predict_matches_forward_wide)
     sn_model_t *m = sn_model_new(&mo);
     sn_rnn_opts o = SN_RNN_OPTS_INIT;
     o.return_sequences = 1;
-    sn_layer_t *l = _i == 0 ? sn_lstm(WH, &o) : sn_simple_rnn(WH, &o);
+    sn_layer_t *l = _i == 0   ? sn_lstm(WH, &o)
+                    : _i == 1 ? sn_simple_rnn(WH, &o)
+                              : sn_gru(WH, &o);
     ck_assert_int_ge(sn_apply(m, l, sn_input(m, T, WE)), 0);
     ck_assert_int_eq(sn_model_build(m), SN_OK);
     float *x = malloc((size_t)B * T * WE * sizeof *x);
@@ -209,6 +213,22 @@ START_TEST(test_predict_matches_forward_wide)
     for (size_t i = 0; i < n; i++)
         ck_assert_msg(fabsf(p[i] - ref[i]) <= 1e-5f * (1 + fabsf(ref[i])),
                       "output %zu: predict %g, forward %g", i, p[i], ref[i]);
+    tk_fill_weights(m, 91, 7919, 0.3f); /* nonzero biases as well */
+    ck_assert_int_eq(sn_model_predict(m, B, in, NULL, outs), SN_OK);
+    size_t per = n / B;
+    float *alone = malloc(per * sizeof *alone);
+    for (int b = 0; b < B; b++) {
+        const void *in1[1] = { x + (size_t)b * T * WE };
+        float *out1[1] = { alone };
+        ck_assert_int_eq(sn_model_predict(m, 1, in1, NULL, out1), SN_OK);
+        for (size_t i = 0; i < per; i++) {
+            float got = p[(size_t)b * per + i];
+            ck_assert_msg(fabsf(got - alone[i]) <= 1e-4f * (1 + fabsf(alone[i])),
+                          "row %d output %zu: in batch %g, alone %g", b, i,
+                          got, alone[i]);
+        }
+    }
+    free(alone);
     free(p);
     free(x);
     sn_model_free(m);
@@ -222,7 +242,7 @@ int main(void)
     tcase_set_timeout(tc, 60);
     tcase_add_loop_test(tc, test_batch_equals_rows, 0, 10);
     tcase_add_loop_test(tc, test_batch_predict_matches_forward, 0, 20);
-    tcase_add_loop_test(tc, test_predict_matches_forward_wide, 0, 2);
+    tcase_add_loop_test(tc, test_predict_matches_forward_wide, 0, 3);
     suite_add_tcase(s, tc);
     return tk_run_suite(s);
 }
