@@ -175,8 +175,8 @@ static sn_status att_build(sn_layer *l, sn_build *b, const sn_shape *in,
 
 /*
  * Scratch, in floats; forward and backward ask for the same size, so
- * backward finds what forward kept:
- *   flag 1                 1 if forward dropped weights
+ * backward finds what forward kept (and whether forward dropped weights
+ * it knows from the call: the executor passes forward's training flag on):
  *   a    B*Tq*Tk           softmax weights A
  *   drop B*Tq*Tk           dropout factors (dropout > 0 only)
  *   ad   B*Tq*Tk           A' = A * drop (dropout > 0 only; else = a)
@@ -184,10 +184,10 @@ static sn_status att_build(sn_layer *l, sn_build *b, const sn_shape *in,
  *   + the score's regions (att_ctx)
  */
 typedef struct att_scratch {
-    float *flag, *a, *drop, *ad, *da;
+    float *a, *drop, *ad, *da;
 } att_scratch;
 
-enum { N_REGIONS = 12 };
+enum { N_REGIONS = 11 };
 
 /* Region sizes in floats, in layout order (see above). */
 static void region_sizes(const att_ctx *x, size_t sizes[N_REGIONS])
@@ -199,7 +199,7 @@ static void region_sizes(const att_ctx *x, size_t sizes[N_REGIONS])
     bool add = x->p->score == SN_SCORE_ADDITIVE;
     bool gen = x->p->score == SN_SCORE_GENERAL && !x->pooling;
     const size_t v[N_REGIONS] = {
-        1, na, drop ? na : 0, drop ? na : 0, na,
+        na, drop ? na : 0, drop ? na : 0, na,
         gen ? rq * x->dk : 0, gen ? rq * x->dk : 0,
         add ? rk * u : 0, add ? rk * u : 0, add ? rq * u : 0,
         add ? rq * u : 0, add ? na * u : 0};
@@ -210,7 +210,7 @@ static void region_sizes(const att_ctx *x, size_t sizes[N_REGIONS])
 static void carve(att_ctx *x, att_scratch *s, float *base,
                   const size_t sizes[N_REGIONS])
 {
-    float **dst[N_REGIONS] = {&s->flag, &s->a, &s->drop, &s->ad, &s->da,
+    float **dst[N_REGIONS] = {&s->a, &s->drop, &s->ad, &s->da,
                               &x->qw, &x->dqw, &x->kp, &x->dkp,
                               &x->qp, &x->dqp, &x->h};
     size_t at = 0;
@@ -337,6 +337,12 @@ static void apply_dropout(sn_call *c, att_scratch *s, size_t n)
     }
 }
 
+/* Dropout on the weights is active in training with a nonzero rate. */
+static bool weights_dropped(const sn_call *c, const att_priv *p)
+{
+    return c->training && p->opts.dropout > 0.0f;
+}
+
 static sn_status att_forward(sn_call *c)
 {
     att_ctx x;
@@ -350,9 +356,7 @@ static sn_status att_forward(sn_call *c)
     for (int b = 0; b < x.batch; b++)
         for (int i = 0; i < x.tq; i++)
             masked_softmax(&x, b, i, s.a + ((size_t)b * x.tq + i) * x.tk);
-    bool drop = c->training && x.p->opts.dropout > 0.0f;
-    s.flag[0] = drop ? 1.0f : 0.0f;
-    if (drop)
+    if (weights_dropped(c, x.p))
         apply_dropout(c, &s, na);
     else if (s.ad != s.a)
         memcpy(s.ad, s.a, na * sizeof(float));
@@ -416,7 +420,7 @@ static sn_status att_backward(sn_call *c)
     if (c->n_out > 1 && c->out[1]->grad != NULL)
         for (size_t k = 0; k < na; k++)
             s.da[k] += c->out[1]->grad[k];
-    if (s.flag[0] != 0.0f) /* forward dropped: dA = dA' * drop */
+    if (weights_dropped(c, x.p)) /* forward dropped: dA = dA' * drop */
         for (size_t k = 0; k < na; k++)
             s.da[k] *= s.drop[k];
     softmax_backward(&x, s.a, s.da);
