@@ -125,6 +125,30 @@ else
 $(error unknown BLAS=$(BLAS); use BLAS=openblas or BLAS=blis)
 endif
 
+# ---------------------------------------------------------------- kernels
+# ISA_PATHS: the paths to build.  x86-64 with a compiler that knows the
+# x86-64-v3/v4 levels (GCC >= 11, clang >= 12): all three; anything else,
+# or ISA_PATHS=generic on the command line: the portable kernels only
+# (what a non-x86 CPU runs; `make check ISA_PATHS=generic` tests that
+# build on any machine).
+ifndef SN_NOBUILD
+SN_X86_CC := $(shell case "$$($(CC) -dumpmachine 2>/dev/null)" in \
+    (x86_64-*|amd64-*) echo 'int x;' | $(CC) -march=x86-64-v4 -x c -c \
+        -o /dev/null - >/dev/null 2>&1 && echo yes;; esac)
+endif
+ISA_PATHS ?= $(if $(SN_X86_CC),avx512 avx2 generic,generic)
+ifneq ($(filter-out avx512 avx2 generic,$(ISA_PATHS)),)
+$(error ISA_PATHS may hold avx512, avx2 and generic, got '$(ISA_PATHS)')
+endif
+ifeq ($(filter generic,$(ISA_PATHS)),)
+$(error ISA_PATHS must include generic)
+endif
+ifneq ($(filter avx512 avx2,$(ISA_PATHS)),avx512 avx2)
+ifneq ($(filter avx512 avx2,$(ISA_PATHS)),)
+$(error ISA_PATHS: build avx512 and avx2 together, or neither)
+endif
+endif
+ISA_DEFS := $(if $(filter avx512,$(ISA_PATHS)),-DSN_X86_KERNELS)
 # ---------------------------------------------------------------- dirs
 ifeq ($(SANITIZE),1)
 VARIANT := asan-$(BLAS)
@@ -142,6 +166,14 @@ ifneq ($(ARCH),)
 VARIANT := $(VARIANT)-$(ARCH)
 ARCH_FLAGS := -march=$(ARCH)
 endif
+# A generic-only build where the x86 paths could be built is a variant of
+# its own (the test build of the portable kernels), beside the full one.
+ifneq ($(SN_X86_CC),)
+ifeq ($(filter avx512,$(ISA_PATHS)),)
+VARIANT := $(VARIANT)-generic
+LIBOUT := $(LIBOUT)/generic
+endif
+endif
 BUILDDIR := build/$(VARIANT)
 
 # ---------------------------------------------------------------- flags
@@ -151,7 +183,7 @@ WARNFLAGS := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
 BASE_CFLAGS := -std=c11 $(CFLAGS) $(ARCH_FLAGS) $(SAN_FLAGS) \
     -D_POSIX_C_SOURCE=200809L -Iinclude $(WARNFLAGS)
 LIB_CFLAGS := $(BASE_CFLAGS) -fPIC -fvisibility=hidden -DSN_BUILDING_LIBRARY \
-    -Isrc $(BLAS_CFLAGS) -DSN_BLAS_NAME=\"$(BLAS)\"
+    -Isrc $(BLAS_CFLAGS) -DSN_BLAS_NAME=\"$(BLAS)\" $(ISA_DEFS)
 DEPFLAGS = -MMD -MP -MF $(@:.o=.d)
 SYS_LIBS := -lm -lpthread -lz
 
@@ -161,8 +193,24 @@ CHECK_LIBS := $(shell $(PKG_CONFIG) --libs check)
 endif
 
 # ---------------------------------------------------------------- files
-LIB_SRCS := $(sort $(wildcard src/*.c src/layers/*.c src/eval/*.c src/text/*.c src/series/*.c src/data/*.c))
-LIB_OBJS := $(LIB_SRCS:%.c=$(BUILDDIR)/%.o)
+# Kernels compiled once per instruction-set path (src/kernels/cpu.h): each
+# copy gets its path's -march flags and exports one table named after the
+# path; the library picks a table at run time (sn_cpu_isa, SN_CPU).
+ISA_SRCS := src/kernels/gemm_kernel.c src/kernels/vecmath.c \
+            src/layers/rnn_cells.c
+LIB_SRCS := $(filter-out $(ISA_SRCS),$(sort $(wildcard src/*.c src/kernels/*.c \
+    src/layers/*.c src/eval/*.c src/text/*.c src/series/*.c src/data/*.c)))
+
+# -march per path; generic keeps the build's own flags (baseline, or
+# ARCH=native where asked).  AVX-512: GCC's default for that level is
+# 256-bit auto-vectorisation; the element-wise loops want the full width.
+ISA_FLAGS_avx512 := -march=x86-64-v4 -mtune=generic -mprefer-vector-width=512
+ISA_FLAGS_avx2 := -march=x86-64-v3 -mtune=generic
+ISA_FLAGS_generic :=
+isa_table_defs = -DSN_GEMM_OPS=sn_gemm_ops_$(1) \
+    -DSN_VECMATH_OPS=sn_vecmath_ops_$(1) -DSN_RNN_CELL_OPS=sn_rnn_cell_ops_$(1)
+ISA_OBJS := $(foreach i,$(ISA_PATHS),$(ISA_SRCS:%.c=$(BUILDDIR)/isa-$(i)/%.o))
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILDDIR)/%.o) $(ISA_OBJS)
 
 # The element-wise and matrix kernels of the recurrent layers: -O3 lets GCC
 # vectorise their loops, without trapping math it may if-convert the clamps
@@ -170,8 +218,7 @@ LIB_OBJS := $(LIB_SRCS:%.c=$(BUILDDIR)/%.o)
 # mode leaves contraction off).  The library reads no floating-point
 # exception flags, so nothing observable changes but rounding in the last
 # bit.
-HOT_SRCS := src/fastmath.c src/activations.c src/layers/rnn_cells.c \
-            src/layers/rnn_core.c src/layers/rnn_gemm.c src/data/glove_train.c
+HOT_SRCS := src/activations.c src/layers/rnn_core.c src/data/glove_train.c
 HOT_CFLAGS := -O3 -ffp-contract=fast -fno-trapping-math -fno-math-errno
 
 MAPFILE := src/libseqnet.map
@@ -249,6 +296,15 @@ $(BUILDDIR)/%.o: %.c $(CFLAGS_STAMP)
 
 # The hot kernels get HOT_CFLAGS (defined with the other flags above).
 $(HOT_SRCS:%.c=$(BUILDDIR)/%.o): HOT_FLAGS := $(HOT_CFLAGS)
+
+# One copy of each ISA_SRCS file per path, with the path's flags.
+define isa_rule
+$$(BUILDDIR)/isa-$(1)/%.o: %.c $$(CFLAGS_STAMP)
+	@mkdir -p $$(@D)
+	$$(CC) $$(LIB_CFLAGS) $$(HOT_CFLAGS) $$(ISA_FLAGS_$(1)) \
+	    $$(call isa_table_defs,$(1)) $$(DEPFLAGS) -c $$< -o $$@
+endef
+$(foreach i,$(ISA_PATHS),$(eval $(call isa_rule,$(i))))
 
 $(SHLIB): $(LIB_OBJS) $(MAPFILE) $(LINK_STAMP)
 	@mkdir -p $(@D)

@@ -76,6 +76,16 @@ SN_API const char *sn_version(void);
 /* The same as a number, MAJOR*10000 + MINOR*100 + PATCH. */
 SN_API int sn_version_number(void);
 
+/* The instruction-set path of the library's kernels in this process:
+ * "avx512" (x86-64-v4), "avx2" (x86-64-v3: AVX2 + FMA) or "generic"
+ * (baseline x86-64 and every other CPU).  The best path the CPU and OS
+ * support, capped by the environment variable SN_CPU = avx512 | avx2 |
+ * generic when set (a value the CPU cannot run, or an unknown one, gives
+ * the best it can).  Chosen once, at the first call that needs a kernel,
+ * and fixed for the life of the process.  Results agree between paths to
+ * float rounding.  Never NULL; owned by the library. */
+SN_API const char *sn_cpu_isa(void);
+
 /* ------------------------------------------------------------------------ */
 /* Status codes and errors                                                   */
 /* ------------------------------------------------------------------------ */
@@ -291,6 +301,21 @@ SN_API sn_status sn_model_set_outputs(sn_model_t *model, const int *outputs,
  * yourself before sharing the model between threads.  After it, no layer
  * may be added. */
 SN_API sn_status sn_model_build(sn_model_t *model);
+
+/* Threads a model's calls are split over (the recurrent time loop and its
+ * large matrix products).  Each model owns a pool of threads - 1 workers,
+ * started by sn_model_build; idle workers sleep.  threads = 0 selects the
+ * default: the environment variable SN_NUM_THREADS when it is a whole
+ * number >= 1, else the CPUs this process may run on (its affinity mask,
+ * sched_getaffinity), at most 8; larger values are clamped to 8.  Calls
+ * it on a built model restart the pool: not while another thread is
+ * using the model.  A pool that cannot be started leaves the model on the
+ * calling thread (slower, same results).  Two threads predicting on one
+ * model at once share the pool: the second runs its call on its own
+ * thread alone. */
+SN_API sn_status sn_model_set_num_threads(sn_model_t *model, int threads);
+/* The thread count the model uses (or will use once built); 0 for NULL. */
+SN_API int sn_model_num_threads(const sn_model_t *model);
 
 /* Writes a Keras-style summary table (layer, output shape, parameter count,
  * connections, totals) to out.  Builds the model if needed. */

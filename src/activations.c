@@ -15,12 +15,12 @@
 
 #include "internal.h"
 
-/* SN_CLONES (internal.h) builds each kernel for AVX-512, AVX2 and
- * baseline x86-64 and picks one at load time. */
+/* The exp/sigmoid/tanh arrays go through the kernels of the path in use
+ * (sn_vec_*); the simple loops here are memory-bound and stay baseline. */
 
 /* ------------------------------------------------------------- forward */
 
-SN_CLONES static void relu_fwd(float *x, size_t n)
+static void relu_fwd(float *x, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         x[i] = x[i] > 0.0f ? x[i] : 0.0f;
@@ -73,27 +73,27 @@ void sn_act_forward(sn_activation act, float *x, size_t rows, size_t n)
 
 /* ------------------------------------------------------------ backward */
 
-SN_CLONES static void linear_bwd(const float *dy, float *dx, size_t n)
+static void linear_bwd(const float *dy, float *dx, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         dx[i] += dy[i];
 }
 
-SN_CLONES static void relu_bwd(const float *y, const float *dy, float *dx,
+static void relu_bwd(const float *y, const float *dy, float *dx,
                                size_t n)
 {
     for (size_t i = 0; i < n; i++)
         dx[i] += y[i] > 0.0f ? dy[i] : 0.0f;
 }
 
-SN_CLONES static void tanh_bwd(const float *y, const float *dy, float *dx,
+static void tanh_bwd(const float *y, const float *dy, float *dx,
                                size_t n)
 {
     for (size_t i = 0; i < n; i++)
         dx[i] += dy[i] * (1.0f - y[i] * y[i]);
 }
 
-SN_CLONES static void sigmoid_bwd(const float *y, const float *dy, float *dx,
+static void sigmoid_bwd(const float *y, const float *dy, float *dx,
                                   size_t n)
 {
     for (size_t i = 0; i < n; i++)

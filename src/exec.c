@@ -121,6 +121,11 @@ void *sn_call_scratch(sn_call *c, size_t bytes)
     return b->ptr;
 }
 
+sn_pool *sn_call_pool(const sn_call *c)
+{
+    return c->exec->model->threads;
+}
+
 uint8_t *sn_call_out_mask(sn_call *c, int k, int time)
 {
     int tensor = call_node(c)->first_out + k;

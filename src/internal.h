@@ -98,26 +98,8 @@ void sn_shape_format(const sn_shape *s, char *buf, size_t len);
 
 /* ------------------------------------------------------------ fast math */
 
-/*
- * SN_CLONES: compile a hot element-wise kernel for x86-64-v4 (AVX-512),
- * x86-64-v3 (AVX2 + FMA) and baseline x86-64, and let the loader pick one
- * (GNU ifunc): the default build runs on any x86-64 yet uses wide vectors
- * where the CPU has them.  GCC on x86-64 only; off under AddressSanitizer,
- * whose instrumentation and ifunc resolvers (run before ASan is up) clash.
- */
-#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) && \
-    defined(__has_attribute) && !defined(__SANITIZE_ADDRESS__)
-#if __has_attribute(target_clones)
-#define SN_CLONES __attribute__((target_clones("arch=x86-64-v4", \
-                                               "arch=x86-64-v3", "default")))
-#endif
-#endif
-#ifndef SN_CLONES
-#define SN_CLONES
-#endif
-
-/* In-place, vectorised, accurate to a few ulp (fastmath.c): the loops the
- * compiler can vectorise, unlike calls to expf/tanhf. */
+/* In-place, vectorised, accurate to a few ulp (kernels/vecmath.h), at the
+ * vector width of the instruction-set path in use (kernels/cpu.h). */
 void sn_vec_exp(float *x, size_t n);
 void sn_vec_sigmoid(float *x, size_t n);
 void sn_vec_tanh(float *x, size_t n);
@@ -175,6 +157,10 @@ bool sn_call_wants_weight_grad(const sn_call *c);
  * request for the same or fewer bytes returns the same buffer with its
  * contents kept. */
 void *sn_call_scratch(sn_call *c, size_t bytes);
+/* The model's thread pool for splitting this call's work (NULL: run on
+ * the calling thread only). */
+typedef struct sn_pool sn_pool;
+sn_pool *sn_call_pool(const sn_call *c);
 /* A writable mask buffer [batch, time] for output k. */
 uint8_t *sn_call_out_mask(sn_call *c, int k, int time);
 

@@ -73,6 +73,10 @@ struct sn_model {
     sn_exec *pool[4];
     int n_pool;
     uint64_t forward_calls; /* numbers the dropout streams           */
+    /* The threads a call is split over (model_threads.c): requested
+     * count (0 = default) and the pool, started by sn_model_build. */
+    int n_threads;
+    struct sn_pool *threads;
 
     /* set by sn_model_compile (model_compile.c) */
     bool compiled;
@@ -96,6 +100,11 @@ struct sn_model {
 void sn_model_free_vectorizer(sn_model *m);
 void sn_model_save_vectorizer(const sn_model *m, sn_writer *w);
 sn_status sn_model_load_vectorizer(sn_model *m, sn_reader *r);
+
+/* The model's thread pool (model_threads.c): started when the model is
+ * built (SN_ERR_NOMEM fails the build), stopped when it is freed. */
+sn_status sn_model_start_threads(sn_model *m);
+void sn_model_stop_threads(sn_model *m);
 
 /* Input nodes are layers of this type. */
 extern const sn_layer_ops sn_input_layer_ops;

@@ -114,6 +114,7 @@ SN_API void sn_model_free(sn_model_t *m)
     sn_mem mem = m->mem;
     sn_exec_free(m->train_exec);
     sn_model_free_pool(m);
+    sn_model_stop_threads(m);
     pthread_mutex_destroy(&m->pool_lock);
     sn_model_free_training(m);
     sn_model_free_vectorizer(m);
@@ -532,6 +533,8 @@ SN_API sn_status sn_model_build(sn_model_t *m)
     }
     if (st == SN_OK)
         st = initialise_weights(m);
+    if (st == SN_OK)
+        st = sn_model_start_threads(m);
     if (st != SN_OK) {
         unbuild(m);
         return st;

@@ -413,7 +413,12 @@ static sn_status build_capped(sn_model *m, size_t file_len)
     m->mem.a.free = capped_free_fn;
     m->mem.a.user = &c;
     sn_status st = sn_model_build(m);
+    /* the thread pool is no part of the file's size: restart it on the
+     * model's own allocator, not the capped one that ends here */
+    sn_model_stop_threads(m);
     m->mem.a = c.inner; /* blocks pass straight through: same allocator */
+    if (st == SN_OK)
+        st = sn_model_start_threads(m);
     if (st != SN_OK && c.refused)
         return sn_fail(SN_ERR_FORMAT, "the layers need more weights than "
                        "the file can hold");

@@ -93,6 +93,7 @@ static void make_io(const sn_call *c, const sn_rnn_layer *p,
     int first_out = ((const bidi_priv *)c->layer->priv)->mode == SN_MERGE_NONE
                         ? 2 : 1;
     memset(io, 0, sizeof *io);
+    io->pool = sn_call_pool(c);
     io->batch = s->batch;
     io->steps = s->steps;
     io->x = c->in[0]->data;

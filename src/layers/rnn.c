@@ -41,6 +41,7 @@ static void make_io(const sn_call *c, const sn_rnn_layer *p,
     int n_states = sn_rnn_n_states(p);
     bool init = c->n_in > 1;
     memset(io, 0, sizeof *io);
+    io->pool = sn_call_pool(c);
     io->batch = s->batch;
     io->steps = s->steps;
     io->x = c->in[0]->data;

@@ -2,16 +2,32 @@
  * rnn_cells.c - one row of one time step of each cell, forward beside
  * backward.  Notation: H units, σ = recurrent_activation, φ = activation,
  * pre = x.K + b + h.R (Keras), rows of G*H in Keras gate order.
+ *
+ * Compiled once per instruction-set path (kernels/cpu.h) with that path's
+ * -march flags, the vector math inlined at its width; each copy exports
+ * one table, SN_RNN_CELL_OPS (sn_rnn_cell_ops_avx512, ...), and
+ * rnn_cells_dispatch.c forwards the sn_*_row calls to the one in use.
  */
 #include <string.h>
 
+#include "kernels/vecmath.h"
 #include "rnn_cells.h"
 
-void sn_rnn_act(sn_activation a, float *x, size_t n)
+#ifndef SN_RNN_CELL_OPS
+#define SN_RNN_CELL_OPS sn_rnn_cell_ops_generic
+#endif
+
+static void act(sn_activation a, float *x, size_t n)
 {
     switch (a) {
-    case SN_TANH: sn_vec_tanh(x, n); break;
-    case SN_SIGMOID: sn_vec_sigmoid(x, n); break;
+    case SN_TANH:
+        for (size_t i = 0; i < n; i++)
+            x[i] = sn_tanh_kernel(x[i]);
+        break;
+    case SN_SIGMOID:
+        for (size_t i = 0; i < n; i++)
+            x[i] = sn_sigmoid_kernel(x[i]);
+        break;
     case SN_RELU:
         for (size_t i = 0; i < n; i++)
             x[i] = x[i] > 0.0f ? x[i] : 0.0f;
@@ -21,7 +37,7 @@ void sn_rnn_act(sn_activation a, float *x, size_t n)
 }
 
 /* out = dy * a'(.) written from the activation's output y.
- * always_inline: compiled inside each clone of the row functions. */
+ * always_inline: specialised inside each row function. */
 __attribute__((always_inline)) static inline void
 act_grad(sn_activation a, const float *y, const float *dy, float *out,
          size_t n)
@@ -45,27 +61,23 @@ act_grad(sn_activation a, const float *y, const float *dy, float *out,
     }
 }
 
-void sn_rnn_act_grad(sn_activation a, const float *y, const float *dy,
-                     float *out, size_t n)
+static void act_grad_call(sn_activation a, const float *y, const float *dy,
+                          float *out, size_t n)
 {
     act_grad(a, y, dy, out, n);
 }
-
-/* The row functions are built for AVX-512, AVX2 and baseline x86-64
- * (SN_CLONES); the clones are static, exported through plain wrappers,
- * because an exported ifunc would leak its resolver symbol. */
 
 /* ------------------------------------------------------------ SimpleRNN
  * forward:  h = φ(pre)
  * backward: dpre = dh φ'(h);  dh_prev (direct) = 0                      */
 
-SN_CLONES static void simple_forward_row(const sn_rnn_cfg *cfg, float *gates, float *h)
+static void simple_forward_row(const sn_rnn_cfg *cfg, float *gates, float *h)
 {
-    sn_rnn_act(cfg->act, gates, (size_t)cfg->units);
+    act(cfg->act, gates, (size_t)cfg->units);
     memcpy(h, gates, (size_t)cfg->units * sizeof *h);
 }
 
-SN_CLONES static void simple_backward_row(const sn_rnn_cfg *cfg, const float *gates,
+static void simple_backward_row(const sn_rnn_cfg *cfg, const float *gates,
                             float *dh, float *dz)
 {
     size_t n = (size_t)cfg->units;
@@ -81,19 +93,19 @@ SN_CLONES static void simple_backward_row(const sn_rnn_cfg *cfg, const float *ga
  *           dpre_* = d* times the gate's activation derivative
  *           dh_prev (direct) = 0                                         */
 
-SN_CLONES static void lstm_forward_row(const sn_rnn_cfg *cfg, float *gates, float *h,
+static void lstm_forward_row(const sn_rnn_cfg *cfg, float *gates, float *h,
                          float *c, float *tc)
 {
     int n = cfg->units;
     float *i = gates, *f = gates + n, *g = gates + 2 * n, *o = gates + 3 * n;
-    sn_rnn_act(cfg->rec_act, i, (size_t)(2 * n));
-    sn_rnn_act(cfg->act, g, (size_t)n);
-    sn_rnn_act(cfg->rec_act, o, (size_t)n);
+    act(cfg->rec_act, i, (size_t)(2 * n));
+    act(cfg->act, g, (size_t)n);
+    act(cfg->rec_act, o, (size_t)n);
     for (int k = 0; k < n; k++) {
         c[k] = f[k] * c[k] + i[k] * g[k];
         tc[k] = c[k];
     }
-    sn_rnn_act(cfg->act, tc, (size_t)n);
+    act(cfg->act, tc, (size_t)n);
     for (int k = 0; k < n; k++)
         h[k] = o[k] * tc[k];
 }
@@ -102,7 +114,7 @@ SN_CLONES static void lstm_forward_row(const sn_rnn_cfg *cfg, float *gates, floa
  * derivatives come from the outputs: tanh' = 1 - y², σ' = y (1 - y).
  * restrict: the rows never overlap, and saying so lets the compiler use
  * vector instructions. */
-SN_CLONES static void lstm_backward_row_tanh(int n,
+static void lstm_backward_row_tanh(int n,
                                              const float *restrict gates,
                                              const float *restrict tc,
                                              const float *restrict cprev,
@@ -124,7 +136,7 @@ SN_CLONES static void lstm_backward_row_tanh(int n,
     }
 }
 
-SN_CLONES static void lstm_backward_row(const sn_rnn_cfg *cfg, const float *gates,
+static void lstm_backward_row(const sn_rnn_cfg *cfg, const float *gates,
                           const float *tc, const float *cprev, float *dh,
                           float *dc, float *dz)
 {
@@ -166,12 +178,12 @@ SN_CLONES static void lstm_backward_row(const sn_rnn_cfg *cfg, const float *gate
  *           before: the r path needs dĥpre R_hᵀ, done by the caller
  *           dh_prev (direct) = dh z                                      */
 
-void sn_gru_gates_row(const sn_rnn_cfg *cfg, float *gates)
+static void gru_gates_row(const sn_rnn_cfg *cfg, float *gates)
 {
-    sn_rnn_act(cfg->rec_act, gates, (size_t)(2 * cfg->units));
+    act(cfg->rec_act, gates, (size_t)(2 * cfg->units));
 }
 
-SN_CLONES static void gru_forward_row(const sn_rnn_cfg *cfg, float *gates, const float *xw_h,
+static void gru_forward_row(const sn_rnn_cfg *cfg, float *gates, const float *xw_h,
                         const float *aux, float *h)
 {
     int n = cfg->units;
@@ -183,12 +195,12 @@ SN_CLONES static void gru_forward_row(const sn_rnn_cfg *cfg, float *gates, const
     else
         for (int k = 0; k < n; k++)
             hh[k] = xw_h[k] + aux[k];
-    sn_rnn_act(cfg->act, hh, (size_t)n);
+    act(cfg->act, hh, (size_t)n);
     for (int k = 0; k < n; k++)
         h[k] = z[k] * h[k] + (1.0f - z[k]) * hh[k];
 }
 
-SN_CLONES static void gru_backward_row(const sn_rnn_cfg *cfg, const float *gates,
+static void gru_backward_row(const sn_rnn_cfg *cfg, const float *gates,
                          const float *hprev, const float *aux, float *dh,
                          float *dzx, float *dzh)
 {
@@ -214,39 +226,13 @@ SN_CLONES static void gru_backward_row(const sn_rnn_cfg *cfg, const float *gates
         dzh[2 * n + k] = dhh[k] * r[k];
 }
 
-void sn_simple_forward_row(const sn_rnn_cfg *cfg, float *gates, float *h)
-{
-    simple_forward_row(cfg, gates, h);
-}
-
-void sn_simple_backward_row(const sn_rnn_cfg *cfg, const float *gates,
-                            float *dh, float *dz)
-{
-    simple_backward_row(cfg, gates, dh, dz);
-}
-
-void sn_lstm_forward_row(const sn_rnn_cfg *cfg, float *gates, float *h,
-                         float *c, float *tc)
-{
-    lstm_forward_row(cfg, gates, h, c, tc);
-}
-
-void sn_lstm_backward_row(const sn_rnn_cfg *cfg, const float *gates,
-                          const float *tc, const float *cprev, float *dh,
-                          float *dc, float *dz)
-{
-    lstm_backward_row(cfg, gates, tc, cprev, dh, dc, dz);
-}
-
-void sn_gru_forward_row(const sn_rnn_cfg *cfg, float *gates, const float *xw_h,
-                        const float *aux, float *h)
-{
-    gru_forward_row(cfg, gates, xw_h, aux, h);
-}
-
-void sn_gru_backward_row(const sn_rnn_cfg *cfg, const float *gates,
-                         const float *hprev, const float *aux, float *dh,
-                         float *dzx, float *dzh)
-{
-    gru_backward_row(cfg, gates, hprev, aux, dh, dzx, dzh);
-}
+const sn_rnn_cell_ops SN_RNN_CELL_OPS = {
+    .act_grad = act_grad_call,
+    .simple_forward_row = simple_forward_row,
+    .simple_backward_row = simple_backward_row,
+    .lstm_forward_row = lstm_forward_row,
+    .lstm_backward_row = lstm_backward_row,
+    .gru_gates_row = gru_gates_row,
+    .gru_forward_row = gru_forward_row,
+    .gru_backward_row = gru_backward_row,
+};

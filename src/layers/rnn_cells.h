@@ -8,8 +8,7 @@
 
 #include "rnn_core.h"
 
-/* act applied in place / its derivative from the output, times dy. */
-void sn_rnn_act(sn_activation a, float *x, size_t n);
+/* The derivative of act from its output y, times dy. */
 void sn_rnn_act_grad(sn_activation a, const float *y, const float *dy,
                      float *out, size_t n);
 
@@ -39,5 +38,31 @@ void sn_lstm_backward_row(const sn_rnn_cfg *cfg, const float *gates,
 void sn_gru_backward_row(const sn_rnn_cfg *cfg, const float *gates,
                          const float *hprev, const float *aux, float *dh,
                          float *dzx, float *dzh);
+
+/* What each copy of rnn_cells.c (one per instruction-set path) exports:
+ * the functions above, same contracts. */
+typedef struct sn_rnn_cell_ops {
+    void (*act_grad)(sn_activation a, const float *y, const float *dy,
+                     float *out, size_t n);
+    void (*simple_forward_row)(const sn_rnn_cfg *cfg, float *gates,
+                               float *h);
+    void (*simple_backward_row)(const sn_rnn_cfg *cfg, const float *gates,
+                                float *dh, float *dz);
+    void (*lstm_forward_row)(const sn_rnn_cfg *cfg, float *gates, float *h,
+                             float *c, float *tc);
+    void (*lstm_backward_row)(const sn_rnn_cfg *cfg, const float *gates,
+                              const float *tc, const float *cprev, float *dh,
+                              float *dc, float *dz);
+    void (*gru_gates_row)(const sn_rnn_cfg *cfg, float *gates);
+    void (*gru_forward_row)(const sn_rnn_cfg *cfg, float *gates,
+                            const float *xw_h, const float *aux, float *h);
+    void (*gru_backward_row)(const sn_rnn_cfg *cfg, const float *gates,
+                             const float *hprev, const float *aux, float *dh,
+                             float *dzx, float *dzh);
+} sn_rnn_cell_ops;
+
+extern const sn_rnn_cell_ops sn_rnn_cell_ops_generic;
+extern const sn_rnn_cell_ops sn_rnn_cell_ops_avx2;
+extern const sn_rnn_cell_ops sn_rnn_cell_ops_avx512;
 
 #endif /* SN_RNN_CELLS_H */

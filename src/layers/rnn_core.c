@@ -1,7 +1,7 @@
 /*
  * rnn_core.c - the time loop of one recurrent direction, forward and
  * backward through time, with the matrix products on the library's own
- * kernel (rnn_gemm.c):
+ * kernel (kernels/gemm.h):
  *
  *   forward   batch >= 8 ("fused"): per step
  *             gates = [x_t | h].[K; R] + b   one GEMM  [B,E+H] x [E+H,G*H]
@@ -20,19 +20,18 @@
  * is skipped.  Nothing here allocates: the caller carves the workspace.
  *
  * Threads: batch rows are independent sequences, so the time loop runs on
- * up to SN_RNN_MAX_PARTS threads, each over its own slice of rows.  All
- * products here use the library's own single-threaded kernel
- * (rnn_gemm.c), the large ones split over the same threads: a
+ * the model's thread pool (io->pool, at most SN_RNN_MAX_PARTS threads),
+ * each over its own slice of rows.  All products here use the library's
+ * own single-threaded kernel (kernels/gemm_kernel.c, one copy per
+ * instruction-set path), the large ones split over the same pool: a
  * multi-threaded BLAS called beside our threads would fight them for the
  * cores (its idle workers spin), which measured slower on 2 cores.
  */
 #include <math.h>
-#include <pthread.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "rnn_cells.h"
-#include "rnn_gemm.h"
+#include "kernels/gemm.h"
 
 /* ------------------------------------------------------------ workspace */
 
@@ -80,7 +79,7 @@ static void lay_out(const sn_rnn_cfg *cfg, int B, int T, bool store,
      * that array for dZ.  Below a full row block of the kernel (batch 1:
      * latency) the weights streamed per step would cost more than the
      * projection saves: one big x.K is better. */
-    ws->fused = B >= SN_GEMM_ROW_BLOCK;
+    ws->fused = B >= sn_gemm_row_block();
     ws->xw = ws->fused && !store ? NULL : take(cv, BT * G * H * f);
     ws->dzh = store && gru && cfg->reset_after ? take(cv, BT * G * H * f)
                                                : NULL;
@@ -135,13 +134,11 @@ void sn_rnn_ws_carve(const sn_rnn_cfg *cfg, int batch, int steps, bool store,
 
 /* ------------------------------------------------------------ helpers */
 
-/* Threads to use: the cores online, at most SN_RNN_MAX_PARTS. */
-static int core_count(void)
+/* Threads to use: the model's pool's, at most SN_RNN_MAX_PARTS. */
+static int core_count(const sn_rnn_io *io)
 {
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    if (cores < 1)
-        return 1;
-    return cores > SN_RNN_MAX_PARTS ? SN_RNN_MAX_PARTS : (int)cores;
+    int n = sn_pool_threads(io->pool);
+    return n > SN_RNN_MAX_PARTS ? SN_RNN_MAX_PARTS : n;
 }
 
 /* Row of (b, t) in the per-step arrays: every step, or just this one. */
@@ -216,7 +213,7 @@ static void project_inputs(const sn_rnn_cfg *cfg, const sn_rnn_weights *w,
     const float *x = dropped_input(cfg, io, ws);
     sn_gemm_args g = { false, false, BT, GH, E, x, E, w->kernel, GH,
                        ws->xw, GH, false, w->bias, NULL, NULL };
-    sn_gemm_parallel(&g, core_count(), ws->pack);
+    sn_gemm_parallel(&g, io->pool, core_count(io), ws->pack);
 }
 
 static void init_state(const sn_rnn_cfg *cfg, const sn_rnn_io *io,
@@ -347,7 +344,7 @@ static void pack_recurrent_t(const sn_rnn_cfg *cfg, const sn_rnn_weights *w,
 }
 
 /* Writes the step's output rows and remembers them for masked steps. */
-SN_CLONES static void emit_output(const sn_rnn_cfg *cfg, sn_rnn_io *io, sn_rnn_ws *ws,
+static void emit_output(const sn_rnn_cfg *cfg, sn_rnn_io *io, sn_rnn_ws *ws,
                         int b, int t, bool real)
 {
     size_t H = (size_t)cfg->units;
@@ -364,7 +361,7 @@ SN_CLONES static void emit_output(const sn_rnn_cfg *cfg, sn_rnn_io *io, sn_rnn_w
         memcpy(y, out, H * sizeof *y);
 }
 
-SN_CLONES static void step_rows(const sn_rnn_cfg *cfg, const sn_rnn_weights *w,
+static void step_rows(const sn_rnn_cfg *cfg, const sn_rnn_weights *w,
                       sn_rnn_io *io, sn_rnn_ws *ws, int t)
 {
     int B = io->batch, H = cfg->units, G = sn_rnn_gates(cfg), GH = G * H;
@@ -417,7 +414,7 @@ SN_CLONES static void step_rows(const sn_rnn_cfg *cfg, const sn_rnn_weights *w,
 /* GRU reset_before: the candidate needs (r * hd) . R_h, a second product
  * that can only start once every row's r is known.  aux keeps r * hd, the
  * input of R_h, for the weight gradient. */
-SN_CLONES static void gru_before_candidate(const sn_rnn_cfg *cfg, sn_rnn_io *io,
+static void gru_before_candidate(const sn_rnn_cfg *cfg, sn_rnn_io *io,
                                  sn_rnn_ws *ws, int t, const float *hd)
 {
     int B = io->batch, H = cfg->units, GH = 3 * H;
@@ -497,35 +494,33 @@ typedef struct part_job {
     sn_rnn_ws ws;
 } part_job;
 
-static void *run_job(void *arg)
+static void run_job(void *ctx, int i)
 {
-    part_job *j = arg;
+    part_job *j = (part_job *)ctx + i;
     j->fn(j->cfg, j->w, &j->io, &j->ws);
-    return NULL;
 }
 
-/* How many slices: one per core (at most SN_RNN_MAX_PARTS), each with at
- * least 8 rows so the step products stay efficient. */
-static int count_parts(int batch)
+/* How many slices: one per thread (at most SN_RNN_MAX_PARTS), each at
+ * least a register block of the kernel so the step products stay
+ * efficient. */
+static int count_parts(const sn_rnn_io *io)
 {
-    int parts = core_count();
-    while (parts > 1 && batch / parts < 8)
+    int parts = core_count(io), block = sn_gemm_row_block();
+    while (parts > 1 && io->batch / parts < block)
         parts--;
     return parts;
 }
 
-/* Runs fn over slices of the batch in parallel; returns the slice count.
- * A thread that cannot be started runs its slice here instead. */
+/* Runs fn over slices of the batch on the model's thread pool; returns
+ * the slice count. */
 static int run_parts(part_fn fn, const sn_rnn_cfg *cfg,
                      const sn_rnn_weights *w, const sn_rnn_io *io,
                      const sn_rnn_ws *ws)
 {
-    int parts = count_parts(io->batch);
+    int parts = count_parts(io), block = sn_gemm_row_block();
     part_job jobs[SN_RNN_MAX_PARTS];
-    pthread_t threads[SN_RNN_MAX_PARTS];
-    bool started[SN_RNN_MAX_PARTS] = { false };
     int rows = (io->batch + parts - 1) / parts;
-    rows = (rows + 7) / 8 * 8; /* whole 8-row blocks where possible */
+    rows = (rows + block - 1) / block * block; /* whole register blocks */
     int used = 0;
     for (int p = 0; p < parts && p * rows < io->batch; p++) {
         int b0 = p * rows;
@@ -534,22 +529,14 @@ static int run_parts(part_fn fn, const sn_rnn_cfg *cfg,
         slice(cfg, io, ws, b0, b1, p, &jobs[p].io, &jobs[p].ws);
         used = p + 1;
     }
-    for (int p = 1; p < used; p++)
-        started[p] = pthread_create(&threads[p], NULL, run_job, &jobs[p]) == 0;
-    run_job(&jobs[0]);
-    for (int p = 1; p < used; p++) {
-        if (started[p])
-            pthread_join(threads[p], NULL);
-        else
-            run_job(&jobs[p]);
-    }
+    sn_pool_run(io->pool, used, run_job, jobs);
     return used;
 }
 
 /* ------------------------------------------------------------ forward */
 
 /* The time loop over one slice of rows. */
-SN_CLONES static void forward_part(const sn_rnn_cfg *cfg, const sn_rnn_weights *w,
+static void forward_part(const sn_rnn_cfg *cfg, const sn_rnn_weights *w,
                          sn_rnn_io *io, sn_rnn_ws *ws)
 {
     int B = io->batch, T = io->steps, H = cfg->units;
@@ -627,7 +614,7 @@ static float norm2(const float *x, size_t n, size_t stride, size_t len)
 }
 
 /* Output gradients that reach the state after processing step s. */
-SN_CLONES static void add_output_grad(const sn_rnn_cfg *cfg, const sn_rnn_io *io,
+static void add_output_grad(const sn_rnn_cfg *cfg, const sn_rnn_io *io,
                             sn_rnn_ws *ws, int s, int t)
 {
     if (io->dy == NULL)
@@ -650,7 +637,7 @@ SN_CLONES static void add_output_grad(const sn_rnn_cfg *cfg, const sn_rnn_io *io
 }
 
 /* One row's cell backward; dZ rows of masked steps are zero. */
-SN_CLONES static void step_back_rows(const sn_rnn_cfg *cfg, sn_rnn_io *io,
+static void step_back_rows(const sn_rnn_cfg *cfg, sn_rnn_io *io,
                            sn_rnn_ws *ws, int t)
 {
     int H = cfg->units, GH = sn_rnn_gates(cfg) * H;
@@ -680,7 +667,7 @@ SN_CLONES static void step_back_rows(const sn_rnn_cfg *cfg, sn_rnn_io *io,
 
 /* GRU reset_before: d(r*hd) = dĥpre . R_hᵀ gives dr and a state term:
  * drpre = d(r*hd) * hd * σ'(r), and dL/d(hd) += d(r*hd) * r (in drh). */
-SN_CLONES static void gru_before_back(const sn_rnn_cfg *cfg, sn_rnn_io *io,
+static void gru_before_back(const sn_rnn_cfg *cfg, sn_rnn_io *io,
                             sn_rnn_ws *ws, int t, float *drh)
 {
     int B = io->batch, H = cfg->units, GH = 3 * H, T = io->steps;
@@ -708,7 +695,7 @@ SN_CLONES static void gru_before_back(const sn_rnn_cfg *cfg, sn_rnn_io *io,
 
 /* dh_prev = direct part + (dZh . Rᵀ) * keep_rec (+ GRU-before term), on
  * the n_real rows that are real at step t (padded rows keep dh). */
-SN_CLONES static void recurrent_back(const sn_rnn_cfg *cfg, sn_rnn_io *io,
+static void recurrent_back(const sn_rnn_cfg *cfg, sn_rnn_io *io,
                            sn_rnn_ws *ws, int t, int n_real,
                            const float *extra)
 {
@@ -773,7 +760,7 @@ static void weight_grads(const sn_rnn_cfg *cfg, const sn_rnn_weights *w,
         hm = ws->hm;
     }
     const float *dzh = ws->dzh != NULL ? ws->dzh : ws->xw;
-    int parts = core_count();
+    int parts = core_count(io);
     bool before = cfg->cell == SN_CELL_GRU && !cfg->reset_after;
     if (w->d_kernel != NULL && w->d_recurrent != NULL && !before &&
         dzh == ws->xw) {
@@ -781,23 +768,23 @@ static void weight_grads(const sn_rnn_cfg *cfg, const sn_rnn_weights *w,
          * runs over the real steps only */
         sn_gemm_pair g = { n_real, GH, dzh, GH, x, E, E, w->d_kernel, hm, H,
                            H, w->d_recurrent, GH, list };
-        sn_gemm_tn_pair(&g, parts, ws->pack);
+        sn_gemm_tn_pair(&g, io->pool, parts, ws->pack);
     } else {
         if (w->d_kernel != NULL) {
             sn_gemm_args g = { true, false, E, GH, n_real, x, E, ws->xw, GH,
                                w->d_kernel, GH, true, NULL, NULL, list };
-            sn_gemm_parallel(&g, parts, ws->pack);
+            sn_gemm_parallel(&g, io->pool, parts, ws->pack);
         }
         if (w->d_recurrent != NULL) {
             sn_gemm_args g = { true, false, H, before ? 2 * H : GH, n_real,
                                hm, H, dzh, GH, w->d_recurrent, GH, true,
                                NULL, NULL, list };
-            sn_gemm_parallel(&g, parts, ws->pack);
+            sn_gemm_parallel(&g, io->pool, parts, ws->pack);
             if (before) { /* aux holds r * hd: the input of R_h */
                 sn_gemm_args gh = { true, false, H, H, n_real, ws->aux, H,
                                     dzh + 2 * H, GH, w->d_recurrent + 2 * H,
                                     GH, true, NULL, NULL, list };
-                sn_gemm_parallel(&gh, parts, ws->pack);
+                sn_gemm_parallel(&gh, io->pool, parts, ws->pack);
             }
         }
     }
@@ -824,7 +811,7 @@ static void input_grads(const sn_rnn_cfg *cfg, const sn_rnn_weights *w,
                 memset(ws->dxt + (size_t)r * E, 0, (size_t)E * sizeof(float));
     sn_gemm_args g = { false, true, n_real, E, GH, ws->xw, GH, w->kernel,
                        GH, ws->dxt, E, false, NULL, list, NULL }; /* dZ.Kᵀ */
-    sn_gemm_parallel(&g, core_count(), ws->pack);
+    sn_gemm_parallel(&g, io->pool, core_count(io), ws->pack);
     if (io->keep_in != NULL)
         for (int b = 0; b < B; b++)
             for (int t = 0; t < T; t++)
@@ -839,7 +826,7 @@ static void input_grads(const sn_rnn_cfg *cfg, const sn_rnn_weights *w,
 
 /* The time loop of backward over one slice of rows; records the squared
  * norm of dL/dh_t per step in this slice's part of hnorm. */
-SN_CLONES static void backward_part(const sn_rnn_cfg *cfg, const sn_rnn_weights *w,
+static void backward_part(const sn_rnn_cfg *cfg, const sn_rnn_weights *w,
                           sn_rnn_io *io, sn_rnn_ws *ws)
 {
     int B = io->batch, T = io->steps, H = cfg->units;

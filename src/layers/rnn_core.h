@@ -13,6 +13,7 @@
 #define SN_RNN_CORE_H
 
 #include "internal.h"
+#include "kernels/threadpool.h"
 
 typedef enum sn_cell_kind {
     SN_CELL_SIMPLE = 1,   /* value = number of gates */
@@ -37,7 +38,7 @@ typedef struct sn_rnn_cfg {
 } sn_rnn_cfg;
 
 /* The time loop runs on at most this many threads. */
-enum { SN_RNN_MAX_PARTS = 4 };
+enum { SN_RNN_MAX_PARTS = SN_POOL_MAX_THREADS };
 
 static inline int sn_rnn_gates(const sn_rnn_cfg *c) { return (int)c->cell; }
 
@@ -65,6 +66,7 @@ typedef struct sn_rnn_io {
     const float *dh_last, *dc_last; /* gradients of the final states     */
     float *dx;                 /* [B, T, E] accumulated, or NULL         */
     float *dh0, *dc0;          /* [B, H] accumulated, or NULL            */
+    sn_pool *pool;             /* the model's threads, or NULL (serial)  */
 } sn_rnn_io;
 
 /* Buffers of one direction, carved from a layer's scratch memory. */

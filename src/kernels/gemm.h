@@ -1,12 +1,26 @@
-/* rnn_gemm.h - the recurrent layers' own matrix products (rnn_gemm.c). */
-#ifndef SN_RNN_GEMM_H
-#define SN_RNN_GEMM_H
+/*
+ * gemm.h - the recurrent layers' own matrix products.
+ *
+ * gemm_kernel.c is compiled once per instruction-set path (cpu.h), each
+ * copy with a register block sized for that path's vector registers, and
+ * exports one table of entry points (sn_gemm_ops); gemm.c forwards the
+ * calls below to the table of the path in use and splits the large
+ * products over a thread pool (threadpool.h).  Packed operands are laid
+ * out for one path: pack and multiply through the same process.
+ */
+#ifndef SN_KERNELS_GEMM_H
+#define SN_KERNELS_GEMM_H
 
-#include "internal.h"
+#include <stdbool.h>
+#include <stddef.h>
 
-enum { SN_GEMM_MAX_PARTS = 8 };
-/* Rows of C the kernel computes together (its register block). */
-enum { SN_GEMM_ROW_BLOCK = 8 };
+#include "kernels/threadpool.h"
+
+enum { SN_GEMM_MAX_PARTS = SN_POOL_MAX_THREADS };
+
+/* Rows of C the active kernel computes together (its register block):
+ * products with fewer rows waste most of the block. */
+int sn_gemm_row_block(void);
 
 /* Floats of a packed [k, n] B (for sn_gemm_pack_b). */
 size_t sn_gemm_packed_floats(int k, int n);
@@ -71,7 +85,8 @@ typedef struct sn_gemm_args {
                             of both (the sum runs over those), or NULL   */
 } sn_gemm_args;
 
-void sn_gemm_parallel(const sn_gemm_args *g, int parts, float *pack_bufs);
+void sn_gemm_parallel(const sn_gemm_args *g, sn_pool *pool, int parts,
+                      float *pack_bufs);
 
 /* C1 += A1ᵀ.B and C2 += A2ᵀ.B with one B (the weight gradients dK and dR
  * from one dZ): each panel of B is packed once for both.  A1 is stored
@@ -91,6 +106,40 @@ typedef struct sn_gemm_pair {
                              over those rows only), or NULL = 0..k-1      */
 } sn_gemm_pair;
 
-void sn_gemm_tn_pair(const sn_gemm_pair *g, int parts, float *pack_bufs);
+void sn_gemm_tn_pair(const sn_gemm_pair *g, sn_pool *pool, int parts,
+                     float *pack_bufs);
 
-#endif /* SN_RNN_GEMM_H */
+/* ------------------------------------------------- one path's kernels */
+
+/* What each copy of gemm_kernel.c provides; all single-threaded.
+ * general: sn_gemm_args on one thread with one packing buffer.
+ * pair_rows: rows [r1, r1+m1) of C1 and [r2, r2+m2) of C2 of a pair. */
+typedef struct sn_gemm_ops {
+    int row_block;
+    size_t (*packed_floats)(int k, int n);
+    size_t (*pack_buffer_floats)(int n);
+    void (*pack_b)(int k, int n, const float *b, int ldb, bool b_transposed,
+                   float *packed);
+    void (*pack_b_stacked)(int k1, const float *b1, int k2, const float *b2,
+                           int n, int ldb, float *packed);
+    void (*split_packed)(const sn_gemm_split *g);
+    void (*nn_packed)(int m, int n, int k, const float *a, int lda,
+                      const float *packed, float *c, int ldc,
+                      bool accumulate);
+    void (*nn_packed_rows)(int m, const int *rows, int n, int k,
+                           const float *a, int lda, const float *packed,
+                           float *c, int ldc);
+    void (*general)(const sn_gemm_args *g, float *pack_buf);
+    void (*pair_rows)(const sn_gemm_pair *g, int r1, int m1, int r2, int m2,
+                      float *pack_buf);
+} sn_gemm_ops;
+
+/* The copies the build compiled (the x86 ones with SN_X86_KERNELS). */
+extern const sn_gemm_ops sn_gemm_ops_generic;
+extern const sn_gemm_ops sn_gemm_ops_avx2;
+extern const sn_gemm_ops sn_gemm_ops_avx512;
+
+/* The table of the path in use. */
+const sn_gemm_ops *sn_gemm_active(void);
+
+#endif /* SN_KERNELS_GEMM_H */

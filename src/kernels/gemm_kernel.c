@@ -1,46 +1,68 @@
 /*
- * rnn_gemm.c - the matrix products of the recurrent layers,
- * C[m, n] (+)= A[m, k] . B[k, n], row-major with leading dimensions.
+ * gemm_kernel.c - the matrix products of the recurrent layers on one
+ * thread, C[m, n] (+)= A[m, k] . B[k, n], row-major with leading
+ * dimensions.  Compiled once per instruction-set path (cpu.h) with that
+ * path's -march flags; each copy exports one table, SN_GEMM_OPS (named by
+ * the build: sn_gemm_ops_avx512, _avx2, _generic).  gemm.c dispatches and
+ * splits products over threads.
  *
  * Why not CBLAS: the recurrent time loop runs on several threads at once,
  * one slice of the batch each, and a multi-threaded BLAS called beside
  * them either fights them for the cores (its idle workers spin) or
- * serialises them.  This kernel is single-threaded by construction and
- * the large products are split over the same threads.
+ * serialises them.  The step products also read their operands in place
+ * (the fused [x_t | h] of two arrays, listed rows only), which a BLAS
+ * call would need copies for.
  *
- * Scheme (the classic one): B is packed into column blocks of NR = 32,
- * each [k][32] contiguous, so the inner loop reads B sequentially and
+ * Scheme (the classic one): B is packed into column blocks of NR floats,
+ * each [k][NR] contiguous, so the inner loop reads B sequentially and
  * power-of-two leading dimensions cannot thrash the L1 cache; the inner
- * dimension goes in panels of KC so a packed panel stays in L2; an 8 x 32
- * block of C lives in vector registers while its 8 rows of A, packed
- * [kc][8] so one pointer walks them, sit in L1 and the packed column
- * blocks stream past from L2 (8 rows per chunk measured fastest here:
- * larger chunks spill A out of L1).  The bias, when given, is added as
- * the block is stored, saving a pass over C.
+ * dimension goes in panels of KC so a packed panel stays in L2; an MR x NR
+ * block of C lives in vector registers while its MR rows of A, packed
+ * [kc][MR] so one pointer walks them, sit in L1 and the packed column
+ * blocks stream past from L2.  The bias, when given, is added as the
+ * block is stored, saving a pass over C.
+ *
+ * The register block per path (accumulators + B loads + the broadcast A
+ * must fit the vector registers, or the accumulators spill to memory):
+ *   AVX-512  32 zmm: 8 x 32 = 8 rows x 2 vectors = 16 accumulators
+ *   AVX2     16 ymm: 6 x 16 = 6 rows x 2 vectors = 12 accumulators
+ *   generic  16 xmm (SSE2; NEON has 32): 4 x 16 = 4 rows x 4 vectors
  */
 #include <limits.h>
-#include <pthread.h>
 #include <string.h>
 
-#include "rnn_gemm.h"
+#include "kernels/gemm.h"
 
-enum { MR = SN_GEMM_ROW_BLOCK, NR = 32, KC = 256 };
+#ifndef SN_GEMM_OPS
+#define SN_GEMM_OPS sn_gemm_ops_generic
+#endif
 
-typedef float vec16 __attribute__((vector_size(64), aligned(4)));
+/* VL floats per vector, NV vectors per row of the block. */
+#if defined(__AVX512F__)
+enum { VL = 16, NV = 2, MR = 8 };
+#elif defined(__AVX2__) && defined(__FMA__)
+enum { VL = 8, NV = 2, MR = 6 };
+#else
+enum { VL = 4, NV = 4, MR = 4 };
+#endif
+enum { NR = VL * NV, KC = 256 };
+
+typedef float vecf __attribute__((vector_size(VL * sizeof(float)),
+                                  aligned(4)));
 
 static int round_up(int n, int to)
 {
     return (n + to - 1) / to * to;
 }
 
-size_t sn_gemm_packed_floats(int k, int n)
+static size_t gemm_packed_floats(int k, int n)
 {
     return (size_t)k * (size_t)round_up(n, NR);
 }
 
-size_t sn_gemm_pack_buffer_floats(int n)
+static size_t gemm_pack_buffer_floats(int n)
 {
-    return sn_gemm_packed_floats(KC, n);
+    return gemm_packed_floats(KC, n);
 }
 
 /* Row i of a product whose rows are listed in rows (NULL: row i). */
@@ -112,13 +134,13 @@ static void pack(int k, int n, const float *b, int ldb, bool bt,
     pack_plain(&B, 0, k, n, packed);
 }
 
-void sn_gemm_pack_b(int k, int n, const float *b, int ldb, bool b_transposed,
+static void gemm_pack_b(int k, int n, const float *b, int ldb, bool b_transposed,
                     float *packed)
 {
     pack(k, n, b, ldb, b_transposed, packed);
 }
 
-void sn_gemm_pack_b_stacked(int k1, const float *b1, int k2, const float *b2,
+static void gemm_pack_b_stacked(int k1, const float *b1, int k2, const float *b2,
                             int n, int ldb, float *packed)
 {
     b_src B = { b1, ldb, NULL, k1, b2 };
@@ -146,7 +168,7 @@ typedef struct a_src {
 
 /* Columns p0..p0+kc of rows i0..i0+MR of one plain matrix into ap
  * [kc][MR]; rows past mr stay as they are (zeroed by the caller). */
-SN_CLONES static void pack_a_part(int mr, int kc, const float *a, int lda,
+static void pack_a_part(int mr, int kc, const float *a, int lda,
                                   bool at, const int *rows,
                                   const int *krows, int i0, int p0,
                                   float *ap)
@@ -201,24 +223,21 @@ static void pack_a(int mr, int kc, const a_src *A, int i0, int p0, float *ap)
 
 /* Writes (or adds) nr columns of one accumulator row, plus bias. */
 __attribute__((always_inline)) static inline void
-store(float *c, const vec16 *v, int nr, bool accumulate, const float *bias)
+store(float *c, const vecf *v, int nr, bool accumulate, const float *bias)
 {
     if (nr == NR) {
-        vec16 r0 = v[0], r1 = v[1], t0, t1;
-        if (bias != NULL) {
-            memcpy(&t0, bias, sizeof t0);
-            memcpy(&t1, bias + 16, sizeof t1);
-            r0 += t0;
-            r1 += t1;
+        for (int q = 0; q < NV; q++) {
+            vecf r = v[q], t;
+            if (bias != NULL) {
+                memcpy(&t, bias + q * VL, sizeof t);
+                r += t;
+            }
+            if (accumulate) {
+                memcpy(&t, c + q * VL, sizeof t);
+                r += t;
+            }
+            memcpy(c + q * VL, &r, sizeof r);
         }
-        if (accumulate) {
-            memcpy(&t0, c, sizeof t0);
-            memcpy(&t1, c + 16, sizeof t1);
-            r0 += t0;
-            r1 += t1;
-        }
-        memcpy(c, &r0, sizeof r0);
-        memcpy(c + 16, &r1, sizeof r1);
         return;
     }
     float tmp[NR];
@@ -229,37 +248,33 @@ store(float *c, const vec16 *v, int nr, bool accumulate, const float *bias)
     }
 }
 
-/* acc[MR][2] = Apanel[kc][MR] . Bpanel[kc][NR]: the 8 x 32 register
- * block; per step two vector loads of B, MR broadcasts of A, 16 FMAs. */
+/* acc[MR][NV] = Apanel[kc][MR] . Bpanel[kc][NR]: the register block; per
+ * step NV vector loads of B, MR broadcasts of A, MR * NV FMAs. */
 __attribute__((always_inline)) static inline void
-kernel_full(int kc, const float *ap, const float *bp, vec16 acc[MR][2])
+kernel_full(int kc, const float *ap, const float *bp, vecf acc[MR][NV])
 {
-    memset(acc, 0, sizeof(vec16) * MR * 2);
+    memset(acc, 0, sizeof(vecf) * MR * NV);
     for (int p = 0; p < kc; p++) {
-        vec16 b0, b1;
-        memcpy(&b0, bp + (size_t)p * NR, sizeof b0);
-        memcpy(&b1, bp + (size_t)p * NR + 16, sizeof b1);
+        vecf b[NV];
+        memcpy(b, bp + (size_t)p * NR, sizeof b);
         const float *av = ap + (size_t)p * MR;
-        for (int i = 0; i < MR; i++) {
-            acc[i][0] += av[i] * b0;
-            acc[i][1] += av[i] * b1;
-        }
+        for (int i = 0; i < MR; i++)
+            for (int q = 0; q < NV; q++)
+                acc[i][q] += av[i] * b[q];
     }
 }
 
 /* One row of the block (batch 1, slice ends): no work on padding rows. */
 __attribute__((always_inline)) static inline void
-kernel_row(int kc, const float *ap, const float *bp, vec16 acc[2])
+kernel_row(int kc, const float *ap, const float *bp, vecf acc[NV])
 {
-    acc[0] = (vec16){ 0 };
-    acc[1] = (vec16){ 0 };
+    memset(acc, 0, sizeof(vecf) * NV);
     for (int p = 0; p < kc; p++) {
-        vec16 b0, b1;
+        vecf b[NV];
         float av = ap[(size_t)p * MR];
-        memcpy(&b0, bp + (size_t)p * NR, sizeof b0);
-        memcpy(&b1, bp + (size_t)p * NR + 16, sizeof b1);
-        acc[0] += av * b0;
-        acc[1] += av * b1;
+        memcpy(b, bp + (size_t)p * NR, sizeof b);
+        for (int q = 0; q < NV; q++)
+            acc[q] += av * b[q];
     }
 }
 
@@ -275,13 +290,13 @@ block_panel(int mr, int n, int kb, int p0, int kc, const float *ap,
         const float *bp = packed + ((size_t)jb * kb + p0) * NR;
         const float *bj = bias != NULL ? bias + j0 : NULL;
         if (mr == MR) {
-            vec16 acc[MR][2];
+            vecf acc[MR][NV];
             kernel_full(kc, ap, bp, acc);
             for (int i = 0; i < MR; i++)
                 store(crow[i] + j0, acc[i], nr, accumulate, bj);
         } else {
             for (int i = 0; i < mr; i++) {
-                vec16 acc[2];
+                vecf acc[NV];
                 kernel_row(kc, ap + i, bp, acc);
                 store(crow[i] + j0, acc, nr, accumulate, bj);
             }
@@ -291,7 +306,7 @@ block_panel(int mr, int n, int kb, int p0, int kc, const float *ap,
 
 /* C (+)= A . B (+ bias) with B packed (kb rows, k <= kb used): row block
  * by row block, the A block packed one k-panel at a time. */
-SN_CLONES static void gemm_packed(int m, int n, int k, const a_src *A,
+static void gemm_packed(int m, int n, int k, const a_src *A,
                                   const float *packed, int kb, float *c,
                                   int ldc, bool accumulate, const float *bias)
 {
@@ -327,7 +342,7 @@ static a_src panel_at(const float *a, int lda, const int *krows, int p0)
     return A;
 }
 
-void sn_gemm_nn_packed(int m, int n, int k, const float *a, int lda,
+static void gemm_nn_packed(int m, int n, int k, const float *a, int lda,
                        const float *packed, float *c, int ldc,
                        bool accumulate)
 {
@@ -335,7 +350,7 @@ void sn_gemm_nn_packed(int m, int n, int k, const float *a, int lda,
     gemm_packed(m, n, k, &A, packed, k, c, ldc, accumulate, NULL);
 }
 
-void sn_gemm_nn_packed_rows(int m, const int *rows, int n, int k,
+static void gemm_nn_packed_rows(int m, const int *rows, int n, int k,
                             const float *a, int lda, const float *packed,
                             float *c, int ldc)
 {
@@ -344,7 +359,7 @@ void sn_gemm_nn_packed_rows(int m, const int *rows, int n, int k,
     gemm_packed(m, n, k, &A, packed, k, c, ldc, false, NULL);
 }
 
-void sn_gemm_split_packed(const sn_gemm_split *g)
+static void gemm_split_packed(const sn_gemm_split *g)
 {
     a_src A = { g->a1, g->lda1, false, g->k1, g->a2, g->lda2, g->rows,
                 NULL };
@@ -374,125 +389,43 @@ static void gemm(int m, int n, int k, const float *a, int lda, bool at,
     }
 }
 
-/* ------------------------------------------------------------ threads */
-
-typedef struct gemm_job {
-    bool at, bt;
-    int m, n, k, lda, ldb, ldc;
-    const float *a, *b;
-    float *c;
-    bool accumulate;
-    const float *bias;
-    const int *rows, *krows;
-    float *pack_buf;
-} gemm_job;
-
-static void *gemm_job_run(void *arg)
+/* The general product of sn_gemm_parallel on one thread. */
+static void general(const sn_gemm_args *g, float *pack_buf)
 {
-    const gemm_job *j = arg;
-    gemm(j->m, j->n, j->k, j->a, j->lda, j->at, j->b, j->ldb, j->bt, j->c,
-         j->ldc, j->accumulate, j->bias, j->rows, j->krows, j->pack_buf);
-    return NULL;
+    gemm(g->m, g->n, g->k, g->a, g->lda, g->a_transposed, g->b, g->ldb,
+         g->b_transposed, g->c, g->ldc, g->accumulate, g->bias, g->rows,
+         g->krows, pack_buf);
 }
 
-void sn_gemm_parallel(const sn_gemm_args *g, int parts, float *pack_bufs)
+/* Rows [r1, r1+m1) of C1 and [r2, r2+m2) of C2 of a pair: both products
+ * share B, so each B panel is packed once and used twice. */
+static void pair_rows(const sn_gemm_pair *g, int r1, int m1, int r2, int m2,
+                      float *pack_buf)
 {
-    if (parts > SN_GEMM_MAX_PARTS)
-        parts = SN_GEMM_MAX_PARTS;
-    if (parts < 1)
-        parts = 1;
-    int rows = (g->m + parts - 1) / parts;
-    rows = round_up(rows, MR);
-    size_t per_buf = sn_gemm_pack_buffer_floats(g->n);
-    gemm_job jobs[SN_GEMM_MAX_PARTS];
-    pthread_t threads[SN_GEMM_MAX_PARTS];
-    bool started[SN_GEMM_MAX_PARTS] = { false };
-    int used = 0;
-    for (int p = 0; p < parts && p * rows < g->m; p++) {
-        int i0 = p * rows, mr = g->m - i0 < rows ? g->m - i0 : rows;
-        /* with a row map the slice is a piece of the map, not of A, C */
-        bool mapped = g->rows != NULL;
-        const float *ap = mapped ? g->a
-                          : g->a_transposed ? g->a + i0
-                                            : g->a + (size_t)i0 * g->lda;
-        float *cp = mapped ? g->c : g->c + (size_t)i0 * g->ldc;
-        jobs[p] = (gemm_job){ g->a_transposed, g->b_transposed, mr, g->n,
-                              g->k, g->lda, g->ldb, g->ldc, ap, g->b, cp,
-                              g->accumulate, g->bias,
-                              mapped ? g->rows + i0 : NULL, g->krows,
-                              pack_bufs + (size_t)p * per_buf };
-        used = p + 1;
-    }
-    for (int p = 1; p < used; p++)
-        started[p] = pthread_create(&threads[p], NULL, gemm_job_run,
-                                    &jobs[p]) == 0;
-    if (used > 0)
-        gemm_job_run(&jobs[0]);
-    for (int p = 1; p < used; p++) {
-        if (started[p])
-            pthread_join(threads[p], NULL);
-        else
-            gemm_job_run(&jobs[p]);
-    }
-}
-
-/* ------------------------------------------------------------ pairs */
-
-typedef struct pair_job {
-    const sn_gemm_pair *g;
-    int r1, m1, r2, m2;     /* this thread's rows of C1 and C2 */
-    float *pack_buf;
-} pair_job;
-
-/* Both products share B: each B panel is packed once and used twice. */
-static void *pair_job_run(void *arg)
-{
-    const pair_job *j = arg;
-    const sn_gemm_pair *g = j->g;
     for (int p0 = 0; p0 < g->k; p0 += KC) {
         int kc = g->k - p0 < KC ? g->k - p0 : KC;
         b_src B = { g->b, g->ldb, g->krows, INT_MAX, NULL };
-        pack_plain(&B, p0, kc, g->n, j->pack_buf);
-        a_src A1 = panel_at(g->a1 + j->r1, g->lda1, g->krows, p0);
-        a_src A2 = panel_at(g->a2 + j->r2, g->lda2, g->krows, p0);
-        if (j->m1 > 0)
-            gemm_packed(j->m1, g->n, kc, &A1, j->pack_buf, kc,
-                        g->c1 + (size_t)j->r1 * g->ldc, g->ldc, true, NULL);
-        if (j->m2 > 0)
-            gemm_packed(j->m2, g->n, kc, &A2, j->pack_buf, kc,
-                        g->c2 + (size_t)j->r2 * g->ldc, g->ldc, true, NULL);
+        pack_plain(&B, p0, kc, g->n, pack_buf);
+        a_src A1 = panel_at(g->a1 + r1, g->lda1, g->krows, p0);
+        a_src A2 = panel_at(g->a2 + r2, g->lda2, g->krows, p0);
+        if (m1 > 0)
+            gemm_packed(m1, g->n, kc, &A1, pack_buf, kc,
+                        g->c1 + (size_t)r1 * g->ldc, g->ldc, true, NULL);
+        if (m2 > 0)
+            gemm_packed(m2, g->n, kc, &A2, pack_buf, kc,
+                        g->c2 + (size_t)r2 * g->ldc, g->ldc, true, NULL);
     }
-    return NULL;
 }
 
-void sn_gemm_tn_pair(const sn_gemm_pair *g, int parts, float *pack_bufs)
-{
-    if (parts > SN_GEMM_MAX_PARTS)
-        parts = SN_GEMM_MAX_PARTS;
-    if (parts < 1)
-        parts = 1;
-    int rows1 = round_up((g->m1 + parts - 1) / parts, MR);
-    int rows2 = round_up((g->m2 + parts - 1) / parts, MR);
-    size_t per_buf = sn_gemm_pack_buffer_floats(g->n);
-    pair_job jobs[SN_GEMM_MAX_PARTS];
-    pthread_t threads[SN_GEMM_MAX_PARTS];
-    bool started[SN_GEMM_MAX_PARTS] = { false };
-    for (int p = 0; p < parts; p++) {
-        int r1 = p * rows1 < g->m1 ? p * rows1 : g->m1;
-        int r2 = p * rows2 < g->m2 ? p * rows2 : g->m2;
-        int e1 = r1 + rows1 < g->m1 ? r1 + rows1 : g->m1;
-        int e2 = r2 + rows2 < g->m2 ? r2 + rows2 : g->m2;
-        jobs[p] = (pair_job){ g, r1, e1 - r1, r2, e2 - r2,
-                              pack_bufs + (size_t)p * per_buf };
-    }
-    for (int p = 1; p < parts; p++)
-        started[p] = pthread_create(&threads[p], NULL, pair_job_run,
-                                    &jobs[p]) == 0;
-    pair_job_run(&jobs[0]);
-    for (int p = 1; p < parts; p++) {
-        if (started[p])
-            pthread_join(threads[p], NULL);
-        else
-            pair_job_run(&jobs[p]);
-    }
-}
+const sn_gemm_ops SN_GEMM_OPS = {
+    .row_block = MR,
+    .packed_floats = gemm_packed_floats,
+    .pack_buffer_floats = gemm_pack_buffer_floats,
+    .pack_b = gemm_pack_b,
+    .pack_b_stacked = gemm_pack_b_stacked,
+    .split_packed = gemm_split_packed,
+    .nn_packed = gemm_nn_packed,
+    .nn_packed_rows = gemm_nn_packed_rows,
+    .general = general,
+    .pair_rows = pair_rows,
+};

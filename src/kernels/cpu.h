@@ -1,0 +1,31 @@
+/*
+ * cpu.h - which instruction-set path the kernels take (cpu.c).
+ *
+ * The library's hot kernels (matrix products, vector math, recurrent cell
+ * rows) are compiled once per path and picked at run time: the best path
+ * the CPU and the operating system support, capped by the environment
+ * variable SN_CPU (avx512 | avx2 | generic), read once per process.
+ */
+#ifndef SN_KERNELS_CPU_H
+#define SN_KERNELS_CPU_H
+
+#include <stdbool.h>
+
+typedef enum sn_isa {
+    SN_ISA_GENERIC = 0, /* baseline x86-64 (SSE2) or any other CPU        */
+    SN_ISA_AVX2 = 1,    /* x86-64-v3: AVX2 + FMA                          */
+    SN_ISA_AVX512 = 2   /* x86-64-v4: AVX-512 F/BW/CD/DQ/VL               */
+} sn_isa;
+
+/* The path in use (the same for the whole process). */
+sn_isa sn_isa_active(void);
+
+/* Its name: "avx512", "avx2" or "generic". */
+const char *sn_isa_name(sn_isa isa);
+
+/* Which path SN_CPU = cap selects on a CPU whose best path is best: the
+ * cap itself when the CPU can run it, else the best one it can; an unset,
+ * empty or unknown cap selects best.  (Pure: tested directly.) */
+sn_isa sn_isa_choose(const char *cap, sn_isa best);
+
+#endif /* SN_KERNELS_CPU_H */
