@@ -367,11 +367,35 @@ endif
 TEST_ENV += SN_TEST_DATA=$(CURDIR)/test/data
 
 # Runs every Check program, then every test/*.sh; fails if any failed.
-check: lib $(TEST_BINS)
+# The tests that exercise the per-path kernels (matrix products, vector
+# math, cell rows: the recurrent, layer and gradient tests) run once more
+# for each narrower path this CPU can run, with SN_CPU forcing it, so an
+# AVX-512 machine tests its AVX2 and generic kernels too.
+ISA_TEST_BINS := $(addprefix $(BUILDDIR)/test/,check_rnn check_rnn_batch \
+    check_layers check_attention check_mha check_conv check_internal_kernels)
+PRINT_ISA := $(BUILDDIR)/test/print_isa
+
+$(PRINT_ISA): test/print_isa.c $(HEADER) $(SHLIB_DEV)
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) $(LDFLAGS) -o $@ $< $(TEST_LINK_PUBLIC) $(SYS_LIBS)
+
+check: lib $(TEST_BINS) $(PRINT_ISA)
 	@failed=''; \
+	default_isa=$$(./$(PRINT_ISA)); \
 	for t in $(TEST_BINS); do \
-	    echo "== $$t"; \
+	    echo "== $$t ($$default_isa)"; \
 	    $(TEST_ENV) ./$$t || failed="$$failed $$t"; \
+	done; \
+	for isa in $(ISA_PATHS); do \
+	    [ "$$isa" != "$$default_isa" ] || continue; \
+	    [ "$$(SN_CPU=$$isa ./$(PRINT_ISA))" = "$$isa" ] || { \
+	        echo "== SN_CPU=$$isa: this CPU cannot run it, not tested"; \
+	        continue; }; \
+	    for t in $(ISA_TEST_BINS); do \
+	        echo "== $$t (SN_CPU=$$isa)"; \
+	        SN_CPU=$$isa $(TEST_ENV) ./$$t || \
+	            failed="$$failed $$t(SN_CPU=$$isa)"; \
+	    done; \
 	done; \
 	for s in $(TEST_SCRIPTS); do \
 	    echo "== $$s"; \

@@ -60,6 +60,11 @@ static sn_isa best_supported(void)
 #endif
 }
 
+bool sn_isa_supported(sn_isa isa)
+{
+    return isa <= best_supported();
+}
+
 /* Written once under pthread_once, read-only afterwards. */
 static pthread_once_t isa_once = PTHREAD_ONCE_INIT;
 static sn_isa isa_chosen = SN_ISA_GENERIC;

@@ -17,6 +17,10 @@ typedef enum sn_isa {
     SN_ISA_AVX512 = 2   /* x86-64-v4: AVX-512 F/BW/CD/DQ/VL               */
 } sn_isa;
 
+/* Whether this CPU (and build) can run the path: tests use it to try
+ * every path a machine supports in one run. */
+bool sn_isa_supported(sn_isa isa);
+
 /* The path in use (the same for the whole process). */
 sn_isa sn_isa_active(void);
 

@@ -6,16 +6,21 @@
 #include "kernels/cpu.h"
 #include "kernels/gemm.h"
 
-const sn_gemm_ops *sn_gemm_active(void)
+const sn_gemm_ops *sn_gemm_ops_for(sn_isa isa)
 {
+    switch (isa) {
 #if defined(SN_X86_KERNELS)
-    switch (sn_isa_active()) {
     case SN_ISA_AVX512: return &sn_gemm_ops_avx512;
     case SN_ISA_AVX2: return &sn_gemm_ops_avx2;
-    default: break;
-    }
 #endif
-    return &sn_gemm_ops_generic;
+    case SN_ISA_GENERIC: return &sn_gemm_ops_generic;
+    default: return NULL;
+    }
+}
+
+const sn_gemm_ops *sn_gemm_active(void)
+{
+    return sn_gemm_ops_for(sn_isa_active());
 }
 
 int sn_gemm_row_block(void)

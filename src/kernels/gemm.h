@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "kernels/cpu.h"
 #include "kernels/threadpool.h"
 
 enum { SN_GEMM_MAX_PARTS = SN_POOL_MAX_THREADS };
@@ -139,6 +140,8 @@ extern const sn_gemm_ops sn_gemm_ops_generic;
 extern const sn_gemm_ops sn_gemm_ops_avx2;
 extern const sn_gemm_ops sn_gemm_ops_avx512;
 
+/* The table of a path, NULL when the build has none for it. */
+const sn_gemm_ops *sn_gemm_ops_for(sn_isa isa);
 /* The table of the path in use. */
 const sn_gemm_ops *sn_gemm_active(void);
 

@@ -48,7 +48,13 @@ enum { VL = 4, NV = 4, MR = 4 };
 enum { NR = VL * NV, KC = 256 };
 
 typedef float vecf __attribute__((vector_size(VL * sizeof(float)),
-                                  aligned(4)));
+                                  aligned(4), may_alias));
+
+/* An unaligned vector load: one instruction, no copy through memory. */
+static inline vecf load(const float *p)
+{
+    return *(const vecf *)p;
+}
 
 static int round_up(int n, int to)
 {
@@ -248,20 +254,37 @@ store(float *c, const vecf *v, int nr, bool accumulate, const float *bias)
     }
 }
 
-/* acc[MR][NV] = Apanel[kc][MR] . Bpanel[kc][NR]: the register block; per
- * step NV vector loads of B, MR broadcasts of A, MR * NV FMAs. */
+/* out[MR][NV] = Apanel[kc][MR] . Bpanel[kc][NR]: the register block; per
+ * step NV vector loads of B, MR broadcasts of A, MR * NV FMAs.  The
+ * accumulators are a local array written out once at the end, and the
+ * loops over it fully unrolled, so that GCC keeps every element in a
+ * register (an array reached through a pointer stays in memory). */
 __attribute__((always_inline)) static inline void
-kernel_full(int kc, const float *ap, const float *bp, vecf acc[MR][NV])
+kernel_full(int kc, const float *ap, const float *bp, vecf out[MR][NV])
 {
-    memset(acc, 0, sizeof(vecf) * MR * NV);
+    vecf acc[MR][NV];
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; i++)
+#pragma GCC unroll 4
+        for (int q = 0; q < NV; q++)
+            acc[i][q] = (vecf){ 0 };
     for (int p = 0; p < kc; p++) {
         vecf b[NV];
-        memcpy(b, bp + (size_t)p * NR, sizeof b);
+#pragma GCC unroll 4
+        for (int q = 0; q < NV; q++)
+            b[q] = load(bp + (size_t)p * NR + q * VL);
         const float *av = ap + (size_t)p * MR;
+#pragma GCC unroll 16
         for (int i = 0; i < MR; i++)
+#pragma GCC unroll 4
             for (int q = 0; q < NV; q++)
                 acc[i][q] += av[i] * b[q];
     }
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; i++)
+#pragma GCC unroll 4
+        for (int q = 0; q < NV; q++)
+            out[i][q] = acc[i][q];
 }
 
 /* One row of the block (batch 1, slice ends): no work on padding rows. */
@@ -270,11 +293,10 @@ kernel_row(int kc, const float *ap, const float *bp, vecf acc[NV])
 {
     memset(acc, 0, sizeof(vecf) * NV);
     for (int p = 0; p < kc; p++) {
-        vecf b[NV];
         float av = ap[(size_t)p * MR];
-        memcpy(b, bp + (size_t)p * NR, sizeof b);
+#pragma GCC unroll 4
         for (int q = 0; q < NV; q++)
-            acc[q] += av * b[q];
+            acc[q] += av * load(bp + (size_t)p * NR + q * VL);
     }
 }
 

@@ -4,9 +4,12 @@
  * One batch of work at a time: sn_pool_run publishes (job, ctx, n) under
  * the lock with a new generation number and wakes the workers; every
  * thread, the caller included, takes the next undone part with an atomic
- * counter until none is left; the caller then waits until the parts taken
- * by workers are finished.  Workers go back to sleeping on the condition
- * variable: an idle pool uses no CPU.
+ * counter until none is left; the caller then waits until no worker is
+ * inside the batch any more.  A worker that wakes late, after its batch
+ * was finished by others, finds no part left; the next batch starts only
+ * once such a worker is out, so no worker ever takes a part of one batch
+ * with the job of another.  Workers go back to
+ * sleeping on the condition variable: an idle pool uses no CPU.
  */
 #define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
 #include <errno.h>
@@ -35,6 +38,7 @@ struct sn_pool {
     int n;
     atomic_int next;             /* the next part to take                 */
     int finished;                /* parts finished in this batch          */
+    int active;                  /* workers inside this batch             */
 };
 
 /* Takes and runs parts until none is left; returns how many it ran. */
@@ -50,13 +54,13 @@ static int take_parts(sn_pool *p, sn_pool_job job, void *ctx, int n)
     }
 }
 
-static void finish_parts(sn_pool *p, int ran)
+/* A worker leaves the batch, having finished ran parts. */
+static void leave_batch(sn_pool *p, int ran)
 {
-    if (ran == 0)
-        return;
     pthread_mutex_lock(&p->lock);
     p->finished += ran;
-    if (p->finished == p->n)
+    p->active--;
+    if (p->active == 0)
         pthread_cond_signal(&p->done);
     pthread_mutex_unlock(&p->lock);
 }
@@ -75,8 +79,9 @@ static void *worker_main(void *arg)
         sn_pool_job job = p->job;
         void *ctx = p->ctx;
         int n = p->n;
+        p->active++;
         pthread_mutex_unlock(&p->lock);
-        finish_parts(p, take_parts(p, job, ctx, n));
+        leave_batch(p, take_parts(p, job, ctx, n));
         pthread_mutex_lock(&p->lock);
     }
     pthread_mutex_unlock(&p->lock);
@@ -168,6 +173,11 @@ void sn_pool_run(sn_pool *pool, int n, sn_pool_job job, void *ctx)
         return;
     }
     pthread_mutex_lock(&pool->lock);
+    /* a worker that woke for an earlier batch after its caller returned
+     * has found no part left; wait until it is out before the counter is
+     * reset under it */
+    while (pool->active > 0)
+        pthread_cond_wait(&pool->done, &pool->lock);
     pool->job = job;
     pool->ctx = ctx;
     pool->n = n;
@@ -177,10 +187,11 @@ void sn_pool_run(sn_pool *pool, int n, sn_pool_job job, void *ctx)
     pthread_cond_broadcast(&pool->wake);
     pthread_mutex_unlock(&pool->lock);
 
-    finish_parts(pool, take_parts(pool, job, ctx, n));
+    int ran = take_parts(pool, job, ctx, n);
 
     pthread_mutex_lock(&pool->lock);
-    while (pool->finished < n)
+    pool->finished += ran;
+    while (pool->finished < n || pool->active > 0)
         pthread_cond_wait(&pool->done, &pool->lock);
     pthread_mutex_unlock(&pool->lock);
     pthread_mutex_unlock(&pool->busy);

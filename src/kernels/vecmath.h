@@ -23,6 +23,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "kernels/cpu.h"
+
 static inline float sn_exp_kernel(float x)
 {
     const float log2e = 1.44269504088896341f;
@@ -74,5 +76,8 @@ typedef struct sn_vecmath_ops {
 extern const sn_vecmath_ops sn_vecmath_ops_generic;
 extern const sn_vecmath_ops sn_vecmath_ops_avx2;
 extern const sn_vecmath_ops sn_vecmath_ops_avx512;
+
+/* The table of a path (vecmath_dispatch.c), NULL when the build has none. */
+const sn_vecmath_ops *sn_vecmath_ops_for(sn_isa isa);
 
 #endif /* SN_KERNELS_VECMATH_H */

@@ -6,16 +6,21 @@
 #include "kernels/cpu.h"
 #include "kernels/vecmath.h"
 
-static const sn_vecmath_ops *active(void)
+const sn_vecmath_ops *sn_vecmath_ops_for(sn_isa isa)
 {
+    switch (isa) {
 #if defined(SN_X86_KERNELS)
-    switch (sn_isa_active()) {
     case SN_ISA_AVX512: return &sn_vecmath_ops_avx512;
     case SN_ISA_AVX2: return &sn_vecmath_ops_avx2;
-    default: break;
-    }
 #endif
-    return &sn_vecmath_ops_generic;
+    case SN_ISA_GENERIC: return &sn_vecmath_ops_generic;
+    default: return NULL;
+    }
+}
+
+static const sn_vecmath_ops *active(void)
+{
+    return sn_vecmath_ops_for(sn_isa_active());
 }
 
 void sn_vec_exp(float *x, size_t n)

@@ -7,14 +7,13 @@
 
 static const sn_rnn_cell_ops *active(void)
 {
-#if defined(SN_X86_KERNELS)
     switch (sn_isa_active()) {
+#if defined(SN_X86_KERNELS)
     case SN_ISA_AVX512: return &sn_rnn_cell_ops_avx512;
     case SN_ISA_AVX2: return &sn_rnn_cell_ops_avx2;
-    default: break;
-    }
 #endif
-    return &sn_rnn_cell_ops_generic;
+    default: return &sn_rnn_cell_ops_generic;
+    }
 }
 
 void sn_rnn_act_grad(sn_activation a, const float *y, const float *dy,
