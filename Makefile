@@ -480,7 +480,16 @@ $(BENCH_BIN): bench/bench_rnn.c $(HEADER) $(SHLIB_DEV)
 	$(CC) -std=c11 $(CFLAGS) $(ARCH_FLAGS) $(SAN_FLAGS) -Iinclude $(WARNFLAGS) $(LDFLAGS) \
 	    -o $@ $< -L$(LIBOUT) -lseqnet -Wl,-rpath,$(abspath $(LIBOUT)) $(SYS_LIBS)
 
-bench-build: lib $(BENCH_BIN)
+# The recurrent products beside the BLAS's sgemm: internal kernels, so it
+# links the static library.
+BENCH_GEMM_BIN := build/bench/bench_gemm
+$(BENCH_GEMM_BIN): bench/bench_gemm.c $(STLIB)
+	@mkdir -p $(@D)
+	$(CC) -std=c11 $(CFLAGS) $(ARCH_FLAGS) $(SAN_FLAGS) -Iinclude -Isrc \
+	    $(BLAS_CFLAGS) $(WARNFLAGS) $(LDFLAGS) -o $@ $< $(STLIB) $(BLAS_LIBS) \
+	    $(SYS_LIBS)
+
+bench-build: lib $(BENCH_BIN) $(BENCH_GEMM_BIN)
 
 # (The recipe names $(MAKE), so make would run it even under -n; a dry run
 # only prints the command.)

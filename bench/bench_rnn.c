@@ -26,10 +26,12 @@
  * convention as torch_bench.py and onednn_lstm.c.
  *
  * usage: bench_rnn [--steps N] [--warmup N] [--models core,i,ii,iii,iv,v,lat1]
- *                  [--threads N]
- * --threads is informational only: the recurrent layers use one thread per
- * online core (docs/BUILD.md, "Threads"); the value is printed with the
- * results.
+ *                  [--threads N] [--print-isa]
+ * --threads N sets SN_NUM_THREADS=N before any model is built, so every
+ * model splits its work over N threads (the peers get the same N); without
+ * it the library's default applies (the CPUs of the affinity mask).  The
+ * kernels' instruction-set path (sn_cpu_isa; force one with SN_CPU) is
+ * printed with the results; --print-isa prints only it and exits.
  *
  * Besides the table, every measurement is printed as one machine-readable
  * line, e.g. "RESULT libseqnet core train_ms 123.4" (keys: train_ms,
@@ -408,7 +410,8 @@ static int run_v(void) {
 }
 
 static void usage(FILE *f) {
-    fprintf(f, "usage: bench_rnn [--steps N] [--warmup N] [--models core,i,ii,iii,iv,v,lat1] [--threads N]\n");
+    fprintf(f, "usage: bench_rnn [--steps N] [--warmup N] [--models core,i,ii,iii,iv,v,lat1] [--threads N] "
+               "[--print-isa]\n");
 }
 
 int main(int argc, char **argv) {
@@ -427,6 +430,14 @@ int main(int argc, char **argv) {
             models = v, k++;
         } else if (v && !strcmp(a, "--threads")) {
             g_threads = atoi(v), k++;
+            if (g_threads < 1) {
+                usage(stderr);
+                return 2;
+            }
+            setenv("SN_NUM_THREADS", v, 1);
+        } else if (!strcmp(a, "--print-isa")) {
+            puts(sn_cpu_isa());
+            return 0;
         } else {
             usage(stderr);
             return 2;
@@ -437,9 +448,12 @@ int main(int argc, char **argv) {
         return 2;
     }
     const char *ob = getenv("OPENBLAS_NUM_THREADS"), *omp = getenv("OMP_NUM_THREADS");
-    printf("# libseqnet %s  B=%d T=%d E=%d H=%d vocab=%d  steps=%d warmup=%d  threads=%d (informational; "
-           "OPENBLAS_NUM_THREADS=%s OMP_NUM_THREADS=%s)\n",
-           sn_version(), B, T, E, H, V, g_steps, g_warmup, g_threads, ob ? ob : "unset", omp ? omp : "unset");
+    const char *snt = getenv("SN_NUM_THREADS");
+    printf("# libseqnet %s  B=%d T=%d E=%d H=%d vocab=%d  steps=%d warmup=%d  isa=%s  SN_NUM_THREADS=%s "
+           "(OPENBLAS_NUM_THREADS=%s OMP_NUM_THREADS=%s)\n",
+           sn_version(), B, T, E, H, V, g_steps, g_warmup, sn_cpu_isa(), snt ? snt : "unset (affinity)",
+           ob ? ob : "unset", omp ? omp : "unset");
+    printf("RESULT libseqnet isa %s\n", sn_cpu_isa());
     printf("# GFLOP/s counts the recurrent GEMMs only: forward 2*B*T*(E+H)*G*H, train = 3x forward\n");
     printf("%-5s %-28s %-6s %5s %10s %10s %10s %10s %9s\n", "model", "description", "mode", "batch", "ms_med",
            "ms_min", "ms_max", "seq/s", "GFLOP/s");

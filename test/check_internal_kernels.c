@@ -319,32 +319,88 @@ START_TEST(test_pair_products_every_path)
 }
 END_TEST
 
-/* The threaded entry points on a pool agree with the reference too. */
-START_TEST(test_parallel_products_on_a_pool)
+/* The threaded entry points on a pool agree with the reference too, split
+ * by rows (tall C) and by columns (wide C), transposed and listed. */
+static void check_parallel(sn_pool *pool, int m, int n, int k, bool at)
 {
-    sn_mem mem = sn_mem_current();
-    sn_pool *pool = NULL;
-    ck_assert_int_eq(sn_pool_create(&mem, 3, &pool), SN_OK);
-    int m = 70, n = 50, k = 33;
-    float *a = floats((size_t)m * k, 1), *b = floats((size_t)k * n, 2);
+    int krows[64];
+    for (int p = 0; p < 64; p++)
+        krows[p] = (p * 7) % 64;
+    float *a = floats((size_t)m * 64, 1), *b = floats((size_t)64 * n, 2);
+    float *bias = floats((size_t)n, 4);
     float *c = floats((size_t)m * n, 3);
+    float *c0 = malloc((size_t)m * n * sizeof *c0);
     double *want = malloc((size_t)m * n * sizeof *want);
     float *bufs = malloc(SN_GEMM_MAX_PARTS * sn_gemm_pack_buffer_floats(n) *
                          sizeof *bufs);
-    ck_assert(want && bufs);
-    sn_gemm_args g = { false, false, m, n, k, a, k, b, n, c, n, false, NULL,
-                       NULL, NULL };
-    reference(&g, c, want);
+    ck_assert(c0 && want && bufs && k <= 64);
+    memcpy(c0, c, (size_t)m * n * sizeof *c);
+    sn_gemm_args g = { at, false, m, n, k, a, at ? m : k, b, n, c, n, at,
+                       at ? NULL : bias, NULL, at ? krows : NULL };
+    reference(&g, c0, want);
     for (int parts = 1; parts <= SN_GEMM_MAX_PARTS + 2; parts++) {
-        memset(c, 0, (size_t)m * n * sizeof *c);
+        memcpy(c, c0, (size_t)m * n * sizeof *c);
         sn_gemm_parallel(&g, pool, parts, bufs);
         assert_close(c, want, (size_t)m * n, k, "sn_gemm_parallel");
     }
     free(a);
     free(b);
+    free(bias);
     free(c);
+    free(c0);
     free(want);
     free(bufs);
+}
+
+START_TEST(test_parallel_products_on_a_pool)
+{
+    sn_mem mem = sn_mem_current();
+    sn_pool *pool = NULL;
+    ck_assert_int_eq(sn_pool_create(&mem, 3, &pool), SN_OK);
+    check_parallel(pool, 70, 50, 33, false);   /* rows */
+    check_parallel(pool, 20, 150, 40, false);  /* columns, bias */
+    check_parallel(pool, 12, 300, 64, true);   /* columns, Aᵀ, krows */
+    check_parallel(pool, 90, 30, 64, true);    /* rows, Aᵀ, krows */
+    /* the pair, split by columns (n > m1 + m2) and by rows */
+    for (int wide = 0; wide < 2; wide++) {
+        int k = 50, n = wide ? 200 : 20, m1 = 9, m2 = 14;
+        float *b = floats((size_t)k * n, 5), *a1 = floats((size_t)k * m1, 6);
+        float *a2 = floats((size_t)k * m2, 7);
+        float *c1 = calloc((size_t)m1 * n, sizeof *c1);
+        float *c2 = calloc((size_t)m2 * n, sizeof *c2);
+        float *z1 = calloc((size_t)m1 * n, sizeof *z1);
+        float *z2 = calloc((size_t)m2 * n, sizeof *z2);
+        double *w1 = malloc((size_t)m1 * n * sizeof *w1);
+        double *w2 = malloc((size_t)m2 * n * sizeof *w2);
+        float *bufs = malloc(SN_GEMM_MAX_PARTS *
+                             sn_gemm_pack_buffer_floats(n) * sizeof *bufs);
+        ck_assert(c1 && c2 && z1 && z2 && w1 && w2 && bufs);
+        sn_gemm_args r1 = { true, false, m1, n, k, a1, m1, b, n, NULL, n,
+                            true, NULL, NULL, NULL };
+        sn_gemm_args r2 = { true, false, m2, n, k, a2, m2, b, n, NULL, n,
+                            true, NULL, NULL, NULL };
+        reference(&r1, z1, w1);
+        reference(&r2, z2, w2);
+        for (int parts = 1; parts <= 4; parts++) {
+            memset(c1, 0, (size_t)m1 * n * sizeof *c1);
+            memset(c2, 0, (size_t)m2 * n * sizeof *c2);
+            sn_gemm_pair g = { k, n, b, n, a1, m1, m1, c1, a2, m2, m2, c2,
+                               n, NULL };
+            sn_gemm_tn_pair(&g, pool, parts, bufs);
+            assert_close(c1, w1, (size_t)m1 * n, k, "tn_pair C1");
+            assert_close(c2, w2, (size_t)m2 * n, k, "tn_pair C2");
+        }
+        free(b);
+        free(a1);
+        free(a2);
+        free(c1);
+        free(c2);
+        free(z1);
+        free(z2);
+        free(w1);
+        free(w2);
+        free(bufs);
+    }
     sn_pool_free(pool);
 }
 END_TEST

@@ -1,7 +1,14 @@
 /*
  * gemm.c - the recurrent products through the kernel of the path in use
- * (gemm_kernel.c, one copy per path), the large ones split by rows of C
- * over a thread pool.
+ * (gemm_kernel.c, one copy per path), the large ones split over a thread
+ * pool.
+ *
+ * How to split: every part packs the panels of B it multiplies, and reads
+ * (packs) the rows of A it multiplies.  Split by rows of C, each part
+ * packs all of B; split by columns, each part packs only its columns of B
+ * but reads all of A.  So the larger of the two is split: columns when B
+ * has more columns than A has rows (the weight gradients xᵀ.dZ, whose B
+ * is dZ over every step), rows otherwise (the projection x.K).
  */
 #include "kernels/cpu.h"
 #include "kernels/gemm.h"
@@ -81,31 +88,53 @@ static int round_up(int n, int to)
     return (n + to - 1) / to * to;
 }
 
+/* The pieces of a split: parts of whole blocks of size block out of
+ * total; part i starts at i * size.  Returns the number of parts. */
+static int split(int total, int parts, int block, int *size)
+{
+    *size = round_up((total + parts - 1) / parts, block);
+    return *size > 0 ? (total + *size - 1) / *size : 0;
+}
+
+/* Split by columns when there are more of them than rows and enough for
+ * every part. */
+static bool by_columns(int m, int n, int parts, const sn_gemm_ops *ops)
+{
+    return parts > 1 && n > m && n >= parts * ops->col_block;
+}
+
 /* ------------------------------------------------------------ general */
 
 typedef struct general_split {
     const sn_gemm_ops *ops;
     const sn_gemm_args *g;
-    int rows;              /* rows of C per part (whole register blocks) */
+    bool columns;          /* split by columns of C, else by rows       */
+    int size;              /* rows or columns per part (whole blocks)   */
     float *pack_bufs;
     size_t per_buf;
 } general_split;
 
-/* Part i: rows [i*rows, ...) of C.  With a row map the part is a piece
- * of the map, not of A and C. */
+/* Part i: its rows of C (with a row map, a piece of the map) or its
+ * columns of B, C and the bias. */
 static void general_part(void *ctx, int i)
 {
     const general_split *s = ctx;
     const sn_gemm_args *g = s->g;
-    int i0 = i * s->rows;
-    int m = g->m - i0 < s->rows ? g->m - i0 : s->rows;
     sn_gemm_args part = *g;
-    part.m = m;
-    if (g->rows != NULL) {
-        part.rows = g->rows + i0;
+    int at = i * s->size;
+    if (s->columns) {
+        part.n = g->n - at < s->size ? g->n - at : s->size;
+        part.b = g->b_transposed ? g->b + (size_t)at * g->ldb : g->b + at;
+        part.c = g->c + at;
+        part.bias = g->bias != NULL ? g->bias + at : NULL;
     } else {
-        part.a = g->a_transposed ? g->a + i0 : g->a + (size_t)i0 * g->lda;
-        part.c = g->c + (size_t)i0 * g->ldc;
+        part.m = g->m - at < s->size ? g->m - at : s->size;
+        if (g->rows != NULL) {
+            part.rows = g->rows + at;
+        } else {
+            part.a = g->a_transposed ? g->a + at : g->a + (size_t)at * g->lda;
+            part.c = g->c + (size_t)at * g->ldc;
+        }
     }
     s->ops->general(&part, s->pack_bufs + (size_t)i * s->per_buf);
 }
@@ -115,12 +144,11 @@ void sn_gemm_parallel(const sn_gemm_args *g, sn_pool *pool, int parts,
 {
     const sn_gemm_ops *ops = sn_gemm_active();
     parts = clamp_parts(parts);
-    int rows = round_up((g->m + parts - 1) / parts, ops->row_block);
-    if (rows < 1)
-        return;
-    general_split s = { ops, g, rows, pack_bufs,
-                        ops->pack_buffer_floats(g->n) };
-    sn_pool_run(pool, (g->m + rows - 1) / rows, general_part, &s);
+    general_split s = { ops, g, by_columns(g->m, g->n, parts, ops), 0,
+                        pack_bufs, ops->pack_buffer_floats(g->n) };
+    int n_parts = s.columns ? split(g->n, parts, ops->col_block, &s.size)
+                            : split(g->m, parts, ops->row_block, &s.size);
+    sn_pool_run(pool, n_parts, general_part, &s);
 }
 
 /* ------------------------------------------------------------ pairs */
@@ -128,7 +156,8 @@ void sn_gemm_parallel(const sn_gemm_args *g, sn_pool *pool, int parts,
 typedef struct pair_split {
     const sn_gemm_ops *ops;
     const sn_gemm_pair *g;
-    int rows1, rows2;
+    bool columns;
+    int size1, size2;      /* rows of C1, C2 per part, or columns        */
     float *pack_bufs;
     size_t per_buf;
 } pair_split;
@@ -137,12 +166,22 @@ static void pair_part(void *ctx, int i)
 {
     const pair_split *s = ctx;
     const sn_gemm_pair *g = s->g;
-    int r1 = i * s->rows1 < g->m1 ? i * s->rows1 : g->m1;
-    int r2 = i * s->rows2 < g->m2 ? i * s->rows2 : g->m2;
-    int e1 = r1 + s->rows1 < g->m1 ? r1 + s->rows1 : g->m1;
-    int e2 = r2 + s->rows2 < g->m2 ? r2 + s->rows2 : g->m2;
-    s->ops->pair_rows(g, r1, e1 - r1, r2, e2 - r2,
-                      s->pack_bufs + (size_t)i * s->per_buf);
+    float *buf = s->pack_bufs + (size_t)i * s->per_buf;
+    if (s->columns) {
+        int j0 = i * s->size1;
+        sn_gemm_pair part = *g;
+        part.n = g->n - j0 < s->size1 ? g->n - j0 : s->size1;
+        part.b = g->b + j0;
+        part.c1 = g->c1 + j0;
+        part.c2 = g->c2 + j0;
+        s->ops->pair_rows(&part, 0, g->m1, 0, g->m2, buf);
+        return;
+    }
+    int r1 = i * s->size1 < g->m1 ? i * s->size1 : g->m1;
+    int r2 = i * s->size2 < g->m2 ? i * s->size2 : g->m2;
+    int e1 = r1 + s->size1 < g->m1 ? r1 + s->size1 : g->m1;
+    int e2 = r2 + s->size2 < g->m2 ? r2 + s->size2 : g->m2;
+    s->ops->pair_rows(g, r1, e1 - r1, r2, e2 - r2, buf);
 }
 
 void sn_gemm_tn_pair(const sn_gemm_pair *g, sn_pool *pool, int parts,
@@ -150,9 +189,15 @@ void sn_gemm_tn_pair(const sn_gemm_pair *g, sn_pool *pool, int parts,
 {
     const sn_gemm_ops *ops = sn_gemm_active();
     parts = clamp_parts(parts);
-    int mr = ops->row_block;
-    pair_split s = { ops, g, round_up((g->m1 + parts - 1) / parts, mr),
-                     round_up((g->m2 + parts - 1) / parts, mr), pack_bufs,
-                     ops->pack_buffer_floats(g->n) };
-    sn_pool_run(pool, parts, pair_part, &s);
+    pair_split s = { ops, g, by_columns(g->m1 + g->m2, g->n, parts, ops), 0,
+                     0, pack_bufs, ops->pack_buffer_floats(g->n) };
+    int n_parts = parts;
+    if (s.columns) {
+        n_parts = split(g->n, parts, ops->col_block, &s.size1);
+    } else {
+        int mr = ops->row_block;
+        s.size1 = round_up((g->m1 + parts - 1) / parts, mr);
+        s.size2 = round_up((g->m2 + parts - 1) / parts, mr);
+    }
+    sn_pool_run(pool, n_parts, pair_part, &s);
 }

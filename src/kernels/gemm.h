@@ -116,7 +116,8 @@ void sn_gemm_tn_pair(const sn_gemm_pair *g, sn_pool *pool, int parts,
  * general: sn_gemm_args on one thread with one packing buffer.
  * pair_rows: rows [r1, r1+m1) of C1 and [r2, r2+m2) of C2 of a pair. */
 typedef struct sn_gemm_ops {
-    int row_block;
+    int row_block;   /* MR: rows of C in the register block            */
+    int col_block;   /* NR: columns of C in it (B's packing width)     */
     size_t (*packed_floats)(int k, int n);
     size_t (*pack_buffer_floats)(int n);
     void (*pack_b)(int k, int n, const float *b, int ldb, bool b_transposed,
