@@ -1,6 +1,6 @@
 /*
  * check_rnn_batch.c - large batches: the recurrent layers split the batch
- * over threads (one slice of rows per core) and use their own blocked
+ * over the model's threads (one slice of rows each) and use their own blocked
  * matrix kernel.  A batch must give, row by row, what each row gives
  * alone, and its weight gradients must be the sum of the rows' gradients.
  * Batch 40 with an uneven split, masks and odd sizes exercise the slice
@@ -235,6 +235,82 @@ START_TEST(test_predict_matches_forward_wide)
 }
 END_TEST
 
+/* The thread count: validated, clamped, defaulted, and without effect on
+ * the numbers (each row's sums run in the same order on any split). */
+START_TEST(test_thread_count_changes_nothing_but_speed)
+{
+    kind k = (kind)_i;
+    ck_assert_int_eq(sn_model_set_num_threads(NULL, 2), SN_ERR_INVALID_ARG);
+    ck_assert_int_eq(sn_model_num_threads(NULL), 0);
+    sn_model_t *m = make_model(k, 19, 1);
+    ck_assert_int_eq(sn_model_set_num_threads(m, -1), SN_ERR_INVALID_ARG);
+    ck_assert_int_eq(sn_model_set_num_threads(m, 1000), SN_OK);
+    ck_assert_int_eq(sn_model_num_threads(m) <= 8, 1);
+    ck_assert_int_ge(sn_model_num_threads(m), 1);
+    int32_t ids[B * T];
+    make_ids(ids);
+    const void *in[1] = { ids };
+    ck_assert_int_eq(sn_model_forward(m, B, in, NULL, 0), SN_OK);
+    size_t n = out_count(m, B);
+    float *ref = malloc(n * sizeof *ref), *y = malloc(n * sizeof *y);
+    size_t nw = total_weights(m);
+    double *g_ref = calloc(nw, sizeof *g_ref), *g = calloc(nw, sizeof *g);
+    float *w = malloc(n * sizeof *w);
+    ck_assert(ref && y && g_ref && g && w);
+    for (size_t i = 0; i < n; i++)
+        w[i] = cosf(0.11f * (float)i);
+    const float *grads[1] = { w };
+    int counts[] = { 1, 3, 2, 0 };
+    for (int c = 0; c < 4; c++) {
+        ck_assert_int_eq(sn_model_set_num_threads(m, counts[c]), SN_OK);
+        if (counts[c] > 0)
+            ck_assert_int_le(sn_model_num_threads(m), counts[c]);
+        float *outs[1] = { y };
+        ck_assert_int_eq(sn_model_predict(m, B, in, NULL, outs), SN_OK);
+        ck_assert_int_eq(sn_model_forward(m, B, in, NULL, 0), SN_OK);
+        ck_assert_int_eq(sn_model_zero_grad(m), SN_OK);
+        ck_assert_int_eq(sn_model_backward(m, grads), SN_OK);
+        memset(g, 0, nw * sizeof *g);
+        grads_into(m, g);
+        if (c == 0) {
+            memcpy(ref, y, n * sizeof *y);
+            memcpy(g_ref, g, nw * sizeof *g);
+            continue;
+        }
+        ck_assert_msg(memcmp(ref, y, n * sizeof *y) == 0,
+                      "kind %d: %d threads predict differently from 1", k,
+                      counts[c]);
+        for (size_t i = 0; i < nw; i++)
+            ck_assert_msg(fabs(g[i] - g_ref[i]) <= 1e-5 * (1 + fabs(g_ref[i])),
+                          "kind %d: %d threads: weight grad %zu %g vs %g", k,
+                          counts[c], i, g[i], g_ref[i]);
+    }
+    free(ref);
+    free(y);
+    free(g_ref);
+    free(g);
+    free(w);
+    sn_model_free(m);
+}
+END_TEST
+
+/* sn_cpu_isa names a path, and SN_CPU caps it. */
+START_TEST(test_cpu_isa_named_and_capped)
+{
+    const char *isa = sn_cpu_isa();
+    ck_assert_ptr_nonnull(isa);
+    int rank = strcmp(isa, "avx512") == 0 ? 2 : strcmp(isa, "avx2") == 0 ? 1
+               : strcmp(isa, "generic") == 0 ? 0 : -1;
+    ck_assert_msg(rank >= 0, "unknown path '%s'", isa);
+    const char *cap = getenv("SN_CPU");
+    if (cap != NULL && strcmp(cap, "avx2") == 0)
+        ck_assert_int_le(rank, 1);
+    if (cap != NULL && strcmp(cap, "generic") == 0)
+        ck_assert_int_eq(rank, 0);
+    ck_assert_str_eq(sn_cpu_isa(), isa); /* fixed for the process */
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("rnn_batch");
@@ -243,6 +319,9 @@ int main(void)
     tcase_add_loop_test(tc, test_batch_equals_rows, 0, 10);
     tcase_add_loop_test(tc, test_batch_predict_matches_forward, 0, 20);
     tcase_add_loop_test(tc, test_predict_matches_forward_wide, 0, 3);
+    tcase_add_loop_test(tc, test_thread_count_changes_nothing_but_speed, 0,
+                        5);
+    tcase_add_test(tc, test_cpu_isa_named_and_capped);
     suite_add_tcase(s, tc);
     return tk_run_suite(s);
 }
