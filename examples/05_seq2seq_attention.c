@@ -54,13 +54,16 @@ typedef struct settings {
     float lr;
     int demo_epochs;       /* the pattern demos                             */
     int n_beam_eval;       /* test pairs also decoded with beam search      */
+    int n_demo;            /* training pairs the pattern demos use          */
 } settings;
 
 static settings settings_for(const ex_args *args)
 {
-    settings s = { 24000, 2000, 1000, 24, 48, 48, 10, 64, 4e-3f, 4, 600 };
+    settings s = { 30000, 2000, 1000, 24, 32, 32, 6, 64, 3e-3f, 2, 600,
+                   8000 };
     if (args->quick) {
-        settings q = { 3000, 300, 200, 16, 24, 24, 3, 64, 5e-3f, 2, 60 };
+        settings q = { 5000, 300, 200, 16, 24, 24, 4, 64, 5e-3f, 2, 60,
+                       3000 };
         s = q;
     }
     if (args->epochs > 0)
@@ -1320,6 +1323,15 @@ static void train_one(ex_report *rep, result *r, const settings *s,
 {
     r->model = train_model(&r->a, seed);
     compile(r->model, s->lr);
+    /* cosine decay of the learning rate to 5% over the whole training */
+    sn_lr_schedule ls = SN_LR_SCHEDULE_INIT;
+    ls.kind = SN_LR_COSINE;
+    ls.initial_learning_rate = s->lr;
+    ls.decay_steps = s->epochs * ((tr->n - tr->n / 10 + s->batch - 1) /
+                                  s->batch);
+    ls.alpha = 0.05f;
+    ex_check(sn_optimizer_set_schedule(sn_model_optimizer(r->model), &ls),
+             "sn_optimizer_set_schedule");
     r->params = sn_model_count_params(r->model, NULL);
     const void *in[2] = { tr->src, tr->dec_in };
     int ts[2] = { tr->tin, T_OUT };
@@ -1648,8 +1660,12 @@ int main(int argc, char **argv)
         ex_table(&rep, 4, head, 4, rows);
     }
     double td = ex_now();
-    demo_many_to_one(&rep, &s, &tr, &te_seen, &te_new, args.seed);
-    demo_many_to_many(&rep, &s, &tr, &te_seen, args.seed);
+    pairs demo = tr;       /* the first n_demo training pairs */
+    demo.n = tr.n < s.n_demo ? tr.n : s.n_demo;
+    ex_say(&rep, "The demos train on the first %d training pairs for %d "
+           "epochs.", demo.n, s.demo_epochs);
+    demo_many_to_one(&rep, &s, &demo, &te_seen, &te_new, args.seed);
+    demo_many_to_many(&rep, &s, &demo, &te_seen, args.seed);
     demo_one_to_many(&rep, args.seed, args.quick);
     ex_say(&rep, "The three demos took %.1f s.", ex_now() - td);
 
