@@ -23,6 +23,8 @@
  *      character accuracy on the test set, against input length.
  *   5. Alignment heat maps (attention weights, input characters against
  *      output characters) for Bahdanau and Luong.
+ *   6. The bottleneck isolated: copying strings of 3-32 digits, without
+ *      attention and with Luong attention, exact match against length.
  *
  * Every number printed also goes to <out>/report.md, with the figures.
  *
@@ -31,8 +33,8 @@
  *   build/openblas/examples/05_seq2seq_attention --translate "3 mars 1998"
  *       [--model FILE] [--beam K]
  *
- * --quick uses 3000 training pairs and small models (a CI smoke test, under
- * 2 minutes on 2 cores); the full run about 15 minutes.
+ * --quick uses 5000 training pairs and small models (a CI smoke test, well
+ * under 2 minutes on 2 cores); the full run takes about 8 minutes.
  */
 #include <ctype.h>
 #include <math.h>
@@ -55,19 +57,21 @@ typedef struct settings {
     int demo_epochs;       /* the pattern demos                             */
     int n_beam_eval;       /* test pairs also decoded with beam search      */
     int n_demo;            /* training pairs the pattern demos use          */
+    int copy_train, copy_test, copy_max; /* section 6: digit strings      */
+    int copy_epochs;
 } settings;
 
 static settings settings_for(const ex_args *args)
 {
-    settings s = { 30000, 2000, 1000, 24, 32, 32, 6, 64, 3e-3f, 2, 600,
-                   8000 };
+    settings s = { 30000, 2000, 1000, 24, 32, 32, 6, 64, 3e-3f, 3, 600,
+                   12000, 20000, 1000, 32, 12 };
     if (args->quick) {
         settings q = { 5000, 300, 200, 16, 24, 24, 4, 64, 5e-3f, 2, 60,
-                       3000 };
+                       3000, 3000, 300, 20, 4 };
         s = q;
     }
     if (args->epochs > 0)
-        s.epochs = args->epochs;
+        s.epochs = s.copy_epochs = args->epochs;
     return s;
 }
 
@@ -349,7 +353,8 @@ static int encode(const char *text, int32_t *ids, int cap)
 }
 
 /* Output ids: 0 padding (unused), 1 start, 2 end, 3.. "0123456789-". */
-enum { OUT_START = 1, OUT_END = 2, V_OUT = 14, T_OUT = 11, ISO_LEN = 10 };
+enum { OUT_START = 1, OUT_END = 2, V_OUT = 14, T_OUT = 11, ISO_LEN = 10,
+       MAX_OUT = 48 };
 
 static int out_id(char c) { return c == '-' ? 13 : 3 + (c - '0'); }
 static char out_char(int id)
@@ -366,13 +371,14 @@ typedef struct pairs {
     int n, tin;            /* pairs, padded input length                  */
     int32_t *src;          /* [n, tin] input character ids, 0-padded      */
     int *len;              /* [n] input characters                        */
-    int32_t *dec_in;       /* [n, T_OUT] start, then the 10 ISO chars     */
-    float *dec_tgt;        /* [n, T_OUT] the 10 ISO chars, then end       */
+    int tout;              /* decoder steps (T_OUT for dates)             */
+    int32_t *dec_in;       /* [n, tout] start, then the target's chars    */
+    float *dec_tgt;        /* [n, tout] the target's chars, then end      */
     float *tags;           /* [n, tin] tag per character (0 on padding)   */
     float *month;          /* [n] month - 1                               */
     int *fmt;              /* [n] format index                            */
     char (*text)[96];      /* [n] the input, UTF-8                        */
-    char (*iso)[11];       /* [n] the target                              */
+    char (*tgt)[MAX_OUT + 1]; /* [n] the target ("1998-03-03")          */
 } pairs;
 
 static void *xcalloc(size_t n, size_t size)
@@ -388,13 +394,14 @@ static pairs make_pairs(int n, int test_dates, int held_out, uint64_t seed)
 {
     pairs p = { 0 };
     p.n = n;
+    p.tout = T_OUT;
     p.len = xcalloc((size_t)n, sizeof *p.len);
     p.dec_in = xcalloc((size_t)n * T_OUT, sizeof *p.dec_in);
     p.dec_tgt = xcalloc((size_t)n * T_OUT, sizeof *p.dec_tgt);
     p.month = xcalloc((size_t)n, sizeof *p.month);
     p.fmt = xcalloc((size_t)n, sizeof *p.fmt);
     p.text = xcalloc((size_t)n, sizeof *p.text);
-    p.iso = xcalloc((size_t)n, sizeof *p.iso);
+    p.tgt = xcalloc((size_t)n, sizeof *p.tgt);
     int allowed[N_FORMATS], n_allowed = 0;
     for (int f = 0; f < N_FORMATS; f++)
         if (formats[f].held_out == held_out)
@@ -416,12 +423,12 @@ static pairs make_pairs(int n, int test_dates, int held_out, uint64_t seed)
         if (b.chars > p.tin)
             p.tin = b.chars;
         p.fmt[i] = f;
-        iso_of(k, p.iso[i]);
-        p.month[i] = (float)((p.iso[i][5] - '0') * 10 + p.iso[i][6] - '0' - 1);
+        iso_of(k, p.tgt[i]);
+        p.month[i] = (float)((p.tgt[i][5] - '0') * 10 + p.tgt[i][6] - '0' - 1);
         p.dec_in[(size_t)i * T_OUT] = OUT_START;
         for (int t = 0; t < ISO_LEN; t++) {
-            p.dec_in[(size_t)i * T_OUT + t + 1] = out_id(p.iso[i][t]);
-            p.dec_tgt[(size_t)i * T_OUT + t] = (float)out_id(p.iso[i][t]);
+            p.dec_in[(size_t)i * T_OUT + t + 1] = out_id(p.tgt[i][t]);
+            p.dec_tgt[(size_t)i * T_OUT + t] = (float)out_id(p.tgt[i][t]);
         }
         p.dec_tgt[(size_t)i * T_OUT + ISO_LEN] = OUT_END;
     }
@@ -441,6 +448,44 @@ static pairs make_pairs(int n, int test_dates, int held_out, uint64_t seed)
     return p;
 }
 
+/* The copy task of section 6: n strings of min_len .. max_len random
+ * digits, each to be copied; the decoder has max_len + 1 steps (after the
+ * end id, the target repeats it). */
+static pairs make_copy_pairs(int n, int min_len, int max_len, uint64_t seed)
+{
+    pairs p = { 0 };
+    p.n = n;
+    p.tin = max_len;
+    p.tout = max_len + 1;
+    p.len = xcalloc((size_t)n, sizeof *p.len);
+    p.src = xcalloc((size_t)n * p.tin, sizeof *p.src);
+    p.dec_in = xcalloc((size_t)n * p.tout, sizeof *p.dec_in);
+    p.dec_tgt = xcalloc((size_t)n * p.tout, sizeof *p.dec_tgt);
+    p.text = xcalloc((size_t)n, sizeof *p.text);
+    p.tgt = xcalloc((size_t)n, sizeof *p.tgt);
+    uint64_t st = seed * 0x9E3779B97F4A7C15ull + 77;
+    for (int i = 0; i < n; i++) {
+        int len = min_len + (int)(splitmix(&st) % (uint64_t)(max_len -
+                                                             min_len + 1));
+        p.len[i] = len;
+        for (int t = 0; t < len; t++)
+            p.text[i][t] = (char)('0' + splitmix(&st) % 10);
+        p.text[i][len] = 0;
+        memcpy(p.tgt[i], p.text[i], (size_t)len + 1);
+        encode(p.text[i], p.src + (size_t)i * p.tin, p.tin);
+        int32_t *din = p.dec_in + (size_t)i * p.tout;
+        float *dt = p.dec_tgt + (size_t)i * p.tout;
+        din[0] = OUT_START;
+        for (int t = 0; t < p.tout; t++) {
+            int id = t < len ? out_id(p.text[i][t]) : OUT_END;
+            dt[t] = (float)id;
+            if (t + 1 < p.tout)
+                din[t + 1] = id;
+        }
+    }
+    return p;
+}
+
 static void free_pairs(pairs *p)
 {
     free(p->src);
@@ -451,7 +496,8 @@ static void free_pairs(pairs *p)
     free(p->month);
     free(p->fmt);
     free(p->text);
-    free(p->iso);
+    free(p->tgt);
+    memset(p, 0, sizeof *p);
 }
 
 /* ------------------------------------------------------------ helpers */
@@ -827,6 +873,7 @@ typedef struct arch {
     enum decoder_kind kind;
     int emb, units;        /* encoder units per direction                  */
     int att_units;         /* Bahdanau score width                         */
+    int tout;              /* decoder steps in training (T_OUT for dates)  */
 } arch;
 
 static sn_layer_t *attention_layer(const arch *a, int scores)
@@ -888,7 +935,7 @@ static int decoder_head(sn_model_t *m, const arch *a, int q, int enc,
 }
 
 /* Training model (teacher forcing): inputs src ids [T] and the shifted
- * target [T_OUT] (start, y_1 .. y_10); output [T_OUT, V_OUT]. */
+ * target [tout] (start, y_1 .. y_10 for a date); output [tout, V_OUT]. */
 static sn_model_t *train_model(const arch *a, uint64_t seed)
 {
     static const char *const names[3] = { "seq2seq_none",
@@ -896,7 +943,7 @@ static sn_model_t *train_model(const arch *a, uint64_t seed)
                                           "seq2seq_luong" };
     sn_model_t *m = new_model(seed, names[a->kind]);
     int src = sn_input_tokens(m, SN_ANY_TIME);
-    int dec_in = sn_input_tokens(m, T_OUT);
+    int dec_in = sn_input_tokens(m, a->tout);
     int seq, h0, c0;
     encoder(m, a, src, &seq, &h0, &c0);
     int e = sn_apply(m, named(sn_embedding(V_OUT, a->emb, NULL), "dec_emb"),
@@ -996,10 +1043,10 @@ static void decode_step(const translator *tr, int batch, int T,
 
 /* Greedy decoding of batch inputs of the same length T (no padding, so no
  * mask is needed): out[b] gets the ISO string ("" parts if the model ends
- * early); weights (if not NULL, batch must be 1) gets [T_OUT, T] with the
+ * early); weights (if not NULL, batch must be 1) gets [tout, T] with the
  * attention weights of every step; returns the steps taken. */
 static int greedy(const translator *tr, int batch, int T, const int32_t *src,
-                  char (*out)[T_OUT + 1], float *weights)
+                  char (*out)[MAX_OUT + 1], float *weights)
 {
     int d = tr->d, with_att = tr->a.kind != DEC_NONE;
     float *h = xcalloc((size_t)batch * d, sizeof *h);
@@ -1021,7 +1068,7 @@ static int greedy(const translator *tr, int batch, int T, const int32_t *src,
         out[b][0] = 0;
     }
     int steps = 0;
-    for (int t = 0; t < T_OUT; t++) {
+    for (int t = 0; t < tr->a.tout; t++) {
         decode_step(tr, batch, T, tok, h, c, seq, p, w);
         steps++;
         int all_done = 1;
@@ -1029,7 +1076,7 @@ static int greedy(const translator *tr, int batch, int T, const int32_t *src,
             int id = argmax(p + (size_t)b * V_OUT, V_OUT);
             tok[b] = id;
             if (!done[b]) {
-                if (id == OUT_END || t == ISO_LEN) {
+                if (id == OUT_END || id < 3 || t == tr->a.tout - 1) {
                     done[b] = 1;
                 } else {
                     size_t n = strlen(out[b]);
@@ -1059,9 +1106,9 @@ static int greedy(const translator *tr, int batch, int T, const int32_t *src,
  * every hypothesis is extended by every output id and the k best by total
  * log-probability are kept; a hypothesis that emits the end id is
  * finished.  Writes the best finished one (or the best unfinished one
- * after T_OUT steps) and returns its log-probability. */
+ * after tout steps) and returns its log-probability. */
 static double beam(const translator *tr, int k, int T, const int32_t *src,
-                   char out[T_OUT + 1])
+                   char out[MAX_OUT + 1])
 {
     int d = tr->d, with_att = tr->a.kind != DEC_NONE;
     float *h = xcalloc((size_t)k * d, sizeof *h);
@@ -1074,8 +1121,8 @@ static double beam(const translator *tr, int k, int T, const int32_t *src,
     int32_t *tok = xcalloc((size_t)k, sizeof *tok);
     double *score = xcalloc((size_t)k, sizeof *score);
     double *cand = xcalloc((size_t)k * V_OUT, sizeof *cand);
-    char (*hyp)[T_OUT + 1] = xcalloc((size_t)k, sizeof *hyp);
-    char (*hyp2)[T_OUT + 1] = xcalloc((size_t)k, sizeof *hyp2);
+    char (*hyp)[MAX_OUT + 1] = xcalloc((size_t)k, sizeof *hyp);
+    char (*hyp2)[MAX_OUT + 1] = xcalloc((size_t)k, sizeof *hyp2);
     int32_t *tok2 = xcalloc((size_t)k, sizeof *tok2);
     double *score2 = xcalloc((size_t)k, sizeof *score2);
     int *from = xcalloc((size_t)k, sizeof *from);
@@ -1095,8 +1142,8 @@ static double beam(const translator *tr, int k, int T, const int32_t *src,
     int alive = 1;         /* rows in use: one hypothesis at the start */
     tok[0] = OUT_START;
     double best_done = -INFINITY;
-    char best[T_OUT + 1] = "";
-    for (int t = 0; t < T_OUT && alive > 0; t++) {
+    char best[MAX_OUT + 1] = "";
+    for (int t = 0; t < tr->a.tout && alive > 0; t++) {
         const void *in[4] = { tok, h, c, seq };
         int ts[4] = { 1, 0, 0, T };
         float *o[4] = { p, h2, c2, w };
@@ -1120,7 +1167,7 @@ static double beam(const translator *tr, int k, int T, const int32_t *src,
             int r = bi / V_OUT, v = bi % V_OUT;
             if (sc <= best_done)
                 break;             /* nothing left can beat a finished one */
-            if (v == OUT_END || t == ISO_LEN) {
+            if (v == OUT_END || t == tr->a.tout - 1) {
                 if (sc > best_done) {
                     best_done = sc;
                     memcpy(best, hyp[r], sizeof best);
@@ -1158,7 +1205,7 @@ static double beam(const translator *tr, int k, int T, const int32_t *src,
         }
         alive = kept;
     }
-    memcpy(out, best, T_OUT + 1);
+    memcpy(out, best, MAX_OUT + 1);
     free(h);
     free(c);
     free(h2);
@@ -1188,10 +1235,11 @@ static double check_step(const translator *tr, sn_model_t *trained,
 {
     n = n < te->n ? n : te->n;
     int d = tr->d;
-    float *full = xcalloc((size_t)n * T_OUT * V_OUT, sizeof *full);
+    int to = te->tout;
+    float *full = xcalloc((size_t)n * to * V_OUT, sizeof *full);
     {
         const void *in[2] = { te->src, te->dec_in };
-        int ts[2] = { te->tin, T_OUT };
+        int ts[2] = { te->tin, to };
         float *o[1] = { full };
         ex_check(sn_model_predict(trained, n, in, ts, o),
                  "training model predict");
@@ -1206,11 +1254,11 @@ static double check_step(const translator *tr, sn_model_t *trained,
         const void *in[1] = { te->src + (size_t)i * te->tin };
         float *o[3] = { h, c, seq };
         ex_check(sn_model_predict(tr->enc, 1, in, &T, o), "encoder predict");
-        for (int t = 0; t < T_OUT; t++) {
-            decode_step(tr, 1, T, te->dec_in + (size_t)i * T_OUT + t, h, c,
+        for (int t = 0; t < to; t++) {
+            decode_step(tr, 1, T, te->dec_in + (size_t)i * to + t, h, c,
                         seq, p, w);
             for (int v = 0; v < V_OUT; v++)
-                md = fmax(md, fabs(p[v] - full[((size_t)i * T_OUT + t) *
+                md = fmax(md, fabs(p[v] - full[((size_t)i * to + t) *
                                                    V_OUT + v]));
         }
     }
@@ -1224,36 +1272,39 @@ static double check_step(const translator *tr, sn_model_t *trained,
 
 /* ------------------------------------------------------------ scoring */
 
-enum { N_BINS = 7 };
-static const int bin_lo[N_BINS] = { 1, 11, 16, 21, 26, 31, 36 };
-static const char *const bin_label[N_BINS] = { "<=10", "11-15", "16-20",
-                                               "21-25", "26-30", "31-35",
-                                               ">=36" };
-static int bin_of(int len)
-{
-    int b = 0;
-    while (b + 1 < N_BINS && len >= bin_lo[b + 1])
-        b++;
-    return b;
-}
-
 typedef struct score {
-    long n, exact, chars_right;
-    long bin_n[N_BINS], bin_exact[N_BINS];
+    long n, exact, chars_right, chars_total;
+    long len_n[MAX_IN + 1], len_exact[MAX_IN + 1];  /* per input length */
 } score;
 
+/* Exact match, and characters right position by position (a short
+ * prediction scores its missing characters wrong). */
 static void score_add(score *s, const char *pred, const char *want, int len)
 {
-    int ok = strcmp(pred, want) == 0, right = 0;
-    for (int i = 0; i < ISO_LEN; i++)
-        right += pred[i] == want[i] && pred[i] != 0;
-    /* (pred is NUL-terminated: a short prediction scores its missing
-     * characters wrong and stops comparing at its end) */
+    size_t nw = strlen(want), np = strlen(pred);
+    int ok = strcmp(pred, want) == 0;
+    for (size_t i = 0; i < nw; i++)
+        s->chars_right += i < np && pred[i] == want[i];
+    s->chars_total += (long)nw;
     s->n++;
     s->exact += ok;
-    s->chars_right += right;
-    s->bin_n[bin_of(len)]++;
-    s->bin_exact[bin_of(len)] += ok;
+    len = len < MAX_IN ? len : MAX_IN;
+    s->len_n[len]++;
+    s->len_exact[len] += ok;
+}
+
+static score score_sum(const score *a, const score *b)
+{
+    score s = *a;
+    s.n += b->n;
+    s.exact += b->exact;
+    s.chars_right += b->chars_right;
+    s.chars_total += b->chars_total;
+    for (int i = 0; i <= MAX_IN; i++) {
+        s.len_n[i] += b->len_n[i];
+        s.len_exact[i] += b->len_exact[i];
+    }
+    return s;
 }
 
 static double exact_rate(const score *s)
@@ -1262,7 +1313,7 @@ static double exact_rate(const score *s)
 }
 static double char_rate(const score *s)
 {
-    return s->n ? (double)s->chars_right / (s->n * ISO_LEN) : 0;
+    return s->chars_total ? (double)s->chars_right / s->chars_total : 0;
 }
 
 /* Greedy-decodes a test set in groups of equal input length and scores
@@ -1274,7 +1325,7 @@ static score evaluate_greedy(const translator *tr, const pairs *te,
     int n_wrong = 0;
     int32_t *src = xcalloc((size_t)te->n * te->tin, sizeof *src);
     int *idx = xcalloc((size_t)te->n, sizeof *idx);
-    char (*out)[T_OUT + 1] = xcalloc((size_t)te->n, sizeof *out);
+    char (*out)[MAX_OUT + 1] = xcalloc((size_t)te->n, sizeof *out);
     for (int T = 1; T <= te->tin; T++) {
         int n = 0;
         for (int i = 0; i < te->n; i++)
@@ -1289,10 +1340,10 @@ static score evaluate_greedy(const translator *tr, const pairs *te,
         }
         for (int j = 0; j < n; j++) {
             int i = idx[j];
-            score_add(&s, out[j], te->iso[i], T);
-            if (strcmp(out[j], te->iso[i]) != 0 && n_wrong < 3 && wrong)
+            score_add(&s, out[j], te->tgt[i], T);
+            if (strcmp(out[j], te->tgt[i]) != 0 && n_wrong < 3 && wrong)
                 snprintf(wrong[n_wrong++], 200, "`%s` -> `%s` (want %s)",
-                         te->text[i], out[j], te->iso[i]);
+                         te->text[i], out[j], te->tgt[i]);
         }
     }
     for (int k = n_wrong; wrong && k < 3; k++)
@@ -1334,7 +1385,7 @@ static void train_one(ex_report *rep, result *r, const settings *s,
              "sn_optimizer_set_schedule");
     r->params = sn_model_count_params(r->model, NULL);
     const void *in[2] = { tr->src, tr->dec_in };
-    int ts[2] = { tr->tin, T_OUT };
+    int ts[2] = { tr->tin, tr->tout };
     const float *tg[1] = { tr->dec_tgt };
     sn_dataset d = SN_DATASET_INIT;
     d.n_samples = tr->n;
@@ -1400,50 +1451,74 @@ static void plot_curves(ex_report *rep, const result *r, int n)
     free(xs);
 }
 
-static void plot_length(ex_report *rep, const result *r, int n)
+/* Exact match against input length, in bins of width characters: a
+ * table and a figure, one column / line per model (names[k], scores
+ * sc[k]). */
+static void report_length(ex_report *rep, const char *file,
+                          const char *title, const char *const *names,
+                          const score *sc, int n, int width)
 {
-    ex_series ls[3];
-    static double xs[3][N_BINS], ys[3][N_BINS];
-    for (int k = 0; k < n; k++) {
-        int m = 0;
-        for (int b = 0; b < N_BINS; b++) {
-            long bn = r[k].seen.bin_n[b] + r[k].unseen.bin_n[b];
-            long be = r[k].seen.bin_exact[b] + r[k].unseen.bin_exact[b];
-            if (bn < 5)
-                continue;
-            xs[k][m] = bin_lo[b] + 2;
-            ys[k][m] = (double)be / bn;
-            m++;
-        }
-        ex_series s = { dec_name[r[k].a.kind], xs[k], ys[k], m };
-        ls[k] = s;
+    enum { MAX_BINS = MAX_IN + 1 };
+    static double xs[4][MAX_BINS], ys[4][MAX_BINS];
+    ex_series ls[4];
+    int n_bins = MAX_IN / width + 1;
+    cells t = cells_new(n_bins, 2 + n);
+    int rows = 0;
+    for (int k = 0; k < n && k < 4; k++) {
+        ex_series e = { names[k], xs[k], ys[k], 0 };
+        ls[k] = e;
     }
-    char path[600];
-    ex_check(ex_plot_lines(ex_path(rep, "accuracy_vs_length.png", path,
-                                   sizeof path),
-                           "Exact match vs input length (test set, greedy)",
-                           "input characters (bins of 5)", "exact match",
-                           ls, n, 0), "ex_plot_lines");
-    ex_figure(rep, "accuracy_vs_length.png",
-              "Exact match against input length");
+    for (int b = 0; b < n_bins; b++) {
+        int lo = b * width + 1, hi = (b + 1) * width;
+        long bn = 0;
+        for (int L = lo; L <= hi && L <= MAX_IN; L++)
+            bn += sc[0].len_n[L];
+        if (bn == 0)
+            continue;
+        cell(&t, rows, 0, "%d-%d", lo, hi);
+        cell(&t, rows, 1, "%ld", bn);
+        for (int k = 0; k < n && k < 4; k++) {
+            long be = 0;
+            for (int L = lo; L <= hi && L <= MAX_IN; L++)
+                be += sc[k].len_exact[L];
+            cell(&t, rows, 2 + k, "%.4f", (double)be / bn);
+            if (bn >= 5) {
+                xs[k][ls[k].n] = (lo + hi) / 2.0;
+                ys[k][ls[k].n] = (double)be / bn;
+                ls[k].n++;
+            }
+        }
+        rows++;
+    }
+    t.rows = rows;
+    const char *head[6] = { "input length", "pairs" };
+    for (int k = 0; k < n && k < 4; k++)
+        head[2 + k] = names[k];
+    cells_emit(rep, &t, head);
+    char path[600], xl[64];
+    snprintf(xl, sizeof xl, "input characters (bins of %d)", width);
+    ex_check(ex_plot_lines(ex_path(rep, file, path, sizeof path), title, xl,
+                           "exact match", ls, n < 4 ? n : 4, 0),
+             "ex_plot_lines");
+    ex_figure(rep, file, title);
 }
 
 /* Attention weights of one input: rows the output characters, columns
  * the input characters. */
 static void plot_alignment(ex_report *rep, const translator *tr,
-                           const char *text, int k)
+                           const char *text, const char *file)
 {
-    int32_t src[MAX_IN];
+    int32_t src[MAX_IN] = { 0 };
     int T = encode(text, src, MAX_IN);
-    float w[T_OUT * MAX_IN];
-    char out[1][T_OUT + 1];
+    static float w[MAX_OUT * MAX_IN];
+    char out[1][MAX_OUT + 1];
     memset(w, 0, sizeof w);
     int steps = greedy(tr, 1, T, src, out, w);
     double *z = xcalloc((size_t)steps * T, sizeof *z);
     for (int i = 0; i < steps * T; i++)
         z[i] = w[i];
-    static char colb[MAX_IN][8], rowb[T_OUT][8];
-    const char *cols[MAX_IN], *rows[T_OUT];
+    static char colb[MAX_IN][8], rowb[MAX_OUT][8];
+    const char *cols[MAX_IN], *rows[MAX_OUT];
     const char *p = text;
     for (int j = 0; j < T; j++) {
         uint32_t ch = utf8_next(&p);
@@ -1460,9 +1535,7 @@ static void plot_alignment(ex_report *rep, const translator *tr,
             snprintf(rowb[t], sizeof rowb[t], "<end>");
         rows[t] = rowb[t];
     }
-    char file[64], title[200], path[600];
-    snprintf(file, sizeof file, "alignment_%s_%d.png",
-             tr->a.kind == DEC_BAHDANAU ? "bahdanau" : "luong", k + 1);
+    char title[200], path[600];
     snprintf(title, sizeof title, "%s: \"%s\" -> %s", dec_name[tr->a.kind],
              text, out[0]);
     ex_check(ex_plot_heatmap(ex_path(rep, file, path, sizeof path), title,
@@ -1472,13 +1545,71 @@ static void plot_alignment(ex_report *rep, const translator *tr,
     free(z);
 }
 
+/* ------------------------------------------------------------ copying */
+
+/* Section 6.  Dates carry the same information whatever their length, so
+ * a long date is not harder to squeeze into the final state than a short
+ * one.  Copying a string of digits is: the final state must hold every
+ * digit, and the longer the string, the more it must hold.  The same
+ * encoder-decoders, without attention and with Luong attention. */
+static void copy_task(ex_report *rep, const settings *s, uint64_t seed)
+{
+    ex_section(rep, "6. The bottleneck, isolated: copying digit strings");
+    pairs tr = make_copy_pairs(s->copy_train, 3, s->copy_max, seed + 10);
+    pairs te = make_copy_pairs(s->copy_test, 3, s->copy_max, seed + 11);
+    settings sc_set = *s;  /* the copy task's own epoch count */
+    sc_set.epochs = s->copy_epochs;
+    s = &sc_set;
+    ex_say(rep, "Strings of 3 to %d random digits, to be copied: %d "
+           "training strings (10%% for validation), %d test strings.  The "
+           "same encoder and decoder sizes, %d decoder steps, %d epochs.",
+           s->copy_max, tr.n, te.n, tr.tout, s->epochs);
+    static const enum decoder_kind kinds[2] = { DEC_NONE, DEC_LUONG };
+    const char *names[2] = { dec_name[DEC_NONE], dec_name[DEC_LUONG] };
+    score sc[2];
+    for (int k = 0; k < 2; k++) {
+        result r;
+        memset(&r, 0, sizeof r);
+        arch a = { kinds[k], s->emb, s->units, s->att_units, tr.tout };
+        r.a = a;
+        train_one(rep, &r, s, &tr, seed);
+        translator trn = translator_new(&a, r.model);
+        sc[k] = evaluate_greedy(&trn, &te, r.wrong);
+        ex_say(rep, "Copying, %s: exact match %.4f, character accuracy "
+               "%.4f on the test strings (greedy).", names[k],
+               exact_rate(&sc[k]), char_rate(&sc[k]));
+        if (r.wrong[0][0])
+            ex_say(rep, "  for example %s", r.wrong[0]);
+        if (kinds[k] == DEC_LUONG) {
+            char digits[MAX_IN + 1];
+            int n = s->copy_max < 24 ? s->copy_max : 24;
+            for (int i = 0; i < n; i++)
+                digits[i] = "31415926535897932384626433"[i];
+            digits[n] = 0;
+            plot_alignment(rep, &trn, digits, "alignment_copy.png");
+        }
+        translator_free(&trn);
+        sn_model_free(r.model);
+        free(r.val_loss);
+        free(r.val_acc);
+    }
+    report_length(rep, "copy_accuracy_vs_length.png",
+                  "Copying digits: exact match vs length (greedy)", names,
+                  sc, 2, 4);
+    free_pairs(&tr);
+    free_pairs(&te);
+}
+
 /* ------------------------------------------------------------ --translate */
 
 /* Reads the architecture back from a saved training model. */
 static arch arch_of(sn_model_t *m)
 {
-    arch a = { DEC_NONE, 0, 0, 0 };
+    arch a = { DEC_NONE, 0, 0, 0, 0 };
     int dims[SN_MAX_RANK];
+    ex_check(sn_model_tensor_shape(m, sn_model_input_id(m, 1), dims, NULL),
+             "the decoder input's shape");
+    a.tout = dims[0];
     int i = sn_model_find_weight(m, "enc_emb/embeddings");
     ex_check(i, "enc_emb/embeddings (not a model of this example?)");
     sn_model_weight_info(m, i, NULL, dims, NULL);
@@ -1532,8 +1663,8 @@ static int translate_cmd(const ex_args *args, const char *text)
         fprintf(stderr, "nothing to translate\n");
         return 1;
     }
-    float w[T_OUT * MAX_IN];
-    char out[1][T_OUT + 1], bout[T_OUT + 1];
+    static float w[MAX_OUT * MAX_IN];
+    char out[1][MAX_OUT + 1], bout[MAX_OUT + 1];
     int steps = greedy(&tr, 1, T, src, out, w);
     printf("%s (%s decoder, %s)\n", path, dec_name[a.kind],
            sn_version());
@@ -1622,7 +1753,7 @@ int main(int argc, char **argv)
             const pairs *p = i < 6 ? &tr : &te_new;
             int j = i < 6 ? i : i - 6;
             cell(&t, i, 0, "%s", p->text[j]);
-            cell(&t, i, 1, "%s", p->iso[j]);
+            cell(&t, i, 1, "%s", p->tgt[j]);
             cell(&t, i, 2, "%s%s%s", formats[p->fmt[j]].fmt,
                  formats[p->fmt[j]].case_ == 1 ? " (lower case)"
                  : formats[p->fmt[j]].case_ == 2 ? " (upper case)" : "",
@@ -1655,7 +1786,7 @@ int main(int argc, char **argv)
             "True)(y, initial_state=[h, c])`; `Attention()([query, value])`",
             "`ro.return_state = 1`; states as extra inputs of `sn_apply_n`; "
             "`sn_attention(score, ...)` on (query, values)",
-            "dates -> ISO (sections 3-5)",
+            "dates -> ISO (sections 3-6)",
         };
         ex_table(&rep, 4, head, 4, rows);
     }
@@ -1685,7 +1816,8 @@ int main(int argc, char **argv)
     result r[3];
     memset(r, 0, sizeof r);
     for (int k = 0; k < 3; k++) {
-        arch a = { (enum decoder_kind)k, s.emb, s.units, s.att_units };
+        arch a = { (enum decoder_kind)k, s.emb, s.units, s.att_units,
+                   T_OUT };
         r[k].a = a;
         train_one(&rep, &r[k], &s, &tr, args.seed);
         char path[600];
@@ -1721,12 +1853,12 @@ int main(int argc, char **argv)
         for (int i = 0; i < n_beam; i++) {
             const pairs *p = i % 2 ? &te_new : &te_seen;
             int j = i / 2 % p->n;
-            char out[T_OUT + 1], g[1][T_OUT + 1];
+            char out[MAX_OUT + 1], g[1][MAX_OUT + 1];
             const int32_t *src = p->src + (size_t)j * p->tin;
             beam(&trn, beam_k, p->len[j], src, out);
             greedy(&trn, 1, p->len[j], src, g, NULL);
-            be += strcmp(out, p->iso[j]) == 0;
-            ge += strcmp(g[0], p->iso[j]) == 0;
+            be += strcmp(out, p->tgt[j]) == 0;
+            ge += strcmp(g[0], p->tgt[j]) == 0;
         }
         tb = ex_now() - tb;
         r[k].beam_n = n_beam;
@@ -1749,10 +1881,7 @@ int main(int argc, char **argv)
             "greedy / beam exact (subset)" };
         cells t = cells_new(3, 8);
         for (int k = 0; k < 3; k++) {
-            score all = r[k].seen;
-            all.n += r[k].unseen.n;
-            all.exact += r[k].unseen.exact;
-            all.chars_right += r[k].unseen.chars_right;
+            score all = score_sum(&r[k].seen, &r[k].unseen);
             cell(&t, k, 0, "%s", dec_name[k]);
             cell(&t, k, 1, "%zu", r[k].params);
             cell(&t, k, 2, "%.0f", r[k].train_s);
@@ -1766,27 +1895,15 @@ int main(int argc, char **argv)
         cells_emit(&rep, &t, head);
     }
     {
-        static const char *const head0[] = { "input length", "pairs",
-                                             "no attention", "Bahdanau",
-                                             "Luong" };
-        cells t = cells_new(N_BINS, 5);
-        int rows = 0;
-        for (int b = 0; b < N_BINS; b++) {
-            long bn = r[0].seen.bin_n[b] + r[0].unseen.bin_n[b];
-            if (bn == 0)
-                continue;
-            cell(&t, rows, 0, "%s", bin_label[b]);
-            cell(&t, rows, 1, "%ld", bn);
-            for (int k = 0; k < 3; k++)
-                cell(&t, rows, 2 + k, "%.4f",
-                     (double)(r[k].seen.bin_exact[b] +
-                              r[k].unseen.bin_exact[b]) / bn);
-            rows++;
-        }
-        t.rows = rows;
-        cells_emit(&rep, &t, head0);
+        score all[3];
+        for (int k = 0; k < 3; k++)
+            all[k] = score_sum(&r[k].seen, &r[k].unseen);
+        ex_say(&rep, "Exact match against input length (both test "
+               "parts):");
+        report_length(&rep, "accuracy_vs_length.png",
+                      "Dates: exact match vs input length (greedy)",
+                      dec_name, all, 3, 5);
     }
-    plot_length(&rep, r, 3);
     {
         static const char *labels[6];
         static double vals[6];
@@ -1814,13 +1931,18 @@ int main(int argc, char **argv)
         "le 1er août 2007", "Di 03.03.98" };
     for (int k = 1; k < 3; k++) {
         translator trn = translator_new(&r[k].a, r[k].model);
-        for (int i = 0; i < 3; i++)
-            plot_alignment(&rep, &trn, samples[i], i);
+        for (int i = 0; i < 3; i++) {
+            char file[64];
+            snprintf(file, sizeof file, "alignment_%s_%d.png",
+                     k == DEC_BAHDANAU ? "bahdanau" : "luong", i + 1);
+            plot_alignment(&rep, &trn, samples[i], file);
+        }
         translator_free(&trn);
     }
     ex_say(&rep, "Translate with a saved model: `05_seq2seq_attention "
            "--out %s --translate \"%s\"` (models saved as %s, %s, %s).",
            args.out_dir, samples[1], dec_file[0], dec_file[1], dec_file[2]);
+    copy_task(&rep, &s, args.seed);
     ex_say(&rep, "Total time %.1f s.", ex_now() - t0);
     for (int k = 0; k < 3; k++) {
         sn_model_free(r[k].model);
