@@ -5,15 +5,16 @@
  * The tutorial is docs/tutorials/05_seq2seq_attention.md.  What this
  * program does:
  *
- *   1. Generates a character-level translation task: dates written in 37
+ *   1. The course's pattern table, the small patterns runnable on the
+ *      date strings of 2: many-to-one (which month?), many-to-many of equal
+ *      length (tag each character as day, month, year or other) and
+ *      one-to-many (a month name generated from one vector through a
+ *      RepeatVector written as a custom layer).
+ *   2. Generates a character-level translation task: dates written in 37
  *      formats in English, German and French ("3rd of March 1998",
  *      "Di 03.03.98", "march 3, 1998", "le 3 mars 1998") -> "1998-03-03".
  *      One date in five and 7 of the 37 formats are kept for the test set
  *      only (never seen in training).
- *   2. The other patterns, small and runnable: many-to-one (which month?),
- *      many-to-many of equal length (tag each character as day, month,
- *      year or other) and one-to-many (a month name generated from one
- *      vector through a RepeatVector written as a custom layer).
  *   3. Three encoder-decoders on the same data: no attention (the
  *      encoder's final state only), Bahdanau (additive) and Luong (general)
  *      attention; trained with teacher forcing.
@@ -1647,6 +1648,10 @@ static int translate_cmd(const ex_args *args, const char *text)
     }
     const char *bs = ex_arg_value(args, "--beam");
     int k = bs ? atoi(bs) : 3;
+    if (k < 1 || k > 32) {
+        fprintf(stderr, "--beam wants 1 .. 32\n");
+        return 2;
+    }
     sn_model_t *m = NULL;
     sn_status st = sn_model_load(path, &m);
     if (st != SN_OK) {
@@ -1728,41 +1733,10 @@ int main(int argc, char **argv)
                             "encoder-decoder"), "ex_report_open");
     double t0 = ex_now();
 
-    ex_section(&rep, "1. The task: dates to ISO");
     pairs tr = make_pairs(s.n_train, 0, 0, args.seed);
     pairs te_seen = make_pairs(s.n_test_seen, 1, 0, args.seed + 1);
     pairs te_new = make_pairs(s.n_test_unseen, 1, 1, args.seed + 2);
-    int n_held = 0;
-    for (int f = 0; f < N_FORMATS; f++)
-        n_held += formats[f].held_out;
-    ex_say(&rep, "libseqnet %s, seed %llu%s.  %d formats in %s, %s and %s "
-           "(%d of them held out for the test set), dates 1950-2049 (one "
-           "in five reserved for the test set).  %d training pairs (10%% "
-           "for validation), %d test pairs in training formats and %d in "
-           "held-out formats, every test date unseen in training.  Input "
-           "alphabet %d characters (+ padding, unknown), longest input %d "
-           "characters; output \"YYYY-MM-DD\" + end.", sn_version(),
-           (unsigned long long)args.seed, args.quick ? ", --quick" : "",
-           N_FORMATS, lang_name[0], lang_name[1], lang_name[2], n_held,
-           tr.n, te_seen.n, te_new.n, n_alphabet, tr.tin);
-    {
-        static const char *const head[] = { "input (generated)", "target",
-                                            "format" };
-        cells t = cells_new(8, 3);
-        for (int i = 0; i < 8; i++) {
-            const pairs *p = i < 6 ? &tr : &te_new;
-            int j = i < 6 ? i : i - 6;
-            cell(&t, i, 0, "%s", p->text[j]);
-            cell(&t, i, 1, "%s", p->tgt[j]);
-            cell(&t, i, 2, "%s%s%s", formats[p->fmt[j]].fmt,
-                 formats[p->fmt[j]].case_ == 1 ? " (lower case)"
-                 : formats[p->fmt[j]].case_ == 2 ? " (upper case)" : "",
-                 formats[p->fmt[j]].held_out ? " (held out)" : "");
-        }
-        cells_emit(&rep, &t, head);
-    }
-
-    ex_section(&rep, "2. The sequence patterns");
+    ex_section(&rep, "1. The sequence patterns");
     {
         static const char *const head[] = { "pattern", "Keras",
                                             "libseqnet", "here" };
@@ -1793,12 +1767,44 @@ int main(int argc, char **argv)
     double td = ex_now();
     pairs demo = tr;       /* the first n_demo training pairs */
     demo.n = tr.n < s.n_demo ? tr.n : s.n_demo;
-    ex_say(&rep, "The demos train on the first %d training pairs for %d "
-           "epochs.", demo.n, s.demo_epochs);
+    ex_say(&rep, "The demos below use the date strings of section 2: "
+           "the first %d training pairs, %d epochs.", demo.n,
+           s.demo_epochs);
     demo_many_to_one(&rep, &s, &demo, &te_seen, &te_new, args.seed);
     demo_many_to_many(&rep, &s, &demo, &te_seen, args.seed);
     demo_one_to_many(&rep, args.seed, args.quick);
     ex_say(&rep, "The three demos took %.1f s.", ex_now() - td);
+
+    ex_section(&rep, "2. The task: dates to ISO");
+    int n_held = 0;
+    for (int f = 0; f < N_FORMATS; f++)
+        n_held += formats[f].held_out;
+    ex_say(&rep, "libseqnet %s, seed %llu%s.  %d formats in %s, %s and %s "
+           "(%d of them held out for the test set), dates 1950-2049 (one "
+           "in five reserved for the test set).  %d training pairs (10%% "
+           "for validation), %d test pairs in training formats and %d in "
+           "held-out formats, every test date unseen in training.  Input "
+           "alphabet %d characters (+ padding, unknown), longest input %d "
+           "characters; output \"YYYY-MM-DD\" + end.", sn_version(),
+           (unsigned long long)args.seed, args.quick ? ", --quick" : "",
+           N_FORMATS, lang_name[0], lang_name[1], lang_name[2], n_held,
+           tr.n, te_seen.n, te_new.n, n_alphabet, tr.tin);
+    {
+        static const char *const head[] = { "input (generated)", "target",
+                                            "format" };
+        cells t = cells_new(8, 3);
+        for (int i = 0; i < 8; i++) {
+            const pairs *p = i < 6 ? &tr : &te_new;
+            int j = i < 6 ? i : i - 6;
+            cell(&t, i, 0, "%s", p->text[j]);
+            cell(&t, i, 1, "%s", p->tgt[j]);
+            cell(&t, i, 2, "%s%s%s", formats[p->fmt[j]].fmt,
+                 formats[p->fmt[j]].case_ == 1 ? " (lower case)"
+                 : formats[p->fmt[j]].case_ == 2 ? " (upper case)" : "",
+                 formats[p->fmt[j]].held_out ? " (held out)" : "");
+        }
+        cells_emit(&rep, &t, head);
+    }
 
     ex_section(&rep, "3. Three encoder-decoders, trained with teacher "
                "forcing");
