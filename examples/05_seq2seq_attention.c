@@ -35,7 +35,7 @@
  *       [--model FILE] [--beam K]
  *
  * --quick uses 5000 training pairs and small models (a CI smoke test, well
- * under 2 minutes on 2 cores); the full run takes about 8 minutes.
+ * under 2 minutes on 2 cores); the full run takes 5-7 minutes.
  */
 #include <ctype.h>
 #include <math.h>
