@@ -8,7 +8,7 @@
 #                            (00_demo.c while 03 does not exist)
 #   make examples            build every examples/*.c (needs PLplot: Debian's
 #                            libplplot-dev + plplot-driver-cairo)
-#   make examples-quick      build the examples and run 01..04 with --quick into
+#   make examples-quick      build the examples and run 01..05 with --quick into
 #                            build/examples-quick/NN, then check their reports
 #                            and figures (test/examples_quick.sh)
 #   make install / uninstall PREFIX=/usr/local DESTDIR= LIBDIR=$(PREFIX)/lib
@@ -442,7 +442,7 @@ examples: $(EXAMPLE_BINS)
 SN_RUN_ENV := $(if $(SANITIZE),ASAN_OPTIONS=detect_leaks=1 \
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1)
 
-# Runs 01..04 (those that exist) with --quick, each under 2 minutes, and
+# Runs 01..05 (those that exist) with --quick, each under 2 minutes, and
 # checks that each wrote report.md and at least one figure.
 examples-quick: examples
 	$(MAKE) --no-print-directory data

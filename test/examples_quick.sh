@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# test/examples_quick.sh - runs the course examples 01..04 with --quick and
+# test/examples_quick.sh - runs the course examples 01..05 with --quick and
 # checks what they leave behind: a non-empty report.md and at least one PNG
-# figure in build/examples-quick/NN/.  `make examples-quick` builds the
+# figure in build/examples-quick/NN/ (and, for an example listed in
+# required_files below, those files).  `make examples-quick` builds the
 # examples and runs this; an example whose source does not exist (yet) is
 # skipped.  Each quick run is meant to take under 2 minutes.
 #
@@ -18,7 +19,13 @@ out_root=${SN_EXAMPLES_OUT:-build/examples-quick}
 limit=${SN_EXAMPLES_TIMEOUT:-300}
 
 examples=(01_rnn_lstm_gru 02_bilstm_attention 03_text_classification
-          04_time_series)
+          04_time_series 05_seq2seq_attention)
+
+# Files an example must write besides report.md (names in its output dir).
+declare -A required_files=(
+    [05_seq2seq_attention]="training_loss.png accuracy_vs_length.png
+        alignment_bahdanau_1.png alignment_luong_1.png bahdanau.snm"
+)
 
 passed=0
 failed=0
@@ -65,6 +72,11 @@ for name in "${examples[@]}"; do
     if [ "$pngs" -lt 1 ]; then
         problems+=("no .png figure")
     fi
+    for f in ${required_files[$name]:-}; do
+        if [ ! -s "$out/$f" ]; then
+            problems+=("no $f")
+        fi
+    done
     if [ "$seconds" -gt 120 ]; then
         echo "   note: $name --quick took ${seconds}s (meant to be under 120s)"
     fi
