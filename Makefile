@@ -3,6 +3,9 @@
 #   make                     build lib/libseqnet.so.X.Y.Z, its links, lib/libseqnet.a
 #                            and lib/seqnet.pc
 #   make check               build and run the Check unit tests, then test/*.sh
+#   make fuzz FUZZ_SECONDS=N the libFuzzer targets of test/fuzz/ (clang), N s each
+#   make check-tsan          concurrent prediction under ThreadSanitizer
+#   make coverage            make check with gcov, line/branch report (gcovr)
 #   make demo                fetch the data if needed (make data), build the
 #                            examples and run 03_text_classification --quick
 #                            (00_demo.c while 03 does not exist)
@@ -34,6 +37,9 @@
 #   SANITIZE=thread          the same with ThreadSanitizer (build/tsan-$(BLAS)/,
 #                            lib/tsan/); `make check-tsan` runs the concurrency
 #                            test with it
+#   SANITIZE=coverage        gcov counters (build/cov-$(BLAS)/, lib/cov/);
+#                            `make coverage` runs make check with them and
+#                            writes a gcovr report to build/coverage/
 #   CFLAGS=...               optimisation/debug flags (default -O2 -g)
 #
 # The version comes from include/seqnet.h (SN_VERSION_MAJOR/MINOR/PATCH); that
@@ -139,12 +145,17 @@ else ifeq ($(SANITIZE),thread)
 VARIANT := tsan-$(BLAS)
 LIBOUT := lib/tsan
 SAN_FLAGS := -fsanitize=thread -fno-omit-frame-pointer
+else ifeq ($(SANITIZE),coverage)
+# gcov instrumentation for `make coverage` (issue 14): build/cov-$(BLAS)/
+VARIANT := cov-$(BLAS)
+LIBOUT := lib/cov
+SAN_FLAGS := -O0 --coverage
 else ifeq ($(SANITIZE),)
 VARIANT := $(BLAS)
 LIBOUT := lib
 SAN_FLAGS :=
 else
-$(error SANITIZE must be 1, thread or empty, got '$(SANITIZE)')
+$(error SANITIZE must be 1, thread, coverage or empty, got '$(SANITIZE)')
 endif
 ifneq ($(ARCH),)
 VARIANT := $(VARIANT)-$(ARCH)
@@ -348,6 +359,21 @@ tsan-run: lib $(BUILDDIR)/test/check_robustness
 	CK_FORK=no OPENBLAS_NUM_THREADS=1 \
 	TSAN_OPTIONS="halt_on_error=1 suppressions=$(CURDIR)/test/tsan.supp" \
 	    ./$(BUILDDIR)/test/check_robustness concurrency
+
+# `make coverage`: the library built with gcov counters (SANITIZE=coverage,
+# -O0 --coverage into build/cov-$(BLAS)/), make check run with it, then a
+# line and branch report of src/ by gcovr: the summary on the terminal,
+# the details in build/coverage/index.html (docs/RELIABILITY.md).
+.PHONY: coverage
+COVERAGE_DIR := build/coverage
+coverage:
+	find build/cov-$(BLAS) -name '*.gcda' -delete 2>/dev/null || true
+	$(MAKE) --no-print-directory SANITIZE=coverage BLAS=$(BLAS) check
+	@mkdir -p $(COVERAGE_DIR)
+	gcovr --root . --filter 'src/' --exclude-unreachable-branches \
+	    --exclude-throw-branches --print-summary \
+	    --txt $(COVERAGE_DIR)/summary.txt \
+	    --html-details $(COVERAGE_DIR)/index.html build/cov-$(BLAS)
 # ---------------------------------------------------------------- end (issue 14)
 
 # Runs every Check program, then every test/*.sh; fails if any failed.

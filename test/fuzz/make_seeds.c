@@ -234,6 +234,92 @@ static void imdb(void)
     put("imdb", "unsup", unsup, sizeof unsup - 1);
 }
 
+/* Inputs of the defects issue 14 lists (regress-*): each used to crash,
+ * hang or be accepted wrongly; replayed by make check. */
+static void regressions(void)
+{
+    /* finding 2: empty pos/ and neg/ folders (qsort(NULL, 0, ...)) */
+    PUT_LIT("imdb", "regress-empty-folders", "\x00");
+    /* finding 3: a header of 8,000 columns (the duplicate check was
+     * quadratic), then one row */
+    enum { COLS = 8000 };
+    char *wide = malloc(COLS * 16);
+    size_t n = 0;
+    wide[n++] = 4;  /* delimiter ',', header auto */
+    for (int j = 0; j < COLS; j++)
+        n += (size_t)sprintf(wide + n, "%sc%d", j ? "," : "", j);
+    wide[n++] = '\n';
+    for (int j = 0; j < COLS; j++) {
+        wide[n++] = '1';
+        wide[n++] = j + 1 < COLS ? ',' : '\n';
+    }
+    put("csv", "regress-wide-header", wide, n);
+    free(wide);
+    /* finding 10: a hex float the GloVe loader used to take */
+    PUT_LIT("glove", "regress-hex-float", "\x04the 0x1p-2 1 2\n");
+    PUT_LIT("csv", "regress-hex-float", "\x04a,b\n0x1p-2,1\n");
+    /* finding 5: a model file whose training state holds Adam slots of
+     * another model (valid CRCs): refused at load */
+    sn_model_t *a = new_model(4), *b = new_model(5);
+    sn_input(a, SN_NO_TIME, 4);
+    sn_input(b, SN_NO_TIME, 4);
+    OK(sn_model_add(a, sn_dense(2, SN_SOFTMAX, NULL)));
+    OK(sn_model_add(b, sn_dense(3, SN_RELU, NULL)));
+    OK(sn_model_add(b, sn_dense(2, SN_SOFTMAX, NULL)));
+    OK(sn_model_build(a));
+    OK(sn_model_build(b));
+    compile_adam(a, SN_LOSS_CATEGORICAL_CROSSENTROPY);
+    compile_adam(b, SN_LOSS_CATEGORICAL_CROSSENTROPY);
+    const float x[4] = { 1, 2, 3, 4 }, y[2] = { 1, 0 };
+    const void *in[1] = { x };
+    const float *tg[1] = { y };
+    OK(sn_model_train_on_batch(a, 1, in, NULL, tg, NULL, NULL));
+    OK(sn_model_train_on_batch(b, 1, in, NULL, tg, NULL, NULL));
+    void *fa, *fb;
+    size_t la, lb;
+    OK(sn_model_save_buffer(a, 1, &fa, &la));
+    OK(sn_model_save_buffer(b, 1, &fb, &lb));
+    /* sections: tag[4] len[8] payload crc[4] after a 16-byte header */
+    size_t ta = 16, tb = 16, sa = 0, sb = 0;
+    const unsigned char *pa = fa, *pb = fb;
+    for (;;) {
+        uint64_t len = 0;
+        for (int i = 7; i >= 0; i--)
+            len = len << 8 | pa[ta + 4 + i];
+        if (memcmp(pa + ta, "TRAN", 4) == 0) {
+            sa = 16 + (size_t)len;
+            break;
+        }
+        ta += 16 + (size_t)len;
+    }
+    for (;;) {
+        uint64_t len = 0;
+        for (int i = 7; i >= 0; i--)
+            len = len << 8 | pb[tb + 4 + i];
+        if (memcmp(pb + tb, "TRAN", 4) == 0) {
+            sb = 16 + (size_t)len;
+            break;
+        }
+        tb += 16 + (size_t)len;
+    }
+    size_t mn = la - sa + sb;
+    unsigned char *mix = malloc(mn);
+    memcpy(mix, pa, ta);
+    memcpy(mix + ta, pb + tb, sb);
+    memcpy(mix + ta + sb, pa + ta + sa, la - ta - sa);
+    sn_model_t *bad = NULL;
+    if (sn_model_load_buffer(mix, mn, &bad) == SN_OK) {
+        fprintf(stderr, "make_seeds: the foreign optimizer state loaded\n");
+        exit(1);
+    }
+    put("model", "regress-foreign-optimizer-state", mix, mn);
+    free(mix);
+    sn_free(fa);
+    sn_free(fb);
+    sn_model_free(a);
+    sn_model_free(b);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -248,5 +334,6 @@ int main(int argc, char **argv)
     csv();
     text();
     imdb();
+    regressions();
     return 0;
 }
