@@ -16,7 +16,9 @@
 #include <seqnet.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -576,6 +578,60 @@ START_TEST(test_temporary_files_are_named_and_removed)
 }
 END_TEST
 
+/* Saves that fail part-way (a write refused by RLIMIT_FSIZE, a temporary
+ * name too long for the file system) return SN_ERR_IO, keep the old file
+ * and leave no temporary file; a bare file name saves in ".". */
+START_TEST(test_failed_saves_leave_nothing)
+{
+    char *dir = temp_dir();
+    char path[512];
+    snprintf(path, sizeof path, "%s/model.snm", dir);
+    sn_model_t *small = small_model(5, 6), *big = small_model(4000, 7);
+    ck_assert_int_eq(sn_model_save(small, path, 0), SN_OK);
+    char *before = read_text(path);
+    size_t before_len = strlen(before);
+    struct rlimit old_limit, limit;
+    ck_assert_int_eq(getrlimit(RLIMIT_FSIZE, &old_limit), 0);
+    limit = old_limit;
+    limit.rlim_cur = 4096;
+    void (*old_handler)(int) = signal(SIGXFSZ, SIG_IGN);
+    ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &limit), 0);
+    sn_status st = sn_model_save(big, path, 0);
+    setrlimit(RLIMIT_FSIZE, &old_limit);
+    signal(SIGXFSZ, old_handler);
+    ck_assert_int_eq(st, SN_ERR_IO);
+    tk_expect_error_mentions("cannot write");
+    ck_assert_int_eq(temp_files_in(dir), 0);
+    char *after = read_text(path);
+    ck_assert_uint_eq(strlen(after), before_len);
+    ck_assert_int_eq(memcmp(before, after, before_len), 0);
+    free(after);
+    free(before);
+    /* 250 characters: the name fits, the temporary name does not */
+    char longname[600];
+    int n = snprintf(longname, sizeof longname, "%s/", dir);
+    memset(longname + n, 'm', 250);
+    longname[n + 250] = '\0';
+    ck_assert_int_eq(sn_model_save(small, longname, 0), SN_ERR_IO);
+    tk_expect_error_mentions("cannot create a temporary file");
+    ck_assert_int_eq(temp_files_in(dir), 0);
+    /* a bare name: the directory synced is "." */
+    char cwd[512];
+    ck_assert_ptr_nonnull(getcwd(cwd, sizeof cwd));
+    ck_assert_int_eq(chdir(dir), 0);
+    st = sn_model_save(small, "bare.snm", 0);
+    ck_assert_int_eq(chdir(cwd), 0);
+    ck_assert_int_eq(st, SN_OK);
+    snprintf(path, sizeof path, "%s/bare.snm", dir);
+    sn_model_t *back = NULL;
+    ck_assert_int_eq(sn_model_load(path, &back), SN_OK);
+    sn_model_free(back);
+    sn_model_free(small);
+    sn_model_free(big);
+    rm_rf(dir);
+}
+END_TEST
+
 /* ---------------------------------- finding 7: output of an unbuilt model */
 
 START_TEST(test_output_of_unbuilt_model)
@@ -647,6 +703,7 @@ static Suite *reliability_suite(void)
     tcase_add_test(tc, test_one_number_grammar);
     tcase_add_test(tc, test_optimizer_state_of_another_model);
     tcase_add_test(tc, test_temporary_files_are_named_and_removed);
+    tcase_add_test(tc, test_failed_saves_leave_nothing);
     tcase_add_test(tc, test_output_of_unbuilt_model);
     tcase_add_test(tc, test_set_vocabulary_refuses_unmatchable_tokens);
     suite_add_tcase(s, tc);
