@@ -189,6 +189,93 @@ START_TEST(test_imdb_fifo_and_device_entries)
 }
 END_TEST
 
+/* Malformed folders: each file problem is SN_ERR_FORMAT naming the file,
+ * and every allocation of a load may fail cleanly. */
+static void imdb_tree(const char *dir)
+{
+    static const char *const sub[] = { "train", "train/pos", "train/neg" };
+    char p[256];
+    for (int i = 0; i < 3; i++) {
+        snprintf(p, sizeof p, "%s/%s", dir, sub[i]);
+        ck_assert_int_eq(mkdir(p, 0755), 0);
+    }
+}
+
+static sn_status imdb_with(const char *dir, const char *name,
+                           const char *text, size_t len)
+{
+    char p[256];
+    snprintf(p, sizeof p, "%s/train/pos/%s", dir, name);
+    FILE *f = fopen(p, "wb");
+    ck_assert_ptr_nonnull(f);
+    fwrite(text, 1, len, f);
+    fclose(f);
+    sn_imdb_t *d = (sn_imdb_t *)1;
+    sn_status st = sn_imdb_load(dir, "train", &d);
+    if (st == SN_OK)
+        sn_imdb_free(d);
+    else
+        ck_assert_ptr_null(d);
+    unlink(p);
+    return st;
+}
+
+START_TEST(test_imdb_bad_entries)
+{
+    char *dir = temp_dir();
+    imdb_tree(dir);
+    static const char *const bad_names[] = { "99999999999_7.txt", "1_x.txt",
+                                             "1_11.txt", "1_7.text", "_7.txt",
+                                             "3_0.txt" };
+    for (size_t i = 0; i < sizeof bad_names / sizeof *bad_names; i++) {
+        ck_assert_msg(imdb_with(dir, bad_names[i], "ok", 2) == SN_ERR_FORMAT,
+                      "%s was accepted", bad_names[i]);
+        tk_expect_error_mentions(bad_names[i]);
+    }
+    ck_assert_int_eq(imdb_with(dir, "4_8.txt", "a\0b", 3), SN_ERR_FORMAT);
+    tk_expect_error_mentions("NUL byte");
+    /* the same id twice (different ratings) */
+    char p[256];
+    snprintf(p, sizeof p, "%s/train/pos/5_7.txt", dir);
+    FILE *f = fopen(p, "wb");
+    ck_assert_ptr_nonnull(f);
+    fputs("first", f);
+    fclose(f);
+    ck_assert_int_eq(imdb_with(dir, "5_9.txt", "second", 6), SN_ERR_FORMAT);
+    tk_expect_error_mentions("occurs twice");
+    ck_assert_int_eq(sn_imdb_load(dir, "train", NULL), SN_ERR_INVALID_ARG);
+    /* every allocation of a load of three reviews, one of 10 KB */
+    snprintf(p, sizeof p, "%s/train/neg/6_2.txt", dir);
+    f = fopen(p, "wb");
+    ck_assert_ptr_nonnull(f);
+    for (int i = 0; i < 1000; i++)
+        fputs("long text ", f);
+    fclose(f);
+    snprintf(p, sizeof p, "%s/train/neg/7_1.txt", dir);
+    f = fopen(p, "wb");
+    fputs("short", f);
+    fclose(f);
+    for (long k = 1;; k++) {
+        tk_counting_alloc c = { 0, 0, k, 0 };
+        sn_allocator a = tk_counting_allocator(&c);
+        sn_set_allocator(&a);
+        sn_imdb_t *d = NULL;
+        sn_status st = sn_imdb_load(dir, "train", &d);
+        if (st == SN_OK) {
+            ck_assert_int_eq(sn_imdb_count(d), 3);
+            sn_imdb_free(d);
+        }
+        sn_set_allocator(NULL);
+        ck_assert_int_eq(c.allocs, c.frees);
+        if (st == SN_OK && !c.failed)
+            break;
+        ck_assert_int_eq(st, SN_ERR_NOMEM);
+        ck_assert_int_lt(k, 1000);
+    }
+    rm_rf(dir);
+}
+END_TEST
+
 /* Every reader refuses a FIFO (without blocking), a device and a folder. */
 START_TEST(test_readers_refuse_non_regular_files)
 {
@@ -695,6 +782,7 @@ static Suite *reliability_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_imdb_empty_folders);
     tcase_add_test(tc, test_imdb_fifo_and_device_entries);
+    tcase_add_test(tc, test_imdb_bad_entries);
     tcase_add_test(tc, test_readers_refuse_non_regular_files);
     tcase_add_test(tc, test_save_refuses_non_regular_targets);
     tcase_add_test(tc, test_csv_wide_header_is_not_quadratic);
