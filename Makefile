@@ -3,6 +3,9 @@
 #   make                     build lib/libseqnet.so.X.Y.Z, its links, lib/libseqnet.a
 #                            and lib/seqnet.pc
 #   make check               build and run the Check unit tests, then test/*.sh
+#   make fuzz FUZZ_SECONDS=N the libFuzzer targets of test/fuzz/ (clang), N s each
+#   make check-tsan          concurrent prediction under ThreadSanitizer
+#   make coverage            make check with gcov, line/branch report (gcovr)
 #   make demo                fetch the data if needed (make data), build the
 #                            examples and run 03_text_classification --quick
 #                            (00_demo.c while 03 does not exist)
@@ -31,6 +34,12 @@
 #   SANITIZE=1               build library, tests and examples with
 #                            AddressSanitizer + UBSan into build/asan-$(BLAS)/ and
 #                            lib/asan/, leaving the normal build alone
+#   SANITIZE=thread          the same with ThreadSanitizer (build/tsan-$(BLAS)/,
+#                            lib/tsan/); `make check-tsan` runs the concurrency
+#                            test with it
+#   SANITIZE=coverage        gcov counters (build/cov-$(BLAS)/, lib/cov/);
+#                            `make coverage` runs make check with them and
+#                            writes a gcovr report to build/coverage/
 #   CFLAGS=...               optimisation/debug flags (default -O2 -g)
 #
 # The version comes from include/seqnet.h (SN_VERSION_MAJOR/MINOR/PATCH); that
@@ -155,12 +164,22 @@ VARIANT := asan-$(BLAS)
 LIBOUT := lib/asan
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
     -fno-sanitize-recover=all
+else ifeq ($(SANITIZE),thread)
+# ThreadSanitizer (issue 14): `make check-tsan` builds into build/tsan-$(BLAS)/
+VARIANT := tsan-$(BLAS)
+LIBOUT := lib/tsan
+SAN_FLAGS := -fsanitize=thread -fno-omit-frame-pointer
+else ifeq ($(SANITIZE),coverage)
+# gcov instrumentation for `make coverage` (issue 14): build/cov-$(BLAS)/
+VARIANT := cov-$(BLAS)
+LIBOUT := lib/cov
+SAN_FLAGS := -O0 --coverage -fprofile-update=atomic
 else ifeq ($(SANITIZE),)
 VARIANT := $(BLAS)
 LIBOUT := lib
 SAN_FLAGS :=
 else
-$(error SANITIZE must be 1 or empty, got '$(SANITIZE)')
+$(error SANITIZE must be 1, thread, coverage or empty, got '$(SANITIZE)')
 endif
 ifneq ($(ARCH),)
 VARIANT := $(VARIANT)-$(ARCH)
@@ -366,6 +385,63 @@ TEST_ENV :=
 endif
 TEST_ENV += SN_TEST_DATA=$(CURDIR)/test/data
 
+# ---------------------------------------------------------------- skips, test locale (issue 14)
+# A test that cannot run (data or locale missing) calls tk_skip: it appends
+# to SKIP_LOG, and the summary of `make check` counts those lines, so a skip
+# never reads as a pass.  With CI=true (or SN_REQUIRE_DATA=1) a skip fails.
+# The locale tests need a locale with a decimal comma: the system's, or
+# de_DE.UTF-8 compiled here with localedef (Debian: package locales).
+SKIP_LOG := $(CURDIR)/$(BUILDDIR)/skipped.log
+TEST_LOCALE_DIR := build/locale
+TEST_LOCALE := $(TEST_LOCALE_DIR)/de_DE.UTF-8
+TEST_ENV += SN_TEST_SKIP_LOG=$(SKIP_LOG) \
+    SN_TEST_LOCPATH=$(CURDIR)/$(TEST_LOCALE_DIR)
+
+$(TEST_LOCALE):
+	@mkdir -p $(@D)
+	@localedef -i de_DE -f UTF-8 $@ >/dev/null 2>&1 || \
+	    { rm -rf $@; echo "note: localedef de_DE.UTF-8 failed; locale tests \
+need a decimal-comma locale (install Debian's locales)"; }
+
+# `make check-tsan`: the concurrent-prediction test (test/check_robustness.c:
+# 8 threads on shared every-layer models, results compared with serial runs),
+# the thread pool's stress tests and the threaded recurrent batches
+# (check_internal_kernels pool, check_rnn_batch) built and run under
+# ThreadSanitizer.  OpenBLAS runs single-threaded there
+# (its own threads are not instrumented); test/tsan.supp lists what is
+# suppressed and why.
+.PHONY: check-tsan tsan-run
+check-tsan:
+	$(MAKE) --no-print-directory SANITIZE=thread BLAS=$(BLAS) tsan-run
+
+tsan-run: lib $(BUILDDIR)/test/check_robustness \
+        $(BUILDDIR)/test/check_internal_kernels $(BUILDDIR)/test/check_rnn_batch
+	CK_FORK=no OPENBLAS_NUM_THREADS=1 \
+	TSAN_OPTIONS="halt_on_error=1 suppressions=$(CURDIR)/test/tsan.supp" \
+	    ./$(BUILDDIR)/test/check_robustness concurrency
+	CK_FORK=no CK_RUN_CASE=pool \
+	TSAN_OPTIONS="halt_on_error=1 suppressions=$(CURDIR)/test/tsan.supp" \
+	    ./$(BUILDDIR)/test/check_internal_kernels
+	CK_FORK=no OPENBLAS_NUM_THREADS=1 \
+	TSAN_OPTIONS="halt_on_error=1 suppressions=$(CURDIR)/test/tsan.supp" \
+	    ./$(BUILDDIR)/test/check_rnn_batch
+
+# `make coverage`: the library built with gcov counters (SANITIZE=coverage,
+# -O0 --coverage into build/cov-$(BLAS)/), make check run with it, then a
+# line and branch report of src/ by gcovr: the summary on the terminal,
+# the details in build/coverage/index.html (docs/RELIABILITY.md).
+.PHONY: coverage
+COVERAGE_DIR := build/coverage
+coverage:
+	find build/cov-$(BLAS) -name '*.gcda' -delete 2>/dev/null || true
+	$(MAKE) --no-print-directory SANITIZE=coverage BLAS=$(BLAS) check
+	@mkdir -p $(COVERAGE_DIR)
+	gcovr --root . --filter 'src/' --exclude-unreachable-branches \
+	    --exclude-throw-branches --gcov-ignore-parse-errors --print-summary \
+	    --txt $(COVERAGE_DIR)/summary.txt \
+	    --html-details $(COVERAGE_DIR)/index.html build/cov-$(BLAS)
+# ---------------------------------------------------------------- end (issue 14)
+
 # Runs every Check program, then every test/*.sh; fails if any failed.
 # The tests that exercise the per-path kernels (matrix products, vector
 # math, cell rows: the recurrent, layer and gradient tests) run once more
@@ -379,8 +455,8 @@ $(PRINT_ISA): test/print_isa.c $(HEADER) $(SHLIB_DEV)
 	@mkdir -p $(@D)
 	$(CC) $(BASE_CFLAGS) $(LDFLAGS) -o $@ $< $(TEST_LINK_PUBLIC) $(SYS_LIBS)
 
-check: lib $(TEST_BINS) $(PRINT_ISA)
-	@failed=''; \
+check: lib $(TEST_BINS) $(PRINT_ISA) | $(TEST_LOCALE)
+	@failed=''; rm -f '$(SKIP_LOG)'; \
 	default_isa=$$(./$(PRINT_ISA)); \
 	for t in $(TEST_BINS); do \
 	    echo "== $$t ($$default_isa)"; \
@@ -402,12 +478,117 @@ check: lib $(TEST_BINS) $(PRINT_ISA)
 	    MAKE='$(MAKE)' SN_LIBDIR='$(LIBOUT)' SN_SANITIZE='$(SANITIZE)' \
 	        SN_BLAS='$(BLAS)' bash $$s || failed="$$failed $$s"; \
 	done; \
+	skipped=0; \
+	if [ -s '$(SKIP_LOG)' ]; then \
+	    skipped=$$(wc -l < '$(SKIP_LOG)'); \
+	    echo "SKIPPED ($$skipped, not passed):"; sed 's/^/  /' '$(SKIP_LOG)'; \
+	fi; \
 	if [ -n "$$failed" ]; then \
 	    echo "FAILED:$$failed"; exit 1; \
 	fi; \
-	echo "all tests passed ($(VARIANT))"
+	echo "all tests passed ($(VARIANT)), $$skipped skipped"
 
 test: check
+
+# ---------------------------------------------------------------- fuzzing (issue 14)
+# test/fuzz/fuzz_<name>.c are libFuzzer targets (docs/RELIABILITY.md).
+#   make fuzz FUZZ_SECONDS=N   build them with clang (-fsanitize=fuzzer,
+#                              address,undefined) into build/fuzz/ and run
+#                              each for N seconds (default 60) from its seed
+#                              corpus test/fuzz/corpus/<name>/ (read only:
+#                              new inputs go to build/fuzz/work/<name>/,
+#                              crashes to build/fuzz/crashes/)
+#   make fuzz-replay           build them with $(CC) as plain programs
+#                              (test/fuzz/replay.c) and run every corpus
+#                              file once; part of `make check` (under ASan
+#                              with SANITIZE=1) through test/fuzz_replay.sh
+#   make fuzz-seeds            rewrite the library-written seeds
+#                              (test/fuzz/make_seeds.c)
+FUZZ_TARGETS := $(patsubst test/fuzz/fuzz_%.c,%,$(sort $(wildcard test/fuzz/fuzz_*.c)))
+FUZZ_CORPUS := test/fuzz/corpus
+FUZZ_SECONDS ?= 60
+FUZZ_CC ?= clang
+FUZZ_DIR := build/fuzz
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_CFLAGS := -std=c11 -g -O1 -fno-omit-frame-pointer $(FUZZ_SAN) \
+    -fsanitize=fuzzer-no-link -D_POSIX_C_SOURCE=200809L -Iinclude -Isrc \
+    -DSN_BUILDING_LIBRARY $(BLAS_CFLAGS) -DSN_BLAS_NAME=\"$(BLAS)\"
+# (the per-path kernels in their generic copy only: FUZZ_CFLAGS has no
+# SN_X86_KERNELS, so the dispatch knows that copy alone)
+FUZZ_LIB_OBJS := $(LIB_SRCS:%.c=$(FUZZ_DIR)/%.o) \
+    $(ISA_SRCS:%.c=$(FUZZ_DIR)/isa-generic/%.o)
+FUZZ_BINS := $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz_%)
+
+$(FUZZ_DIR)/isa-generic/%.o: %.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(call isa_table_defs,generic) \
+	    -MMD -MP -MF $(@:.o=.d) -c $< -o $@
+
+$(FUZZ_DIR)/%.o: %.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -MF $(@:.o=.d) -c $< -o $@
+
+$(FUZZ_DIR)/fuzz_%: $(FUZZ_DIR)/test/fuzz/fuzz_%.o \
+        $(FUZZ_DIR)/test/fuzz/scratch.o $(FUZZ_LIB_OBJS)
+	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(BLAS_LIBS) \
+	    $(SYS_LIBS)
+
+.PHONY: fuzz fuzz-build fuzz-replay fuzz-seeds
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: fuzz-build
+	@set -e; mkdir -p $(FUZZ_DIR)/crashes; \
+	for t in $(FUZZ_TARGETS); do \
+	    mkdir -p $(FUZZ_DIR)/work/$$t; \
+	    echo "== fuzz_$$t: $(FUZZ_SECONDS) s"; \
+	    log=$(FUZZ_DIR)/$$t.log; rc=0; \
+	    $(FUZZ_DIR)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -timeout=20 \
+	        -rss_limit_mb=3072 -max_len=65536 -print_final_stats=1 \
+	        -artifact_prefix=$(FUZZ_DIR)/crashes/$$t- \
+	        $(FUZZ_DIR)/work/$$t $(FUZZ_CORPUS)/$$t >$$log 2>&1 || rc=$$?; \
+	    grep -E '^stat::(number_of_executed_units|peak_rss_mb)' $$log || true; \
+	    if [ $$rc -ne 0 ] || ls $(FUZZ_DIR)/crashes/$$t-* >/dev/null 2>&1; then \
+	        tail -40 $$log; \
+	        echo "fuzz_$$t: FINDINGS (exit $$rc) in $(FUZZ_DIR)/crashes/"; \
+	        exit 1; \
+	    fi; \
+	done; echo "fuzz: no findings"
+
+FUZZ_REPLAY_DIR := $(BUILDDIR)/fuzz-replay
+FUZZ_REPLAY_BINS := $(FUZZ_TARGETS:%=$(FUZZ_REPLAY_DIR)/fuzz_%)
+
+$(FUZZ_REPLAY_DIR)/%.o: test/fuzz/%.c test/fuzz/fuzz.h $(CFLAGS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) -Itest/fuzz -c $< -o $@
+
+$(FUZZ_REPLAY_DIR)/fuzz_%: $(FUZZ_REPLAY_DIR)/fuzz_%.o \
+        $(FUZZ_REPLAY_DIR)/replay.o $(FUZZ_REPLAY_DIR)/scratch.o $(SHLIB_DEV)
+	$(CC) $(SAN_FLAGS) $(LDFLAGS) -o $@ $(filter %.o,$^) \
+	    $(TEST_LINK_PUBLIC) $(SYS_LIBS)
+
+fuzz-replay: lib $(FUZZ_REPLAY_BINS)
+	@for t in $(FUZZ_TARGETS); do \
+	    log=$(FUZZ_REPLAY_DIR)/$$t.log; \
+	    $(SN_RUN_ENV) ./$(FUZZ_REPLAY_DIR)/fuzz_$$t $(FUZZ_CORPUS)/$$t \
+	        2>$$log || { tail -40 $$log; echo "fuzz-replay: fuzz_$$t FAILED"; exit 1; }; \
+	done
+
+$(FUZZ_REPLAY_DIR)/make_seeds: test/fuzz/make_seeds.c $(SHLIB_DEV)
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) -o $@ $< $(TEST_LINK_PUBLIC) $(SYS_LIBS)
+
+fuzz-seeds: $(FUZZ_REPLAY_DIR)/make_seeds
+	./$< $(FUZZ_CORPUS)
+
+# (kept: make would delete them as intermediate files)
+.SECONDARY: $(FUZZ_LIB_OBJS) $(FUZZ_TARGETS:%=$(FUZZ_DIR)/test/fuzz/fuzz_%.o) \
+    $(FUZZ_DIR)/test/fuzz/scratch.o $(FUZZ_TARGETS:%=$(FUZZ_REPLAY_DIR)/fuzz_%.o) \
+    $(FUZZ_REPLAY_DIR)/replay.o $(FUZZ_REPLAY_DIR)/scratch.o
+
+ifneq ($(filter fuzz fuzz-build,$(MAKECMDGOALS)),)
+-include $(FUZZ_LIB_OBJS:.o=.d)
+endif
+# ---------------------------------------------------------------- end fuzzing (issue 14)
 
 # ---------------------------------------------------------------- examples
 # Every examples/*.c is one program, linked with examples/common/*.c, the

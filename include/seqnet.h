@@ -361,7 +361,7 @@ SN_API sn_status sn_model_forward(sn_model_t *model, int batch,
 /* The k-th output of the last sn_model_forward, owned by the model.  If
  * dims is not NULL it receives the full shape, batch first
  * (SN_MAX_RANK + 1 ints), and *rank (if not NULL) its length.  NULL on
- * error (no forward yet, k out of range). */
+ * error (model not built, no forward yet, k out of range). */
 SN_API const float *sn_model_output(const sn_model_t *model, int k,
                                    int *dims, int *rank);
 
@@ -1068,7 +1068,9 @@ SN_API sn_status sn_vectorizer_adapt_finish(sn_vectorizer_t *v);
 /* Replaces the vocabulary with tokens[0 .. n-1] as ids 2 .. n+1 (or, if
  * tokens[0] is "" and tokens[1] is "[UNK]", as ids 0 .. n-1: the output of
  * sn_vectorizer_token round-trips).  Tokens must be non-empty, unique,
- * without "[UNK]" past position 1, and fit max_tokens.  idf: n weights, one
+ * without "[UNK]" past position 1, and fit max_tokens; a token that could
+ * never match is refused (invalid UTF-8, or whitespace other than the one
+ * space between the two words of a bigram).  idf: n weights, one
  * per entry of tokens, required in TF_IDF mode and refused otherwise (as
  * Keras); without the special tokens, "" and "[UNK]" get their mean.
  * Copies everything.  On failure the old vocabulary stays. */

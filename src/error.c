@@ -54,9 +54,11 @@ sn_status sn_fail(sn_status status, const char *fmt, ...)
      * last_error_message itself (when wrapping an earlier message) */
     char message[SN_ERROR_MESSAGE_MAX];
     va_list args;
+    locale_t saved = sn_c_locale_enter(); /* "%g" prints 0.5, not 0,5 */
     va_start(args, fmt);
     vsnprintf(message, sizeof message, fmt, args);
     va_end(args);
+    sn_c_locale_leave(saved);
     memcpy(last_error_message, message, sizeof message);
     last_error_status = status;
     return status;

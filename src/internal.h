@@ -22,6 +22,23 @@ sn_status sn_fail(sn_status status, const char *fmt, ...)
 /* The status of the calling thread's last sn_fail (SN_OK after clear). */
 sn_status sn_last_status(void);
 
+/* --------------------------------------------------------------- numbers */
+
+/* Numbers in text files (numbers.c): one grammar, [+-] digits [. digits]
+ * [(e|E) [+-] digits] or [+-] . digits [...]; no blanks, hex, nan or inf.
+ * Length of the number at s[0 .. len) (0 if none starts there). */
+size_t sn_number_shape(const char *s, size_t len);
+/* s[0 .. len) must be exactly one number and be followed by a byte that
+ * cannot continue it (NUL, blank, delimiter).  1 on success, 0 if it is not
+ * a number, -1 if out of range; independent of the host's locale. */
+int sn_number_parse(const char *s, size_t len, double *v);
+int sn_number_parse_f(const char *s, size_t len, float *v);
+/* Switches the calling thread to the C locale for number conversions
+ * (strtod, printf %g); returns what to pass to sn_c_locale_leave. */
+#include <locale.h>
+locale_t sn_c_locale_enter(void);
+void sn_c_locale_leave(locale_t saved);
+
 /* ---------------------------------------------------------------- memory */
 
 /* The allocator an object was created with (copied at creation). */
@@ -246,6 +263,30 @@ uint32_t sn_crc32(const void *data, size_t n);
  * rename); errors are SN_ERR_IO messages starting with who. */
 sn_status sn_file_write_atomic(const sn_mem *mem, const char *path,
                                const void *data, size_t len, const char *who);
+/* A file written in pieces, atomically: sn_atomic_begin creates the
+ * temporary file <path>SN_TEMP_SUFFIX (after refusing a target that is
+ * not a regular file), sn_atomic_write appends, and either
+ * sn_atomic_commit (fsync, rename, sync of the directory) or
+ * sn_atomic_abort (removes the temporary file) ends it; after a failed
+ * begin or commit nothing is left to end. */
+#define SN_TEMP_SUFFIX ".sntmp-XXXXXX"
+typedef struct sn_atomic_file {
+    const sn_mem *mem;
+    const char *path, *who;
+    char *tmp;
+    int fd, dir_fd;
+} sn_atomic_file;
+sn_status sn_atomic_begin(sn_atomic_file *a, const sn_mem *mem,
+                          const char *path, const char *who);
+sn_status sn_atomic_write(sn_atomic_file *a, const void *data, size_t len);
+sn_status sn_atomic_commit(sn_atomic_file *a);
+void sn_atomic_abort(sn_atomic_file *a);
+/* Opens path for reading without blocking (a FIFO does not wait for a
+ * writer) and refuses anything but a regular file (SN_ERR_IO naming what
+ * it is); on success *fd is a blocking descriptor the caller closes. */
+sn_status sn_file_open_regular(const char *path, const char *who, int *fd);
+/* The text of errno value err in buf (thread-safe strerror_r). */
+const char *sn_errno_text(int err, char *buf, size_t cap);
 /* Reads a whole regular file of at most max_bytes into *data (allocated
  * with mem, freed by the caller). */
 sn_status sn_file_read_all(const sn_mem *mem, const char *path,

@@ -141,6 +141,8 @@ sn_status sn_optimizer_save_state(const sn_optimizer_t *opt, sn_writer *w);
  * what save_state wrote; validates every value. */
 sn_status sn_optimizer_load_state(sn_reader *r, const sn_mem *mem,
                                   sn_optimizer_t **out);
+/* Whether opt holds slot arrays (is bound to a model), and their length. */
+bool sn_optimizer_bound_count(const sn_optimizer_t *opt, size_t *n);
 /* A fresh optimizer with the same options and schedule, no state. */
 sn_optimizer_t *sn_optimizer_clone_config(const sn_optimizer_t *opt);
 

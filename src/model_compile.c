@@ -419,6 +419,16 @@ sn_status sn_model_load_training_state(sn_model *m, sn_reader *r)
         sn_status st = sn_optimizer_load_state(r, &m->mem, &opt);
         if (st != SN_OK)
             return st;
+        size_t bound_n = 0;
+        if (sn_optimizer_bound_count(opt, &bound_n) &&
+            bound_n != m->n_values) {
+            sn_optimizer_free(opt);
+            return sn_reader_fail(r, SN_ERR_FORMAT, "training state: the "
+                                  "optimizer state holds %zu values per "
+                                  "slot, the model has %zu weights (state "
+                                  "of another model?)", bound_n,
+                                  m->n_values);
+        }
     } else {
         opt = default_optimizer();
         if (opt == NULL)

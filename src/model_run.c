@@ -48,6 +48,11 @@ SN_API const float *sn_model_output(const sn_model_t *m, int k, int *dims,
         sn_fail(SN_ERR_INVALID_ARG, "sn_model_output: no output %d", k);
         return NULL;
     }
+    if (!m->built || m->outputs == NULL) {
+        sn_fail(SN_ERR_STATE, "sn_model_output: the model is not built "
+                "(sn_model_build, then sn_model_forward)");
+        return NULL;
+    }
     const sn_value *v = sn_exec_value(m->train_exec, m->outputs[k]);
     if (v == NULL) {
         sn_fail(SN_ERR_STATE, "sn_model_output: no successful "

@@ -534,6 +534,12 @@ static sn_status fail_from_check(sn_reader *r)
     return sn_reader_fail(r, SN_ERR_FORMAT, "%s", msg);
 }
 
+bool sn_optimizer_bound_count(const sn_optimizer_t *opt, size_t *n)
+{
+    *n = opt != NULL && opt->bound ? opt->bound_n : 0;
+    return opt != NULL && opt->bound;
+}
+
 sn_status sn_optimizer_load_state(sn_reader *r, const sn_mem *mem,
                                   sn_optimizer_t **out)
 {

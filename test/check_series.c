@@ -405,8 +405,8 @@ static int shared_file(const char *name, char *path, size_t cap)
     snprintf(path, cap, "../shared/data/stocks/%s", name);
     if (access(path, R_OK) == 0)
         return 1;
-    printf("skipped: %s not found (run from the repository root with "
-           "../shared/data present)\n", path);
+    tk_skip(name, "%s not found (run from the repository root with "
+            "../shared/data present)", path);
     return 0;
 }
 

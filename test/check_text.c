@@ -801,8 +801,8 @@ START_TEST(test_imdb_train_set)
 {
     char root[4096], tmp[] = "/tmp/sn_imdb_XXXXXX";
     if (!find_imdb(root, sizeof root, tmp)) {
-        printf("SKIP test_imdb_train_set: no $SN_IMDB_DIR, no data/aclImdb "
-               "and no ../shared/data/imdb/aclImdb_v1.tar.gz\n");
+        tk_skip("test_imdb_train_set", "no $SN_IMDB_DIR, no data/aclImdb "
+                "and no ../shared/data/imdb/aclImdb_v1.tar.gz");
         return;
     }
     bool extracted = strncmp(root, "/tmp/sn_imdb_", 13) == 0;

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "internal.h"
@@ -37,21 +38,39 @@ typedef struct line_reader {
 
 static sn_status reader_open(line_reader *r, const char *path)
 {
-    r->f = fopen(path, "rb");
-    if (r->f == NULL)
-        return sn_fail(SN_ERR_IO, WHO ": cannot open %s: %s", path,
-                       strerror(errno));
+    int fd;
+    sn_status st = sn_file_open_regular(path, WHO, &fd);
+    if (st != SN_OK)
+        return st;
     unsigned char magic[2] = {0, 0};
-    size_t n = fread(magic, 1, 2, r->f);
-    rewind(r->f);
+    ssize_t n;
+    do
+        n = read(fd, magic, 2);
+    while (n < 0 && errno == EINTR);
+    if (n < 0 || lseek(fd, 0, SEEK_SET) != 0) {
+        char text[128];
+        st = sn_fail(SN_ERR_IO, WHO ": cannot read %s: %s", path,
+                     sn_errno_text(errno, text, sizeof text));
+        close(fd);
+        return st;
+    }
     if (n == 2 && magic[0] == 0x1f && magic[1] == 0x8b) {
-        /* gzip: hand the file to zlib (it gets its own descriptor) */
-        fclose(r->f);
-        r->f = NULL;
-        r->gz = gzopen(path, "rb");
-        if (r->gz == NULL)
-            return sn_fail(SN_ERR_IO, WHO ": cannot open %s", path);
+        /* gzip: zlib reads the descriptor (and closes it) */
+        r->gz = gzdopen(fd, "rb");
+        if (r->gz == NULL) {
+            close(fd);
+            return sn_fail(SN_ERR_NOMEM, WHO ": cannot open %s (zlib)", path);
+        }
         gzbuffer(r->gz, 1 << 17);
+    } else {
+        r->f = fdopen(fd, "rb");
+        if (r->f == NULL) {
+            char text[128];
+            st = sn_fail(SN_ERR_IO, WHO ": cannot open %s: %s", path,
+                         sn_errno_text(errno, text, sizeof text));
+            close(fd);
+            return st;
+        }
     }
     return SN_OK;
 }
@@ -268,19 +287,21 @@ static sn_status parse_vector(load_state *s, char **word, float *out)
             p++;
         if (*p == '\0')
             break;
-        char *end;
-        float v = strtof(p, &end);
-        if (end == p || (*end && !is_space(*end))) {
-            while (*end && !is_space(*end))
-                end++;
+        /* the one number grammar (numbers.c): no hex, nan or inf */
+        char *end = p;
+        while (*end && !is_space(*end))
+            end++;
+        float v = 0.0f;
+        int ok = sn_number_parse_f(p, (size_t)(end - p), &v);
+        if (ok == 0) {
             snprintf(msg, sizeof msg, "value %d of '%.40s' is not a number: "
                      "'%.*s'", k + 1, *word, (int)(end - p > 40 ? 40 :
                                                    end - p), p);
             return line_error(s, msg);
         }
-        if (!isfinite(v)) {
-            snprintf(msg, sizeof msg, "value %d of '%.40s' is not finite",
-                     k + 1, *word);
+        if (ok < 0 || !isfinite(v)) {
+            snprintf(msg, sizeof msg, "value %d of '%.40s' is not finite "
+                     "(out of a float's range)", k + 1, *word);
             return line_error(s, msg);
         }
         if (k < s->dim)

@@ -632,18 +632,48 @@ static sn_status check_rows(const char *const *vocab, int vocab_size,
     return SN_OK;
 }
 
-static void write_rows(FILE *f, const char *const *vocab, int vocab_size,
-                       const float *vectors, int dim)
+/* Rows through a 64 KiB buffer into the temporary file, numbers printed in
+ * the C locale ("0.500000", never "0,500000"). */
+static sn_status write_rows(sn_atomic_file *a, char *buf, size_t cap,
+                            const char *const *vocab, int vocab_size,
+                            const float *vectors, int dim)
 {
-    for (int id = 0; id < vocab_size; id++) {
+    sn_status st = SN_OK;
+    size_t len = 0;
+    locale_t saved = sn_c_locale_enter();
+    for (int id = 0; id < vocab_size && st == SN_OK; id++) {
         const float *v = vectors + (size_t)id * dim;
         if (vocab[id] == NULL || vocab[id][0] == '\0' || all_zero(v, dim))
             continue;
-        fputs(vocab[id], f);
-        for (int k = 0; k < dim; k++)
-            fprintf(f, " %.6f", (double)v[k]);  /* the reference's format */
-        fputc('\n', f);
+        const char *w = vocab[id];
+        size_t wl = strlen(w);
+        while (st == SN_OK && wl > 0) { /* a word may exceed the buffer */
+            size_t k = wl < cap - len ? wl : cap - len;
+            memcpy(buf + len, w, k);
+            len += k;
+            w += k;
+            wl -= k;
+            if (len == cap) {
+                st = sn_atomic_write(a, buf, len);
+                len = 0;
+            }
+        }
+        for (int k = 0; k <= dim && st == SN_OK; k++) {
+            if (cap - len < 64) {
+                st = sn_atomic_write(a, buf, len);
+                len = 0;
+            }
+            if (k == dim)
+                buf[len++] = '\n';
+            else  /* the reference's format */
+                len += (size_t)snprintf(buf + len, cap - len, " %.6f",
+                                        (double)v[k]);
+        }
     }
+    sn_c_locale_leave(saved);
+    if (st == SN_OK && len > 0)
+        st = sn_atomic_write(a, buf, len);
+    return st;
 }
 
 SN_API sn_status sn_glove_save_text(const char *path,
@@ -658,33 +688,19 @@ SN_API sn_status sn_glove_save_text(const char *path,
     if (st != SN_OK)
         return st;
     sn_mem mem = sn_mem_current();
-    size_t n = strlen(path) + 16;
-    char *tmp = sn_mem_alloc(&mem, n);
-    if (tmp == NULL)
+    enum { CAP = 1 << 16 };
+    char *buf = sn_mem_alloc(&mem, CAP);
+    if (buf == NULL)
         return SN_ERR_NOMEM;
-    snprintf(tmp, n, "%s.tmpXXXXXX", path);
-    int fd = mkstemp(tmp);
-    if (fd >= 0)
-        (void)fchmod(fd, 0644);  /* mkstemp makes it 0600 */
-    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-    if (f == NULL) {
-        st = sn_fail(SN_ERR_IO, "sn_glove_save_text: cannot create %s: %s",
-                     tmp, strerror(errno));
-        if (fd >= 0) {
-            close(fd);
-            unlink(tmp);
-        }
-        sn_mem_free(&mem, tmp);
-        return st;
+    sn_atomic_file a;
+    st = sn_atomic_begin(&a, &mem, path, "sn_glove_save_text");
+    if (st == SN_OK) {
+        st = write_rows(&a, buf, CAP, vocab, vocab_size, vectors, dim);
+        if (st == SN_OK)
+            st = sn_atomic_commit(&a);
+        else
+            sn_atomic_abort(&a);
     }
-    write_rows(f, vocab, vocab_size, vectors, dim);
-    bool ok = fflush(f) == 0 && !ferror(f) && fsync(fd) == 0;
-    ok = fclose(f) == 0 && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        st = sn_fail(SN_ERR_IO, "sn_glove_save_text: cannot write %s: %s",
-                     path, strerror(errno));
-        unlink(tmp);
-    }
-    sn_mem_free(&mem, tmp);
+    sn_mem_free(&mem, buf);
     return st;
 }

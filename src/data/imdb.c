@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -51,10 +52,18 @@ static bool parse_name(const char *name, int *id, int *rating)
 static sn_status read_text(const sn_mem *mem, const char *path, char **out)
 {
     *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
+    /* a regular file only: a FIFO would block, /dev/zero never end */
+    int fd;
+    sn_status ost = sn_file_open_regular(path, "sn_imdb_load", &fd);
+    if (ost != SN_OK)
+        return ost;
+    FILE *f = fdopen(fd, "rb");
+    if (f == NULL) {
+        char text[128];
+        close(fd);
         return sn_fail(SN_ERR_IO, "sn_imdb_load: cannot open %s: %s", path,
-                       strerror(errno));
+                       sn_errno_text(errno, text, sizeof text));
+    }
     size_t cap = 4096, len = 0;
     char *buf = sn_mem_alloc(mem, cap);
     sn_status st = SN_OK;
@@ -109,9 +118,11 @@ static sn_status push_review(sn_imdb_t *d, char *text, int label, int rating,
 static sn_status read_folder(sn_imdb_t *d, const char *dir, int label)
 {
     DIR *dp = opendir(dir);
-    if (dp == NULL)
+    if (dp == NULL) {
+        char text[128];
         return sn_fail(SN_ERR_IO, "sn_imdb_load: cannot open folder %s: %s",
-                       dir, strerror(errno));
+                       dir, sn_errno_text(errno, text, sizeof text));
+    }
     sn_status st = SN_OK;
     size_t dlen = strlen(dir);
     char *path = NULL;
@@ -202,7 +213,7 @@ static sn_status load_split(sn_imdb_t *d, const char *root, const char *split)
             st = read_folder(d, dir, label);
         }
     }
-    if (st == SN_OK) {
+    if (st == SN_OK && d->count > 0) { /* (qsort(NULL, 0, ...) is UB) */
         qsort(d->reviews, (size_t)d->count, sizeof *d->reviews, by_label_id);
         st = check_unique(d, root, split);
     }

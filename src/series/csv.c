@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "series/series_impl.h"
 
@@ -253,48 +254,12 @@ static int is_missing(text t)
     return t.len == 0 || equals_ignore_case(t, "null");
 }
 
-/* Accepts only [+-] digits [. digits] [e [+-] digits] (or .digits): strtod
- * alone would also take "nan", "inf", hex floats and leading blanks. */
-static int number_shape(text t)
-{
-    size_t i = 0, mantissa = 0;
-    if (i < t.len && (t.s[i] == '+' || t.s[i] == '-'))
-        i++;
-    for (; i < t.len && t.s[i] >= '0' && t.s[i] <= '9'; i++)
-        mantissa++;
-    if (i < t.len && t.s[i] == '.')
-        for (i++; i < t.len && t.s[i] >= '0' && t.s[i] <= '9'; i++)
-            mantissa++;
-    if (mantissa == 0)
-        return 0;
-    if (i < t.len && (t.s[i] == 'e' || t.s[i] == 'E')) {
-        size_t exp_digits = 0;
-        i++;
-        if (i < t.len && (t.s[i] == '+' || t.s[i] == '-'))
-            i++;
-        for (; i < t.len && t.s[i] >= '0' && t.s[i] <= '9'; i++)
-            exp_digits++;
-        if (exp_digits == 0)
-            return 0;
-    }
-    return i == t.len;
-}
-
-/* 1 on success, 0 if not a number, -1 if out of double's range.  The field
- * is NUL-terminated right after its trailing blanks, so strtod stops at
- * t.s + t.len exactly when number_shape holds. */
+/* 1 on success, 0 if not a number, -1 if out of double's range (the one
+ * number grammar of numbers.c; "nan", "inf", hex floats and blanks are not
+ * numbers).  The field is NUL-terminated right after its trailing blanks. */
 static int parse_number(text t, double *v)
 {
-    if (!number_shape(t))
-        return 0;
-    char *end = NULL;
-    errno = 0;
-    *v = strtod(t.s, &end);
-    if (end != t.s + t.len)
-        return 0;
-    if (errno == ERANGE && isinf(*v))
-        return -1;
-    return 1;
+    return sn_number_parse(t.s, t.len, v);
 }
 
 /* Copies t for a message: printable ASCII as is, other bytes as \xNN,
@@ -408,6 +373,35 @@ static sn_status set_name(builder *b, int j, const char *s, size_t len)
     return SN_OK;
 }
 
+static int by_name(const void *pa, const void *pb)
+{
+    return strcmp(*(char *const *)pa, *(char *const *)pb);
+}
+
+/* Duplicate names, found by sorting a copy of the list: O(n log n), as a
+ * header of many thousands of columns must not take quadratic time. */
+static sn_status check_unique_names(builder *b)
+{
+    const lexer *lx = &b->lx;
+    size_t n = (size_t)b->n_header;
+    if (n < 2)
+        return SN_OK;
+    char **sorted = sn_mem_calloc(&b->lx.mem, n, sizeof *sorted);
+    if (sorted == NULL)
+        return SN_ERR_NOMEM;
+    memcpy(sorted, b->names, n * sizeof *sorted);
+    qsort(sorted, n, sizeof *sorted, by_name);
+    const char *dup = NULL;
+    for (size_t i = 1; i < n && dup == NULL; i++)
+        if (strcmp(sorted[i - 1], sorted[i]) == 0)
+            dup = sorted[i];
+    sn_mem_free(&b->lx.mem, sorted);
+    if (dup != NULL)
+        return fail_at(lx, SN_ERR_FORMAT, lx->record_line,
+                       "duplicate column name '%s'", dup);
+    return SN_OK;
+}
+
 /* Header names (trimmed; an empty one becomes "Unnamed: j" as in pandas),
  * or "0", "1", ... without a header. */
 static sn_status take_names(builder *b)
@@ -436,12 +430,8 @@ static sn_status take_names(builder *b)
         sn_status st = set_name(b, j, t.s, t.len);
         if (st != SN_OK)
             return st;
-        for (int i = 0; i < j; i++)
-            if (strcmp(b->names[i], b->names[j]) == 0)
-                return fail_at(lx, SN_ERR_FORMAT, lx->record_line,
-                               "duplicate column name '%s'", b->names[j]);
     }
-    return SN_OK;
+    return check_unique_names(b);
 }
 
 static int find_name(const builder *b, const char *name)
@@ -779,30 +769,36 @@ SN_API sn_status sn_csv_read_buffer(const char *text_, size_t len,
     return read_text(text_ == NULL ? "" : text_, len, opts, "buffer", out);
 }
 
-/* Reads the whole file into memory allocated with mem. */
+/* Reads the whole file into memory allocated with mem (a regular file
+ * only: a FIFO or device could block or never end). */
 static sn_status slurp(const char *path, const sn_mem *mem, char **data,
                        size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return sn_fail(SN_ERR_IO, "sn_csv_read: cannot open '%s': %s", path,
-                       strerror(errno));
-    size_t cap = 0;
-    sn_status st = SN_OK;
+    int fd;
     *data = NULL;
     *len = 0;
+    sn_status st = sn_file_open_regular(path, "sn_csv_read", &fd);
+    if (st != SN_OK)
+        return st;
+    size_t cap = 0;
     for (;;) {
         st = grow(mem, (void **)data, &cap, *len + 65536, 1);
         if (st != SN_OK)
             break;
-        size_t n = fread(*data + *len, 1, cap - *len, f);
-        *len += n;
-        if (n == 0 || ferror(f))
+        ssize_t n = read(fd, *data + *len, cap - *len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            char why[128];
+            st = sn_fail(SN_ERR_IO, "sn_csv_read: error reading '%s': %s",
+                         path, sn_errno_text(errno, why, sizeof why));
             break;
+        }
+        if (n == 0)
+            break;
+        *len += (size_t)n;
     }
-    if (st == SN_OK && ferror(f))
-        st = sn_fail(SN_ERR_IO, "sn_csv_read: error reading '%s'", path);
-    fclose(f);
+    close(fd);
     return st;
 }
 

@@ -123,6 +123,23 @@ static size_t utf8_valid(const unsigned char *s, size_t n, uint32_t *cp)
     return len;
 }
 
+bool sn_text_valid_utf8(const char *text, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    uint32_t cp;
+    for (size_t i = 0; i < n;) {
+        if (s[i] < 0x80) {
+            i++;
+            continue;
+        }
+        size_t len = utf8_valid(s + i, n - i, &cp);
+        if (len == 0)
+            return false;
+        i += len;
+    }
+    return true;
+}
+
 static size_t utf8_put(uint32_t cp, char *out)
 {
     unsigned char *o = (unsigned char *)out;

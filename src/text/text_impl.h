@@ -15,6 +15,8 @@
  * sn_text_standardized_cap(n) bytes: an invalid byte grows to the three
  * bytes of U+FFFD, nothing else grows. */
 size_t sn_text_standardize(const char *text, size_t n, int flags, char *out);
+/* Whether text[0 .. n) is valid UTF-8 (RFC 3629). */
+bool sn_text_valid_utf8(const char *text, size_t n);
 /* 3 * n + 1, or 0 if that overflows. */
 size_t sn_text_standardized_cap(size_t n);
 

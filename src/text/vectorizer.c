@@ -253,6 +253,40 @@ static bool has_specials(const char *const *tokens, size_t n)
            tokens[0][0] == '\0' && strcmp(tokens[1], SN_OOV_TOKEN) == 0;
 }
 
+static bool is_split_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' ||
+           c == '\r';
+}
+
+/* A token the transform can produce: valid UTF-8 (the standardizer turns
+ * invalid bytes into U+FFFD) without the whitespace the text is split on,
+ * except, with bigrams, one space between two words.  Anything else could
+ * never match and is a mistake in the caller's list. */
+static sn_status check_token(const char *tok, size_t i, int ngrams,
+                             const char *who)
+{
+    size_t len = strlen(tok);
+    if (!sn_text_valid_utf8(tok, len))
+        return sn_fail(SN_ERR_INVALID_ARG, "%s: token %zu is not valid "
+                       "UTF-8 (it could never match)", who, i);
+    size_t spaces = 0;
+    for (size_t k = 0; k < len; k++) {
+        if (!is_split_space(tok[k]))
+            continue;
+        bool joint = ngrams == 2 && tok[k] == ' ' && k > 0 && k + 1 < len &&
+                     !is_split_space(tok[k - 1]) &&
+                     !is_split_space(tok[k + 1]);
+        if (!joint || ++spaces > 1)
+            return sn_fail(SN_ERR_INVALID_ARG, "%s: token %zu ('%.40s') "
+                           "holds whitespace the text is split on (it "
+                           "could never match%s)", who, i, tok,
+                           ngrams == 2 ? "; a bigram is two words and one "
+                           "space" : "");
+    }
+    return SN_OK;
+}
+
 static sn_status check_vocab_args(const sn_vectorizer_t *v,
                                   const char *const *tokens, size_t n,
                                   const float *idf, const char *who)
@@ -274,10 +308,14 @@ static sn_status check_vocab_args(const sn_vectorizer_t *v,
                        v->opts.max_tokens);
     if (total > SN_TEXT_MAX_IDS)
         return sn_fail(SN_ERR_INVALID_ARG, "%s: too many tokens", who);
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         if (tokens[i] == NULL)
             return sn_fail(SN_ERR_INVALID_ARG, "%s: tokens[%zu] is NULL",
                            who, i);
+        sn_status st = check_token(tokens[i], i, v->opts.ngrams, who);
+        if (st != SN_OK)
+            return st;
+    }
     for (size_t i = 0; idf != NULL && i < n; i++)
         if (!isfinite(idf[i]))
             return sn_fail(SN_ERR_INVALID_ARG, "%s: idf[%zu] is not finite",

@@ -5,6 +5,7 @@
 #include "testkit.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,6 +111,37 @@ void tk_expect_close(const float *got, const float *want, size_t n,
         ck_assert_msg(d <= tol * (1.0 + fabs((double)want[i])),
                       "%s[%zu]: got %.7f, expected %.7f", what, i,
                       (double)got[i], (double)want[i]);
+    }
+}
+
+/* ---------------------------------------------------------------- skips */
+
+static int strict_environment(void)
+{
+    const char *ci = getenv("CI"), *req = getenv("SN_REQUIRE_DATA");
+    return (ci != NULL && strcmp(ci, "true") == 0) ||
+           (req != NULL && strcmp(req, "1") == 0);
+}
+
+void tk_skip(const char *test, const char *fmt, ...)
+{
+    char why[512];
+    va_list args;
+    va_start(args, fmt);
+    vsnprintf(why, sizeof why, fmt, args);
+    va_end(args);
+    if (strict_environment())
+        ck_abort_msg("%s cannot run: %s (CI=true / SN_REQUIRE_DATA=1: a "
+                     "skip is a failure here)", test, why);
+    printf("SKIPPED %s: %s\n", test, why);
+    fflush(stdout);
+    const char *log = getenv("SN_TEST_SKIP_LOG");
+    if (log != NULL && log[0] != '\0') {
+        FILE *f = fopen(log, "a");
+        if (f != NULL) {
+            fprintf(f, "%s: %s\n", test, why);
+            fclose(f);
+        }
     }
 }
 

@@ -64,6 +64,16 @@ void tk_expect_null_with(sn_layer_t *l, const char *word);
 void tk_expect_close(const float *got, const float *want, size_t n,
                      double tol, const char *what);
 
+/* ---------------------------------------------------------------- skips */
+
+/* A test that cannot run here (data or a locale missing) calls tk_skip and
+ * returns.  Where the environment promises everything (CI=true, or
+ * SN_REQUIRE_DATA=1) it fails instead.  Otherwise it prints "SKIPPED" and
+ * appends a line to the file named by SN_TEST_SKIP_LOG, which `make check`
+ * counts and prints in its summary, so that a skip never reads as a pass. */
+void tk_skip(const char *test, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 /* ---------------------------------------------------------------- main */
 
 /* Runs every test of s and returns main's exit status. */
