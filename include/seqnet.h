@@ -95,8 +95,10 @@ typedef enum sn_status {
 } sn_status;
 
 /* A short constant name for a status ("invalid argument").  Unknown values
- * give "unknown status".  Never NULL; owned by the library. */
-SN_API const char *sn_strerror(sn_status status);
+ * give "unknown status".  Never NULL; owned by the library.  Takes an int
+ * so that a negative tensor id or any status converts without a cast, in C
+ * and in C++. */
+SN_API const char *sn_strerror(int status);
 
 /* The message of the most recent failure in the calling thread, e.g.
  * "sn_dense: units must be > 0, got 0".  Empty string if none.  Owned by
@@ -825,7 +827,7 @@ SN_API void *sn_custom_layer_state(const sn_layer_t *layer);
 /* Records a message for sn_last_error() (printf format) and returns status,
  * so that a callback can write `return sn_custom_fail(SN_ERR_SHAPE, ...)`.
  * The library prefixes the layer's name and type. */
-SN_API sn_status sn_custom_fail(sn_status status, const char *fmt, ...)
+SN_API sn_status sn_custom_fail(int status, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 2, 3)))
 #endif
