@@ -31,7 +31,8 @@
 #   SANITIZE=1               build library, tests and examples with
 #                            AddressSanitizer + UBSan into build/asan-$(BLAS)/ and
 #                            lib/asan/, leaving the normal build alone
-#   CFLAGS=...               optimisation/debug flags (default -O2 -g)
+#   CFLAGS=...               optimisation/debug flags (default -O2 -g);
+#                            CPPFLAGS= and LDFLAGS= are passed on too
 #
 # The version comes from include/seqnet.h (SN_VERSION_MAJOR/MINOR/PATCH); that
 # header is the single source of truth.
@@ -68,7 +69,7 @@ ARCH ?=
 SANITIZE ?=
 
 # Goals that do not compile anything need no BLAS probing.
-NOBUILD_GOALS := clean uninstall bench help data
+NOBUILD_GOALS := clean uninstall bench help data doc
 ifneq ($(MAKECMDGOALS),)
 ifeq ($(filter-out $(NOBUILD_GOALS),$(MAKECMDGOALS)),)
 SN_NOBUILD := 1
@@ -169,7 +170,7 @@ BUILDDIR := build/$(VARIANT)
 CFLAGS ?= -O2 -g
 WARNFLAGS := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
     -Wmissing-prototypes -Werror=implicit-function-declaration
-BASE_CFLAGS := -std=c11 $(CFLAGS) $(ARCH_FLAGS) $(SAN_FLAGS) \
+BASE_CFLAGS := -std=c11 $(CPPFLAGS) $(CFLAGS) $(ARCH_FLAGS) $(SAN_FLAGS) \
     -D_POSIX_C_SOURCE=200809L -Iinclude $(WARNFLAGS)
 LIB_CFLAGS := $(BASE_CFLAGS) -fPIC -fvisibility=hidden -DSN_BUILDING_LIBRARY \
     -Isrc $(BLAS_CFLAGS) -DSN_BLAS_NAME=\"$(BLAS)\"
@@ -496,6 +497,37 @@ uninstall:
 	rm -f $(addprefix $(DESTDIR)$(EXAMPLEDIR)/,$(notdir $(EXAMPLE_DOC_FILES)))
 	-rmdir $(DESTDIR)$(EXAMPLEDIR) $(DESTDIR)$(DOCDIR) 2>/dev/null || true
 	$(SN_LDCONFIG)
+
+# ---------------------------------------------------------------- API reference
+# `make doc`: Doxygen HTML (build/doc/html/index.html) and section-3 man pages
+# (build/doc/man/man3: seqnet.h.3 and one page per function, type and
+# macro) from include/seqnet.h's comments (docs/doxygen/).  Fails when
+# Doxygen warns, e.g. about an undocumented public declaration.
+# `make install-man` installs the man pages into $(MANDIR)/man3.
+DOC_OUT := build/doc
+MANDIR ?= $(PREFIX)/share/man
+
+doc:
+	@sh scripts/install-deps.sh --quiet --for=doc
+	rm -rf $(DOC_OUT)
+	@mkdir -p $(DOC_OUT)
+	SN_DOC_VERSION=$(VERSION) SN_DOC_OUT=$(DOC_OUT) doxygen docs/doxygen/Doxyfile
+	@rm -f $(DOC_OUT)/man/man3/@*
+	@# (a text line starting with ' would be a troff request: escape it)
+	@sed -i -e "s/^'/\\\\\\&'/" $(DOC_OUT)/man/man3/*.3
+	@if [ -s $(DOC_OUT)/warnings.log ]; then cat $(DOC_OUT)/warnings.log >&2; \
+	    echo "make doc: Doxygen warnings above (undocumented or badly documented declarations)" >&2; exit 1; fi
+	@echo "API reference: $(DOC_OUT)/html/index.html, man pages in $(DOC_OUT)/man/man3 ($$(ls $(DOC_OUT)/man/man3 | wc -l) pages)"
+
+install-man: doc
+	$(INSTALL) -d $(DESTDIR)$(MANDIR)/man3
+	cp -P $(DOC_OUT)/man/man3/*.3 $(DESTDIR)$(MANDIR)/man3/
+	chmod 644 $(DESTDIR)$(MANDIR)/man3/*.3
+
+uninstall-man:
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man3/,$(notdir $(wildcard $(DOC_OUT)/man/man3/*.3)))
+
+.PHONY: doc install-man uninstall-man
 
 # ---------------------------------------------------------------- ABI baseline
 # abi/libseqnet.abi is the public ABI of the current release (abidw, from

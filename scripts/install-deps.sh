@@ -22,7 +22,8 @@
 # one message with the exact command to run, and exits 1.
 #
 #   --for=WHAT    lib (library only), check (default: library + tests),
-#                 demo or examples (also PLplot and the data download)
+#                 demo or examples (also PLplot and the data download),
+#                 doc (doxygen only, for `make doc`)
 #   --blas=NAME   openblas (default) or blis
 #   --dry-run     say what is missing and what would be installed; exit 1
 #                 if something is missing
@@ -51,8 +52,8 @@ for arg in "$@"; do
         *) echo "install-deps: unknown argument '$arg' (see --help)" >&2; exit 2 ;;
     esac
 done
-case $what in lib|check|demo|examples) ;; *)
-    echo "install-deps: --for must be lib, check, demo or examples" >&2; exit 2 ;;
+case $what in lib|check|demo|examples|doc) ;; *)
+    echo "install-deps: --for must be lib, check, demo, examples or doc" >&2; exit 2 ;;
 esac
 case $blas in openblas|blis) ;; *)
     echo "install-deps: --blas must be openblas or blis" >&2; exit 2 ;;
@@ -98,6 +99,10 @@ need() { # need <what> <debian packages...>
 probe() {
     missing=''
     packages=''
+    if [ "$what" = doc ]; then
+        have doxygen || need "doxygen" doxygen
+        return
+    fi
     if ! have "$cc"; then
         need "a C compiler ($cc)" gcc libc6-dev
     elif ! cc_header stdio.h; then
@@ -140,6 +145,7 @@ fi
 
 # shellcheck disable=SC2086  # one word per package
 packages=$(printf '%s\n' $packages | sort -u | tr '\n' ' ' | sed 's/ $//')
+to_install=$packages
 cmd="apt-get install -y --no-install-recommends $packages"
 
 say "missing for 'make' ($what, BLAS=$blas): $missing"
@@ -197,5 +203,5 @@ probe
 if [ -n "$missing" ]; then
     cannot "still missing after apt-get: $missing"
 fi
-say "done: installed $packages"
+say "done: installed $to_install"
 exit 0
