@@ -3,6 +3,9 @@
 #   make                     build lib/libseqnet.so.X.Y.Z, its links, lib/libseqnet.a
 #                            and lib/seqnet.pc
 #   make check               build and run the Check unit tests, then test/*.sh
+#                            (check, demo and the other goals that build first
+#                            install missing Debian packages with
+#                            scripts/install-deps.sh; SN_INSTALL_DEPS=no: don't)
 #   make demo                fetch the data if needed (make data), build the
 #                            examples and run 03_text_classification --quick
 #                            (00_demo.c while 03 does not exist)
@@ -12,6 +15,13 @@
 #                            build/examples-quick/NN, then check their reports
 #                            and figures (test/examples_quick.sh)
 #   make install / uninstall PREFIX=/usr/local DESTDIR= LIBDIR=$(PREFIX)/lib
+#                            (also seqnet.pc and the CMake package; ldconfig
+#                            when there is no DESTDIR)
+#   make doc                 API reference (Doxygen): build/doc/html, build/doc/man;
+#                            fails on an undocumented public declaration
+#   make install-man         the man pages into $(MANDIR)/man3
+#   make abi-check           the ABI checks, abidiff against abi/libseqnet.abi
+#   make abi-baseline        regenerate abi/libseqnet.abi (docs/ABI.md)
 #   make bench               build build/bench/bench_rnn and run bench/run.sh:
 #                            libseqnet vs PyTorch and oneDNN (peers skipped with a
 #                            note when not installed); BENCH_STEPS=N
@@ -512,9 +522,7 @@ doc:
 	rm -rf $(DOC_OUT)
 	@mkdir -p $(DOC_OUT)
 	SN_DOC_VERSION=$(VERSION) SN_DOC_OUT=$(DOC_OUT) doxygen docs/doxygen/Doxyfile
-	@rm -f $(DOC_OUT)/man/man3/@*
-	@# (a text line starting with ' would be a troff request: escape it)
-	@sed -i -e "s/^'/\\\\\\&'/" $(DOC_OUT)/man/man3/*.3
+	sh docs/doxygen/postprocess.sh $(DOC_OUT)
 	@if [ -s $(DOC_OUT)/warnings.log ]; then cat $(DOC_OUT)/warnings.log >&2; \
 	    echo "make doc: Doxygen warnings above (undocumented or badly documented declarations)" >&2; exit 1; fi
 	@echo "API reference: $(DOC_OUT)/html/index.html, man pages in $(DOC_OUT)/man/man3 ($$(ls $(DOC_OUT)/man/man3 | wc -l) pages)"

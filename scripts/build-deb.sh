@@ -4,8 +4,8 @@
 #
 #   scripts/build-deb.sh [OUTDIR]        (default OUTDIR: build/deb)
 #
-# Copies the files git tracks (plus debian/ and any uncommitted change to
-# them) into a temporary folder, runs `dpkg-buildpackage -us -uc -b` there
+# Copies the working tree's files that git tracks or would track (not the
+# ignored build outputs) into a temporary folder, runs `dpkg-buildpackage -us -uc -b` there
 # (so that nothing is written beside the repository), runs lintian on the
 # result and fails on any lintian error, then moves the .deb files, the
 # .changes and .buildinfo and lintian's report into OUTDIR.  Needs
@@ -31,12 +31,11 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/seqnet-deb.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 src="$tmp/libseqnet-$version"
 mkdir -p "$src"
-# Tracked files as they are in the working tree (deleted ones skipped).
-git ls-files -z --cached | while IFS= read -r -d '' f; do
+# Tracked and new (not ignored) files as they are in the working tree
+# (deleted ones skipped).
+git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' f; do
     [ -e "$f" ] && printf '%s\0' "$f"
 done | tar --null -T - -cf - | tar -xf - -C "$src"
-# debian/ may not be committed yet.
-cp -a debian "$src/"
 
 say "dpkg-buildpackage -us -uc -b in $src"
 (cd "$src" && DEB_BUILD_OPTIONS="parallel=${JOBS:-2} ${DEB_BUILD_OPTIONS:-}" \

@@ -117,13 +117,13 @@ probe() {
     else
         blis_found || need "BLIS (libblis.so)" libblis-pthread-dev
     fi
-    if [ "$what" != lib ]; then
+    if [ "$what" = check ]; then
         pc_has check || need "Check (pkg-config check)" check
         pc_has libsubunit || need "subunit (pkg-config libsubunit, used by Check)" libsubunit-dev
     fi
     pc_has zlib || cc_header zlib.h || need "zlib (zlib.h)" zlib1g-dev
     # test/*.sh are bash scripts and read the ELF files with binutils.
-    if [ "$what" != lib ]; then
+    if [ "$what" = check ]; then
         have bash || need "bash" bash
         { have nm && have readelf; } || need "binutils (nm, readelf)" binutils
     fi
