@@ -3,6 +3,9 @@
 #   make                     build lib/libseqnet.so.X.Y.Z, its links, lib/libseqnet.a
 #                            and lib/seqnet.pc
 #   make check               build and run the Check unit tests, then test/*.sh
+#                            (check, demo and the other goals that build first
+#                            install missing Debian packages with
+#                            scripts/install-deps.sh; SN_INSTALL_DEPS=no: don't)
 #   make fuzz FUZZ_SECONDS=N the libFuzzer targets of test/fuzz/ (clang), N s each
 #   make check-tsan          concurrent prediction under ThreadSanitizer
 #   make coverage            make check with gcov, line/branch report (gcovr)
@@ -15,6 +18,13 @@
 #                            build/examples-quick/NN, then check their reports
 #                            and figures (test/examples_quick.sh)
 #   make install / uninstall PREFIX=/usr/local DESTDIR= LIBDIR=$(PREFIX)/lib
+#                            (also seqnet.pc and the CMake package; ldconfig
+#                            when there is no DESTDIR)
+#   make doc                 API reference (Doxygen): build/doc/html, build/doc/man;
+#                            fails on an undocumented public declaration
+#   make install-man         the man pages into $(MANDIR)/man3
+#   make abi-check           the ABI checks, abidiff against abi/libseqnet.abi
+#   make abi-baseline        regenerate abi/libseqnet.abi (docs/ABI.md)
 #   make bench               build build/bench/bench_rnn and run bench/run.sh:
 #                            libseqnet vs PyTorch and oneDNN (peers skipped with a
 #                            note when not installed); BENCH_STEPS=N
@@ -40,7 +50,8 @@
 #   SANITIZE=coverage        gcov counters (build/cov-$(BLAS)/, lib/cov/);
 #                            `make coverage` runs make check with them and
 #                            writes a gcovr report to build/coverage/
-#   CFLAGS=...               optimisation/debug flags (default -O2 -g)
+#   CFLAGS=...               optimisation/debug flags (default -O2 -g);
+#                            CPPFLAGS= and LDFLAGS= are passed on too
 #
 # The version comes from include/seqnet.h (SN_VERSION_MAJOR/MINOR/PATCH); that
 # header is the single source of truth.
@@ -77,10 +88,30 @@ ARCH ?=
 SANITIZE ?=
 
 # Goals that do not compile anything need no BLAS probing.
-NOBUILD_GOALS := clean uninstall bench help data
+NOBUILD_GOALS := clean uninstall bench help data doc
 ifneq ($(MAKECMDGOALS),)
 ifeq ($(filter-out $(NOBUILD_GOALS),$(MAKECMDGOALS)),)
 SN_NOBUILD := 1
+endif
+endif
+
+# ---------------------------------------------------------------- dependency bootstrap
+# Before anything below calls pkg-config: scripts/install-deps.sh probes
+# what the goals need (the library; Check for check/test; PLplot and the
+# data download for demo/examples) and installs what is missing with
+# apt-get, as root or through sudo.  With everything present it prints
+# nothing and installs nothing.  SN_INSTALL_DEPS=no makes it only report.
+# Nested makes (the test scripts' `make install`) skip it: SN_DEPS_DONE.
+ifndef SN_NOBUILD
+ifndef SN_DEPS_DONE
+SN_DEPS_FOR := $(if $(filter demo examples examples-quick,$(MAKECMDGOALS)),demo,$(if \
+    $(filter check test,$(MAKECMDGOALS)),check,lib))
+SN_DEPS_RC := $(shell CC='$(CC)' PKG_CONFIG='$(PKG_CONFIG)' \
+    sh scripts/install-deps.sh --quiet --for=$(SN_DEPS_FOR) --blas=$(BLAS); echo $$?)
+ifneq ($(SN_DEPS_RC),0)
+$(error missing build dependencies (scripts/install-deps.sh said why, above))
+endif
+export SN_DEPS_DONE := 1
 endif
 endif
 
@@ -93,8 +124,10 @@ ifeq ($(strip $(BLAS_LIBS)),)
 $(error BLAS=openblas: `$(PKG_CONFIG) --libs openblas` failed; install libopenblas-dev)
 endif
 endif
-PC_BLAS_REQUIRES := openblas
-PC_BLAS_LIBS_PRIVATE :=
+# seqnet.pc names OpenBLAS's static link line in Libs.private, not
+# Requires.private: a consumer then needs no openblas.pc (no OpenBLAS dev
+# files) and gets no OpenBLAS include path.
+PC_BLAS_LIBS_PRIVATE := $(if $(SN_NOBUILD),,$(shell $(PKG_CONFIG) --libs --static openblas))
 else ifeq ($(BLAS),blis)
 ifndef SN_NOBUILD
 TRIPLET := $(shell $(CC) -print-multiarch 2>/dev/null)
@@ -129,7 +162,6 @@ BLAS_CFLAGS := -isystem $(BLIS_INCDIR)
 BLAS_LIBS := -L$(BLIS_LIBDIR) $(BLIS_RPATH) -lblis
 PC_BLAS_LIBS_PRIVATE := -L$(BLIS_LIBDIR) -lblis
 endif
-PC_BLAS_REQUIRES :=
 else
 $(error unknown BLAS=$(BLAS); use BLAS=openblas or BLAS=blis)
 endif
@@ -199,7 +231,7 @@ BUILDDIR := build/$(VARIANT)
 CFLAGS ?= -O2 -g
 WARNFLAGS := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
     -Wmissing-prototypes -Werror=implicit-function-declaration
-BASE_CFLAGS := -std=c11 $(CFLAGS) $(ARCH_FLAGS) $(SAN_FLAGS) \
+BASE_CFLAGS := -std=c11 $(CPPFLAGS) $(CFLAGS) $(ARCH_FLAGS) $(SAN_FLAGS) \
     -D_POSIX_C_SOURCE=200809L -Iinclude $(WARNFLAGS)
 LIB_CFLAGS := $(BASE_CFLAGS) -fPIC -fvisibility=hidden -DSN_BUILDING_LIBRARY \
     -Isrc $(BLAS_CFLAGS) -DSN_BLAS_NAME=\"$(BLAS)\" $(ISA_DEFS)
@@ -248,6 +280,7 @@ SHLIB_MAJOR := $(LIBOUT)/$(SONAME)
 SHLIB_DEV := $(LIBOUT)/libseqnet.so
 STLIB := $(LIBOUT)/libseqnet.a
 PCFILE := lib/seqnet.pc
+CMAKE_FILES := lib/cmake/seqnetConfig.cmake lib/cmake/seqnetConfigVersion.cmake
 
 TEST_SRCS := $(sort $(wildcard test/check_*.c))
 TEST_INTERNAL_SRCS := $(filter test/check_internal%,$(TEST_SRCS))
@@ -288,12 +321,13 @@ DESTDIR ?=
 LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+CMAKEDIR ?= $(LIBDIR)/cmake/seqnet
 DOCDIR ?= $(PREFIX)/share/doc/libseqnet
 EXAMPLEDIR ?= $(DOCDIR)/examples
 
 PC_STAMP := lib/.pc-vars
 ifndef SN_NOBUILD
-$(call sn_stamp,$(PC_STAMP),$(PREFIX)|$(LIBDIR)|$(INCLUDEDIR)|$(VERSION)|$(BLAS)|$(PC_BLAS_LIBS_PRIVATE))
+$(call sn_stamp,$(PC_STAMP),$(PREFIX)|$(LIBDIR)|$(INCLUDEDIR)|$(CMAKEDIR)|$(VERSION)|$(BLAS)|$(PC_BLAS_LIBS_PRIVATE))
 endif
 
 DOC_FILES := $(strip $(sort $(wildcard docs/*.md)) $(wildcard README.md CHANGELOG.md))
@@ -304,7 +338,7 @@ EXAMPLE_DOC_FILES := $(strip $(EXAMPLE_SRCS) $(wildcard examples/README.md))
 
 all: lib
 
-lib: $(SHLIB) $(SHLIB_MAJOR) $(SHLIB_DEV) $(STLIB) $(if $(SANITIZE),,$(PCFILE))
+lib: $(SHLIB) $(SHLIB_MAJOR) $(SHLIB_DEV) $(STLIB) $(if $(SANITIZE),,$(PCFILE) $(CMAKE_FILES))
 
 help:
 	@sed -n '2,/^$$/p' Makefile | sed 's/^# \{0,1\}//'
@@ -349,9 +383,25 @@ $(PCFILE): pkgconfig/seqnet.pc.in $(PC_STAMP) $(HEADER)
 	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' \
 	    -e 's|@VERSION@|$(VERSION)|g' \
 	    -e 's|@BLAS@|$(BLAS)|g' \
-	    -e 's|@BLAS_REQUIRES@|$(PC_BLAS_REQUIRES)|g' \
 	    -e 's|@BLAS_LIBS_PRIVATE@|$(PC_BLAS_LIBS_PRIVATE)|g' \
 	    $< > $@
+
+# ---------------------------------------------------------------- CMake package
+# lib/cmake/seqnetConfig*.cmake, installed into $(CMAKEDIR): find_package(seqnet
+# CONFIG) and the imported targets seqnet::seqnet / seqnet::seqnet_static.
+# The include and lib folders are written relative to $(CMAKEDIR), so a
+# DESTDIR-staged tree works too.
+CMAKE_REL_INCLUDEDIR = $(shell realpath -m --relative-to='$(CMAKEDIR)' '$(INCLUDEDIR)')
+CMAKE_REL_LIBDIR = $(shell realpath -m --relative-to='$(CMAKEDIR)' '$(LIBDIR)')
+CMAKE_STATIC_LIBS = $(strip $(PC_BLAS_LIBS_PRIVATE) -lm -lpthread -lz)
+CMAKE_SED = sed -e 's|@VERSION@|$(VERSION)|g' -e 's|@MAJOR@|$(VERSION_MAJOR)|g' \
+    -e 's|@BLAS@|$(BLAS)|g' -e 's|@REL_INCLUDEDIR@|$(CMAKE_REL_INCLUDEDIR)|g' \
+    -e 's|@REL_LIBDIR@|$(CMAKE_REL_LIBDIR)|g' -e 's|@STATIC_LIBS@|$(CMAKE_STATIC_LIBS)|g' \
+    -e 's|@SIZEOF_VOID_P@|$(shell $(CC) -dM -E -x c /dev/null | sed -n 's/^.define __SIZEOF_POINTER__ //p')|g'
+
+lib/cmake/%.cmake: cmake/%.cmake.in $(PC_STAMP) $(HEADER)
+	@mkdir -p $(@D)
+	$(CMAKE_SED) $< > $@
 
 # ---------------------------------------------------------------- tests
 TEST_CFLAGS := $(BASE_CFLAGS) $(CHECK_CFLAGS)
@@ -639,7 +689,7 @@ demo: examples
 	    --out out/03-quick
 	@echo
 	@echo "That was the quick version (a small subset of IMDB).  The full"
-	@echo "example (all 25000 reviews, about 30 minutes) is:"
+	@echo "example (all 25000 reviews, about 10 minutes on 2 cores) is:"
 	@echo "    ./$(BUILDDIR)/examples/03_text_classification"
 	@echo "(report and figures in out/03/; see docs/tutorials/03_text_classification.md)"
 else
@@ -695,6 +745,13 @@ $(error refusing to install a SANITIZE=1 build; run `make install` without it)
 endif
 endif
 
+# Installing into the live system (no DESTDIR) refreshes the dynamic
+# loader's cache, so that programs find libseqnet.so.X at once; with
+# DESTDIR (staging, packaging) nothing is run.  LDCONFIG=: skips it.
+LDCONFIG ?= $(firstword $(wildcard /sbin/ldconfig /usr/sbin/ldconfig) ldconfig)
+SN_LDCONFIG = $(if $(DESTDIR),@:,$(LDCONFIG) $(if $(filter /lib /usr/lib,$(LIBDIR)),,$(LIBDIR)) || \
+    echo "warning: $(LDCONFIG) failed; run it as root so that programs find $(SONAME)" >&2)
+
 install: lib
 	$(INSTALL) -d $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR) \
 	    $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(DOCDIR) $(DESTDIR)$(EXAMPLEDIR)
@@ -704,16 +761,71 @@ install: lib
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libseqnet.so
 	$(INSTALL) -m 644 $(STLIB) $(DESTDIR)$(LIBDIR)/libseqnet.a
 	$(INSTALL) -m 644 $(PCFILE) $(DESTDIR)$(PKGCONFIGDIR)/seqnet.pc
+	$(INSTALL) -d $(DESTDIR)$(CMAKEDIR)
+	$(INSTALL) -m 644 $(CMAKE_FILES) $(DESTDIR)$(CMAKEDIR)/
 	$(if $(DOC_FILES),$(INSTALL) -m 644 $(DOC_FILES) $(DESTDIR)$(DOCDIR)/)
 	$(if $(EXAMPLE_DOC_FILES),$(INSTALL) -m 644 $(EXAMPLE_DOC_FILES) $(DESTDIR)$(EXAMPLEDIR)/)
+	$(SN_LDCONFIG)
 
 uninstall:
 	rm -f $(DESTDIR)$(INCLUDEDIR)/seqnet.h
 	rm -f $(addprefix $(DESTDIR)$(LIBDIR)/,$(INSTALLED_LIBS))
 	rm -f $(DESTDIR)$(PKGCONFIGDIR)/seqnet.pc
+	rm -f $(addprefix $(DESTDIR)$(CMAKEDIR)/,$(notdir $(CMAKE_FILES)))
+	-rmdir $(DESTDIR)$(CMAKEDIR) $(dir $(DESTDIR)$(CMAKEDIR)) 2>/dev/null || true
 	rm -f $(addprefix $(DESTDIR)$(DOCDIR)/,$(notdir $(DOC_FILES)))
 	rm -f $(addprefix $(DESTDIR)$(EXAMPLEDIR)/,$(notdir $(EXAMPLE_DOC_FILES)))
 	-rmdir $(DESTDIR)$(EXAMPLEDIR) $(DESTDIR)$(DOCDIR) 2>/dev/null || true
+	$(SN_LDCONFIG)
+
+# ---------------------------------------------------------------- API reference
+# `make doc`: Doxygen HTML (build/doc/html/index.html) and section-3 man pages
+# (build/doc/man/man3: seqnet.h.3 and one page per function, type and
+# macro) from include/seqnet.h's comments (docs/doxygen/).  Fails when
+# Doxygen warns, e.g. about an undocumented public declaration.
+# `make install-man` installs the man pages into $(MANDIR)/man3.
+DOC_OUT := build/doc
+MANDIR ?= $(PREFIX)/share/man
+
+doc:
+	@sh scripts/install-deps.sh --quiet --for=doc
+	rm -rf $(DOC_OUT)
+	@mkdir -p $(DOC_OUT)
+	SN_DOC_VERSION=$(VERSION) SN_DOC_OUT=$(DOC_OUT) doxygen docs/doxygen/Doxyfile
+	sh docs/doxygen/postprocess.sh $(DOC_OUT)
+	@if [ -s $(DOC_OUT)/warnings.log ]; then cat $(DOC_OUT)/warnings.log >&2; \
+	    echo "make doc: Doxygen warnings above (undocumented or badly documented declarations)" >&2; exit 1; fi
+	@echo "API reference: $(DOC_OUT)/html/index.html, man pages in $(DOC_OUT)/man/man3 ($$(ls $(DOC_OUT)/man/man3 | wc -l) pages)"
+
+install-man: doc
+	$(INSTALL) -d $(DESTDIR)$(MANDIR)/man3
+	cp -P $(DOC_OUT)/man/man3/*.3 $(DESTDIR)$(MANDIR)/man3/
+	chmod 644 $(DESTDIR)$(MANDIR)/man3/*.3
+
+uninstall-man:
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man3/,$(notdir $(wildcard $(DOC_OUT)/man/man3/*.3)))
+
+.PHONY: doc install-man uninstall-man
+
+# ---------------------------------------------------------------- ABI baseline
+# abi/libseqnet.abi is the public ABI of the current release (abidw, from
+# the default build: make it with the default CFLAGS and BLAS).
+# test/abi_diff.sh (run by `make check` when abidiff is installed, and by
+# `make abi-check`, which requires it) compares the built library with it;
+# see docs/ABI.md for when to regenerate it.
+ABI_BASELINE := abi/libseqnet.abi
+ABIDW_FLAGS := --headers-dir include --drop-private-types --no-corpus-path \
+    --no-comp-dir-path
+
+abi-baseline: lib
+	abidw $(ABIDW_FLAGS) --out-file $(ABI_BASELINE) $(SHLIB)
+	@echo "wrote $(ABI_BASELINE) from $(SHLIB); commit it with the CHANGELOG entry"
+
+abi-check: lib
+	SN_LIBDIR='$(LIBOUT)' SN_SANITIZE='$(SANITIZE)' SN_TEST_STRICT=1 bash test/abi_check.sh
+	SN_LIBDIR='$(LIBOUT)' SN_SANITIZE='$(SANITIZE)' SN_TEST_STRICT=1 bash test/abi_diff.sh
+
+.PHONY: abi-baseline abi-check
 
 # ---------------------------------------------------------------- clean
 clean:

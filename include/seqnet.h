@@ -52,6 +52,8 @@ extern "C" {
 /* ------------------------------------------------------------------------ */
 /* Export macro                                                              */
 /* ------------------------------------------------------------------------ */
+/* Marks the exported functions: default visibility when the library itself
+ * is built (SN_BUILDING_LIBRARY), empty for callers. */
 #if defined(SN_BUILDING_LIBRARY) && defined(__GNUC__)
 #define SN_API __attribute__((visibility("default")))
 #else
@@ -61,11 +63,13 @@ extern "C" {
 /* ------------------------------------------------------------------------ */
 /* Version                                                                   */
 /* ------------------------------------------------------------------------ */
-#define SN_VERSION_MAJOR 0
-#define SN_VERSION_MINOR 1
-#define SN_VERSION_PATCH 0
+#define SN_VERSION_MAJOR 0  /* bumped by incompatible ABI changes (SONAME) */
+#define SN_VERSION_MINOR 1  /* bumped when functions are added            */
+#define SN_VERSION_PATCH 0  /* bumped by fixes that change no declaration */
+/* The header's version as one number, MAJOR*10000 + MINOR*100 + PATCH. */
 #define SN_VERSION_NUMBER \
     (SN_VERSION_MAJOR * 10000 + SN_VERSION_MINOR * 100 + SN_VERSION_PATCH)
+/* The header's version as "MAJOR.MINOR.PATCH". */
 #define SN_VERSION_STRING "0.1.0"
 
 /* The version of the library actually linked, as "MAJOR.MINOR.PATCH".
@@ -105,8 +109,10 @@ typedef enum sn_status {
 } sn_status;
 
 /* A short constant name for a status ("invalid argument").  Unknown values
- * give "unknown status".  Never NULL; owned by the library. */
-SN_API const char *sn_strerror(sn_status status);
+ * give "unknown status".  Never NULL; owned by the library.  Takes an int
+ * so that a negative tensor id or any status converts without a cast, in C
+ * and in C++. */
+SN_API const char *sn_strerror(int status);
 
 /* The message of the most recent failure in the calling thread, e.g.
  * "sn_dense: units must be > 0, got 0".  Empty string if none.  Owned by
@@ -122,9 +128,9 @@ SN_API void sn_clear_error(void);
 /* A caller-supplied allocator.  alloc must return memory aligned for any
  * type (as malloc does) or NULL; free must accept NULL. */
 typedef struct sn_allocator {
-    void *(*alloc)(void *user, size_t bytes);
-    void (*free)(void *user, void *ptr);
-    void *user;
+    void *(*alloc)(void *user, size_t bytes); /* NULL when out of memory   */
+    void (*free)(void *user, void *ptr);      /* ptr from alloc, or NULL   */
+    void *user;                               /* passed to both            */
 } sn_allocator;
 
 /* Sets the allocator the calling thread uses for objects it creates from now
@@ -137,6 +143,7 @@ SN_API sn_status sn_set_allocator(const sn_allocator *allocator);
 /* ------------------------------------------------------------------------ */
 /* Enumerations                                                              */
 /* ------------------------------------------------------------------------ */
+/* Element type of a tensor: float (float32) or int32_t (token ids). */
 typedef enum sn_dtype { SN_FLOAT32 = 0, SN_INT32 = 1 } sn_dtype;
 
 /* Activation functions; softmax acts over the last axis. */
@@ -177,6 +184,7 @@ SN_API sn_status sn_initializer_fill(sn_initializer init, uint64_t seed,
 /* ------------------------------------------------------------------------ */
 /* Layers                                                                    */
 /* ------------------------------------------------------------------------ */
+/* A layer (opaque).  Owned by the caller until handed to a model. */
 typedef struct sn_layer sn_layer_t;
 
 /* Dense: y = activation(x . kernel + bias), kernel [in, units].  On a
@@ -249,8 +257,10 @@ SN_API void sn_layer_free(sn_layer_t *layer);
 /* ------------------------------------------------------------------------ */
 /* Models                                                                    */
 /* ------------------------------------------------------------------------ */
+/* A model: a graph of layers with its weights (opaque). */
 typedef struct sn_model sn_model_t;
 
+/* Options of sn_model_new. */
 typedef struct sn_model_opts {
     size_t size;       /* sizeof(sn_model_opts)                              */
     uint64_t seed;     /* seeds initialisation, dropout and shuffling; 0 ok  */
@@ -451,6 +461,7 @@ SN_API sn_layer_t *sn_simple_rnn(int units, const sn_rnn_opts *opts);
 SN_API sn_layer_t *sn_lstm(int units, const sn_rnn_opts *opts);
 SN_API sn_layer_t *sn_gru(int units, const sn_rnn_opts *opts);
 
+/* How sn_bidirectional combines the forward and backward outputs. */
 typedef enum sn_merge_mode {
     SN_MERGE_CONCAT = 0,
     SN_MERGE_SUM = 1,
@@ -607,6 +618,7 @@ typedef enum sn_attention_score {
     SN_SCORE_SCALED_DOT = 3  /* Transformer: q . k_j / sqrt(Dk) (Dq == Dk)   */
 } sn_attention_score;
 
+/* Options of sn_attention. */
 typedef struct sn_attention_opts {
     size_t size;                        /* sizeof(sn_attention_opts)       */
     int units;             /* additive: width of W1/W2/v; 0 = key width Dk */
@@ -676,6 +688,7 @@ SN_API sn_layer_t *sn_attention(sn_attention_score score,
 /* ------------------------------------------------------------------------ */
 /* Layer normalisation                                                       */
 /* ------------------------------------------------------------------------ */
+/* Options of sn_layer_normalization. */
 typedef struct sn_layer_norm_opts {
     size_t size;     /* sizeof(sn_layer_norm_opts)                          */
     float epsilon;   /* added to the variance; 1e-3 (Keras; PyTorch 1e-5)   */
@@ -758,9 +771,9 @@ SN_API sn_layer_t *sn_multi_head_attention(int num_heads, int key_dim,
 /* A per-sample shape.  dims[i] is -1 where the length is given only at
  * call time (SN_ANY_TIME); entries at and past rank are ignored. */
 typedef struct sn_tensor_shape {
-    sn_dtype dtype;
+    sn_dtype dtype;            /* element type                           */
     int rank;                  /* 1 .. SN_MAX_RANK                       */
-    int dims[SN_MAX_RANK];
+    int dims[SN_MAX_RANK];     /* the first rank entries count           */
 } sn_tensor_shape;
 
 /* What forward and backward see: valid only during that callback. */
@@ -850,7 +863,7 @@ SN_API void *sn_custom_layer_state(const sn_layer_t *layer);
 /* Records a message for sn_last_error() (printf format) and returns status,
  * so that a callback can write `return sn_custom_fail(SN_ERR_SHAPE, ...)`.
  * The library prefixes the layer's name and type. */
-SN_API sn_status sn_custom_fail(sn_status status, const char *fmt, ...)
+SN_API sn_status sn_custom_fail(int status, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 2, 3)))
 #endif
@@ -986,6 +999,7 @@ SN_API sn_status sn_model_load_buffer_ex(const void *data, size_t len,
  * once; adapt, set_vocabulary and free need exclusive access. */
 typedef struct sn_vectorizer sn_vectorizer_t;
 
+/* What sn_vectorizer_transform and friends produce. */
 typedef enum sn_output_mode {
     SN_OUTPUT_INT = 0,       /* ids [n, width] (sn_vectorizer_transform)   */
     SN_OUTPUT_MULTI_HOT = 1, /* 1 where the token occurs [n, vocab_size]    */
@@ -1013,6 +1027,7 @@ enum {
     SN_STANDARDIZE_DEFAULT = 7       /* all three                           */
 };
 
+/* Options of sn_vectorizer_new (Keras TextVectorization's arguments). */
 typedef struct sn_vectorizer_opts {
     size_t size;                 /* sizeof(sn_vectorizer_opts)              */
     int max_tokens;              /* 0 = unlimited (default); else >= 2, and
@@ -1141,6 +1156,7 @@ SN_API const sn_vectorizer_t *sn_model_vectorizer(const sn_model_t *model);
 /* ------------------------------------------------------------------------ */
 /* IMDB reviews and word vectors                                            */
 /* ------------------------------------------------------------------------ */
+/* A split of the IMDB reviews in memory: texts and labels (opaque). */
 typedef struct sn_imdb sn_imdb_t;
 
 /* Reads one split of the original aclImdb layout straight from the
@@ -1186,6 +1202,7 @@ SN_API void sn_imdb_free(sn_imdb_t *imdb);
 /* ------------------------------------------------------------------------ */
 /* Pre-trained word vectors into an Embedding                                */
 /* ------------------------------------------------------------------------ */
+/* Options of sn_embedding_load_vectors and sn_embedding_load_vectors_for. */
 typedef struct sn_glove_opts {
     size_t size;     /* sizeof(sn_glove_opts)                                */
     int trainable;   /* default 1; 0 = freeze the layer after loading        */
@@ -1232,6 +1249,7 @@ SN_API sn_status sn_embedding_load_vectors_for(sn_model_t *model,
 /* ------------------------------------------------------------------------ */
 /* Training GloVe vectors (Pennington, Socher, Manning 2014)                 */
 /* ------------------------------------------------------------------------ */
+/* Options of sn_glove_train. */
 typedef struct sn_glove_train_opts {
     size_t size;          /* sizeof(sn_glove_train_opts)                     */
     int dim;              /* vector size, default 50                         */
@@ -1303,6 +1321,7 @@ typedef enum sn_missing_policy {
     SN_MISSING_DROP_ROW = 1   /* skip the row; sn_table_dropped_rows counts */
 } sn_missing_policy;
 
+/* Options of sn_csv_read. */
 typedef struct sn_csv_opts {
     size_t size;                  /* sizeof(sn_csv_opts)                    */
     char delimiter;               /* default ','; not '"', '\r', '\n', NUL  */
@@ -1433,6 +1452,7 @@ SN_API sn_status sn_temporal_split(int n_rows, float train_frac,
  * rows would leak the future into training. */
 typedef struct sn_scaler sn_scaler_t;
 
+/* The scalers of sn_scaler_new. */
 typedef enum sn_scaler_kind {
     SN_SCALER_MINMAX = 0,   /* x' = lo + (x - min) * (hi - lo) / (max - min);
                              * a constant feature (max == min) uses a
@@ -1537,7 +1557,10 @@ typedef struct sn_binary_report {
     double precision;     /* tp / (tp + fp), 0 when nothing predicted pos. */
     double recall;        /* tp / (tp + fn), 0 when no positive label      */
     double f1;            /* 2 tp / (2 tp + fp + fn), 0 when tp = 0        */
-    long tp, fp, tn, fn;
+    long tp;              /* true positives                                */
+    long fp;              /* false positives                               */
+    long tn;              /* true negatives                                */
+    long fn;              /* false negatives                               */
 } sn_binary_report;
 #define SN_BINARY_REPORT_INIT \
     { sizeof(sn_binary_report), 0.0, 0.0, 0.0, 0.0, 0, 0, 0, 0 }
@@ -1564,8 +1587,12 @@ SN_API sn_status sn_confusion_matrix(const int *y_true, const int *y_pred,
 typedef struct sn_class_averages {
     size_t size;                 /* sizeof(sn_class_averages)               */
     double accuracy;             /* trace / total                           */
-    double macro_precision, macro_recall, macro_f1;
-    double weighted_precision, weighted_recall, weighted_f1;
+    double macro_precision;      /* unweighted mean over the classes        */
+    double macro_recall;         /* unweighted mean over the classes        */
+    double macro_f1;             /* unweighted mean over the classes        */
+    double weighted_precision;   /* weighted by support                     */
+    double weighted_recall;      /* weighted by support                     */
+    double weighted_f1;          /* weighted by support                     */
 } sn_class_averages;
 #define SN_CLASS_AVERAGES_INIT \
     { sizeof(sn_class_averages), 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0 }
@@ -1690,6 +1717,7 @@ typedef enum sn_loss_kind {
     SN_LOSS_HUBER = 6
 } sn_loss_kind;
 
+/* A loss and its arguments (sn_loss_compute, sn_compile_opts.loss). */
 typedef struct sn_loss_opts {
     size_t size;        /* sizeof(sn_loss_opts)                             */
     sn_loss_kind kind;  /* default SN_LOSS_MSE                              */
@@ -1712,6 +1740,7 @@ SN_API sn_status sn_loss_compute(const sn_loss_opts *loss, int rows, int cols,
 /* ------------------------------------------------------------------------ */
 /* Metrics                                                                   */
 /* ------------------------------------------------------------------------ */
+/* The built-in metrics (Keras' names). */
 typedef enum sn_metric_kind {
     SN_METRIC_ACCURACY = 1,   /* chosen from the loss, as Keras does         */
     SN_METRIC_BINARY_ACCURACY = 2,
@@ -1737,8 +1766,10 @@ typedef double (*sn_metric_fn)(void *user, int rows, int cols,
 /* ------------------------------------------------------------------------ */
 /* Optimizers and learning-rate schedules                                    */
 /* ------------------------------------------------------------------------ */
+/* An optimizer with its state (opaque). */
 typedef struct sn_optimizer sn_optimizer_t;
 
+/* The optimizers. */
 typedef enum sn_optimizer_kind {
     SN_SGD = 1,
     SN_ADAM = 2,
@@ -1749,13 +1780,15 @@ typedef enum sn_optimizer_kind {
 
 /* Keras optimizer arguments; fields a kind does not use are ignored.
  * Fill with sn_optimizer_defaults() to get that kind's Keras defaults. */
+/* Options of sn_optimizer_new; sn_optimizer_defaults fills them. */
 typedef struct sn_optimizer_opts {
     size_t size;                 /* sizeof(sn_optimizer_opts)               */
-    sn_optimizer_kind kind;
+    sn_optimizer_kind kind;      /* which optimizer                         */
     float learning_rate;         /* SGD 0.01, RMSprop/Adam/AdamW/Adagrad 1e-3 */
     float momentum;              /* SGD, RMSprop: 0                         */
     int nesterov;                /* SGD: 0                                  */
-    float beta_1, beta_2;        /* Adam(W): 0.9, 0.999                     */
+    float beta_1;                /* Adam(W): 0.9                            */
+    float beta_2;                /* Adam(W): 0.999                          */
     float epsilon;               /* 1e-7                                    */
     int amsgrad;                 /* Adam(W): 0                              */
     float weight_decay;          /* decoupled; AdamW 0.004, others 0        */
@@ -1777,6 +1810,7 @@ SN_API sn_status sn_optimizer_defaults(sn_optimizer_kind kind,
 SN_API sn_optimizer_t *sn_optimizer_new(const sn_optimizer_opts *opts);
 SN_API void sn_optimizer_free(sn_optimizer_t *opt);
 
+/* The learning-rate schedules. */
 typedef enum sn_lr_schedule_kind {
     SN_LR_CONSTANT = 0,
     SN_LR_STEP = 1,        /* lr0 * rate^floor(step / decay_steps)         */
@@ -1784,10 +1818,11 @@ typedef enum sn_lr_schedule_kind {
     SN_LR_COSINE = 3       /* lr0 * ((1-alpha)(1+cos(pi*min(step,ds)/ds))/2 + alpha) */
 } sn_lr_schedule_kind;
 
+/* A learning-rate schedule (sn_optimizer_set_schedule). */
 typedef struct sn_lr_schedule {
     size_t size;               /* sizeof(sn_lr_schedule)                     */
-    sn_lr_schedule_kind kind;
-    float initial_learning_rate;
+    sn_lr_schedule_kind kind;  /* which schedule                             */
+    float initial_learning_rate; /* lr0                                      */
     int decay_steps;           /* optimizer steps (batches)                  */
     float decay_rate;          /* STEP, EXPONENTIAL                          */
     float alpha;               /* COSINE: floor as a fraction of lr0         */
@@ -1824,12 +1859,13 @@ SN_API sn_status sn_clip_grad_value(sn_model_t *model, double clip_value);
 /* ------------------------------------------------------------------------ */
 /* Compiling and training                                                    */
 /* ------------------------------------------------------------------------ */
+/* Options of sn_model_compile: optimizer, loss, metrics. */
 typedef struct sn_compile_opts {
     size_t size;                   /* sizeof(sn_compile_opts)               */
     sn_optimizer_t *optimizer;     /* taken by the model; NULL = RMSprop    */
     const sn_loss_opts *loss;      /* copied; NULL = MSE                    */
     const sn_metric_kind *metrics; /* copied; may be NULL                   */
-    int n_metrics;
+    int n_metrics;                 /* entries in metrics                    */
 } sn_compile_opts;
 #define SN_COMPILE_OPTS_INIT { sizeof(sn_compile_opts), NULL, NULL, NULL, 0 }
 
@@ -1852,7 +1888,7 @@ SN_API const char *sn_model_metric_name(const sn_model_t *model, int i);
 /* A data set held in memory by the caller. */
 typedef struct sn_dataset {
     size_t size;                   /* sizeof(sn_dataset)                    */
-    int n_samples;
+    int n_samples;                 /* rows in every array                   */
     const void *const *inputs;     /* one per model input, [n, ...]         */
     const int *timesteps;          /* per input, for SN_ANY_TIME inputs     */
     const float *const *targets;   /* one per model output, [n, ...]        */
@@ -1871,6 +1907,7 @@ SN_API sn_status sn_model_train_on_batch(sn_model_t *model, int batch,
                                          const float *sample_weights,
                                          double *loss);
 
+/* The per-epoch values recorded by sn_model_fit (opaque). */
 typedef struct sn_history sn_history_t;
 
 /* Called after each batch with the running means of loss and metrics
@@ -1882,14 +1919,16 @@ typedef int (*sn_batch_callback)(void *user, int epoch, int batch,
 typedef int (*sn_epoch_callback)(void *user, int epoch,
                                  const sn_history_t *history);
 
+/* Whether a monitored value should go down (min) or up (max). */
 typedef enum sn_monitor_mode {
     SN_MODE_AUTO = 0, /* max for accuracy-like names, min otherwise      */
     SN_MODE_MIN = 1,
     SN_MODE_MAX = 2
 } sn_monitor_mode;
 
+/* EarlyStopping for sn_fit_opts.early_stopping (Keras' arguments). */
 typedef struct sn_early_stopping_opts {
-    size_t size;
+    size_t size;                  /* sizeof(sn_early_stopping_opts)        */
     const char *monitor;          /* "val_loss"                            */
     float min_delta;              /* 0                                     */
     int patience;                 /* 0                                     */
@@ -1900,8 +1939,9 @@ typedef struct sn_early_stopping_opts {
 #define SN_EARLY_STOPPING_OPTS_INIT \
     { sizeof(sn_early_stopping_opts), "val_loss", 0.0f, 0, SN_MODE_AUTO, 0, 0 }
 
+/* ReduceLROnPlateau for sn_fit_opts.reduce_lr (Keras' arguments). */
 typedef struct sn_reduce_lr_opts {
-    size_t size;
+    size_t size;                  /* sizeof(sn_reduce_lr_opts)             */
     const char *monitor;          /* "val_loss"                            */
     float factor;                 /* 0.1                                   */
     int patience;                 /* 10                                    */
@@ -1913,8 +1953,9 @@ typedef struct sn_reduce_lr_opts {
 #define SN_REDUCE_LR_OPTS_INIT \
     { sizeof(sn_reduce_lr_opts), "val_loss", 0.1f, 10, SN_MODE_AUTO, 1e-4f, 0, 0.0f }
 
+/* ModelCheckpoint for sn_fit_opts.checkpoint (Keras' arguments). */
 typedef struct sn_checkpoint_opts {
-    size_t size;
+    size_t size;                  /* sizeof(sn_checkpoint_opts)            */
     const char *path;             /* file written after epochs (atomic)    */
     const char *monitor;          /* "val_loss"                            */
     sn_monitor_mode mode;         /* auto                                  */
@@ -1924,6 +1965,7 @@ typedef struct sn_checkpoint_opts {
 #define SN_CHECKPOINT_OPTS_INIT \
     { sizeof(sn_checkpoint_opts), NULL, "val_loss", SN_MODE_AUTO, 0, 1 }
 
+/* Options of sn_model_fit (Keras fit's arguments). */
 typedef struct sn_fit_opts {
     size_t size;                  /* sizeof(sn_fit_opts)                   */
     int epochs;                   /* 1                                     */
@@ -1932,11 +1974,11 @@ typedef struct sn_fit_opts {
     float validation_split;       /* 0: last fraction, taken before shuffle */
     const sn_dataset *validation_data; /* overrides validation_split       */
     const float *class_weight;    /* weight per class id, or NULL          */
-    int n_class_weight;
+    int n_class_weight;           /* entries in class_weight               */
     int initial_epoch;            /* 0: resume numbering / schedules       */
     FILE *progress;               /* Keras progress bar; NULL = silent     */
-    sn_batch_callback on_batch_end;
-    sn_epoch_callback on_epoch_end;
+    sn_batch_callback on_batch_end; /* NULL = none                         */
+    sn_epoch_callback on_epoch_end; /* NULL = none; may stop training      */
     void *user;                   /* handed to both callbacks              */
     const sn_early_stopping_opts *early_stopping; /* NULL = off            */
     const sn_reduce_lr_opts *reduce_lr;           /* NULL = off            */

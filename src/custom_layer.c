@@ -48,14 +48,14 @@ struct sn_custom_writer {
 
 /* ------------------------------------------------------------- errors */
 
-SN_API sn_status sn_custom_fail(sn_status status, const char *fmt, ...)
+SN_API sn_status sn_custom_fail(int status, const char *fmt, ...)
 {
     char text[400];
     va_list args;
     va_start(args, fmt);
     vsnprintf(text, sizeof text, fmt != NULL ? fmt : "(no message)", args);
     va_end(args);
-    return sn_fail(status, "%s", text);
+    return sn_fail((sn_status)status, "%s", text);
 }
 
 /* A callback's failure as a library failure: a negative status and a

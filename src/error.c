@@ -14,7 +14,7 @@ enum { SN_ERROR_MESSAGE_MAX = 512 };
 static _Thread_local char last_error_message[SN_ERROR_MESSAGE_MAX];
 static _Thread_local sn_status last_error_status;
 
-SN_API const char *sn_strerror(sn_status status)
+SN_API const char *sn_strerror(int status)
 {
     switch (status) {
     case SN_OK: return "ok";

@@ -8,7 +8,12 @@
 #   (d) libseqnet.so.X.Y.Z, libseqnet.so.X and libseqnet.so exist, the links
 #       pointing the right way;
 #   (e) the static library holds objects and defines every SN_API function;
-#   (f) SN_VERSION_STRING agrees with MAJOR.MINOR.PATCH.
+#   (f) SN_VERSION_STRING agrees with MAJOR.MINOR.PATCH;
+#   (g) every exported function has a default symbol version SEQNET_<MAJOR>.<N>
+#       with N <= MINOR (src/libseqnet.map), and no other version is defined;
+#   (h) a program built against this library refuses, at load time and
+#       naming the missing version, a libseqnet.so.<MAJOR> that lacks the
+#       version node (a stand-in for a too-old library).
 #
 # Run from anywhere after `make`; `make check` runs it.  SN_LIBDIR picks the
 # library directory (default lib).  Last line: "N passed, N failed".
@@ -96,8 +101,10 @@ fi
 
 # (a) dynamic symbol table
 dyn=$(nm -D --defined-only "$so_real" | awk 'NF >= 3 { print $2, $3 }')
+# (The version nodes themselves are absolute symbols: "A SEQNET_0.1".)
 bad=$(printf '%s\n' "$dyn" | awk '
     $2 ~ /^sn_/ { next }
+    $1 == "A" && $2 ~ /^SEQNET_[0-9]+\.[0-9]+$/ { next }
     NF { print $2 }')
 if [ -z "$bad" ]; then
     pass "only sn_* symbols exported"
@@ -124,6 +131,56 @@ if [ -z "$notfunc" ]; then
     pass "every exported sn_* symbol is a function (no exported data)"
 else
     fail "exported sn_* symbols that are not functions: $(echo "$notfunc" | tr '\n' ' ')"
+fi
+
+# (g) symbol versions
+nodes=$(printf '%s\n' "$dyn" | awk '$1 == "A" { print $2 }' | sort -u)
+badnodes=$(printf '%s\n' "$nodes" | awk -v major="$major" -v minor="$minor" '
+    NF {
+        if (split($1, p, /[_.]/) != 3 || p[1] != "SEQNET" || p[2] != major || p[3] + 0 > minor + 0)
+            print $1
+    }')
+if [ -n "$nodes" ] && [ -z "$badnodes" ]; then
+    pass "version nodes: $(echo "$nodes" | tr '\n' ' ')(SEQNET_$major.N, N <= $minor)"
+else
+    fail "version nodes '$(echo "$nodes" | tr '\n' ' ')', unexpected: $(echo "$badnodes" | tr '\n' ' ')"
+fi
+unversioned=$(printf '%s\n' "$dyn" | awk -v major="$major" '
+    $2 ~ /^sn_/ && $2 !~ ("@@SEQNET_" major "\\.[0-9]+$") { print $2 }')
+if [ -z "$unversioned" ]; then
+    pass "every exported sn_* function has a default version SEQNET_$major.N"
+else
+    fail "sn_* symbols without a SEQNET_$major.N default version: $(echo "$unversioned" | head -5 | tr '\n' ' ')"
+fi
+
+# (h) too old a library is refused at load time
+if [ "${SN_SANITIZE:-}" != 1 ]; then
+    vt=$(mktemp -d "${TMPDIR:-/tmp}/seqnet-ver.XXXXXX")
+    printf '#include <seqnet.h>\n#include <stdio.h>\nint main(void) { puts(sn_version()); return 0; }\n' >"$vt/app.c"
+    printf 'const char *sn_version(void);\nconst char *sn_version(void) { return "old"; }\n' >"$vt/old.c"
+    printf 'SEQNET_OLD { global: sn_version; local: *; };\n' >"$vt/old.map"
+    mkdir -p "$vt/old"
+    if ${CC:-cc} -Iinclude -o "$vt/app" "$vt/app.c" -L"$libdir" -lseqnet >"$vt/log" 2>&1 &&
+       ${CC:-cc} -shared -fPIC -Wl,-soname,libseqnet.so."$major" \
+           -Wl,--version-script="$vt/old.map" -o "$vt/old/libseqnet.so.$major" "$vt/old.c" >>"$vt/log" 2>&1; then
+        need=$(readelf -V "$vt/app" | grep -o 'SEQNET_[0-9.]*' | sort -u | tr '\n' ' ')
+        if [ -n "$need" ] && LD_LIBRARY_PATH="$libdir" "$vt/app" >/dev/null 2>&1; then
+            pass "a program built against it requires $need and runs with it"
+        else
+            fail "program built against $so_real: requires '$need', run failed"
+        fi
+        if LD_LIBRARY_PATH="$vt/old" "$vt/app" >"$vt/run" 2>&1; then
+            fail "the program ran with a libseqnet.so.$major lacking its version nodes"
+        elif grep -q "version .SEQNET_$major\.[0-9]*' not found" "$vt/run"; then
+            pass "a too-old libseqnet.so.$major is refused at load: $(head -n 1 "$vt/run" | sed 's/.*: version/version/')"
+        else
+            fail "the program failed with an old library, but not at load: $(cat "$vt/run")"
+        fi
+    else
+        cat "$vt/log"
+        fail "building the version-refusal probe"
+    fi
+    rm -rf "$vt"
 fi
 
 # (c) SONAME
