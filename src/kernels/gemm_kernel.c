@@ -45,6 +45,8 @@ enum { VL = 8, NV = 2, MR = 6 };
 #else
 enum { VL = 4, NV = 4, MR = 4 };
 #endif
+/* KC 256 for every path: 128 and 512 measured slower on AVX2 too (more
+ * passes over C, or a B panel that no longer fits L2). */
 enum { NR = VL * NV, KC = 256 };
 
 typedef float vecf __attribute__((vector_size(VL * sizeof(float)),
@@ -262,7 +264,8 @@ store(float *c, const vecf *v, int nr, bool accumulate, const float *bias)
  * loops over it fully unrolled, so that GCC keeps every element in a
  * register (an array reached through a pointer stays in memory). */
 __attribute__((always_inline)) static inline void
-kernel_full(int kc, const float *ap, const float *bp, vecf out[MR][NV])
+kernel_full(int kc, const float *ap, const float *bp, size_t bstep,
+            vecf out[MR][NV])
 {
     vecf acc[MR][NV];
 #pragma GCC unroll 16
@@ -274,7 +277,7 @@ kernel_full(int kc, const float *ap, const float *bp, vecf out[MR][NV])
         vecf b[NV];
 #pragma GCC unroll 4
         for (int q = 0; q < NV; q++)
-            b[q] = load(bp + (size_t)p * NR + q * VL);
+            b[q] = load(bp + (size_t)p * bstep + q * VL);
         const float *av = ap + (size_t)p * MR;
 #pragma GCC unroll 16
         for (int i = 0; i < MR; i++)
@@ -291,49 +294,63 @@ kernel_full(int kc, const float *ap, const float *bp, vecf out[MR][NV])
 
 /* One row of the block (batch 1, slice ends): no work on padding rows. */
 __attribute__((always_inline)) static inline void
-kernel_row(int kc, const float *ap, const float *bp, vecf acc[NV])
+kernel_row(int kc, const float *ap, const float *bp, size_t bstep,
+           vecf acc[NV])
 {
     memset(acc, 0, sizeof(vecf) * NV);
     for (int p = 0; p < kc; p++) {
         float av = ap[(size_t)p * MR];
 #pragma GCC unroll 4
         for (int q = 0; q < NV; q++)
-            acc[q] += av * load(bp + (size_t)p * NR + q * VL);
+            acc[q] += av * load(bp + (size_t)p * bstep + q * VL);
     }
 }
 
+/* Where B's column blocks are: block jb, row p at base + jb * block_step
+ * + p * row_step.  Packed ([kb][NR] per block): block_step kb * NR,
+ * row_step NR.  Read in place (a plain B whose width is whole blocks):
+ * block_step NR, row_step ldb. */
+typedef struct b_panel {
+    const float *base;
+    size_t block_step, row_step;
+} b_panel;
+
+static b_panel packed_panel(const float *packed, int kb)
+{
+    return (b_panel){ packed, (size_t)kb * NR, NR };
+}
+
 /* One MR-row block of C (its rows at crow[i]) against every column
- * block, for the k-panel p0..p0+kc of a B packed with kb rows.  A part
- * block of two or more rows runs the full kernel on A's zero rows (one
- * pass over B, where each row alone would stream B again); a single row
- * (batch 1) takes the one-row kernel. */
+ * block, for the k-panel p0..p0+kc of B.  A part block of two or more
+ * rows runs the full kernel on A's zero rows (one pass over B, where each
+ * row alone would stream B again); a single row (batch 1) takes the
+ * one-row kernel. */
 __attribute__((always_inline)) static inline void
-block_panel(int mr, int n, int kb, int p0, int kc, const float *ap,
-            const float *packed, float *const *crow, bool accumulate,
-            const float *bias)
+block_panel(int mr, int n, const b_panel *B, int p0, int kc, const float *ap,
+            float *const *crow, bool accumulate, const float *bias)
 {
     for (int j0 = 0, jb = 0; j0 < n; j0 += NR, jb++) {
         int nr = n - j0 < NR ? n - j0 : NR;
-        const float *bp = packed + ((size_t)jb * kb + p0) * NR;
+        const float *bp = B->base + (size_t)jb * B->block_step +
+                          (size_t)p0 * B->row_step;
         const float *bj = bias != NULL ? bias + j0 : NULL;
         if (mr > 1) {
             vecf acc[MR][NV];
-            kernel_full(kc, ap, bp, acc);
+            kernel_full(kc, ap, bp, B->row_step, acc);
             for (int i = 0; i < mr; i++)
                 store(crow[i] + j0, acc[i], nr, accumulate, bj);
         } else {
             vecf acc[NV];
-            kernel_row(kc, ap, bp, acc);
+            kernel_row(kc, ap, bp, B->row_step, acc);
             store(crow[0] + j0, acc, nr, accumulate, bj);
         }
     }
 }
 
-/* C (+)= A . B (+ bias) with B packed (kb rows, k <= kb used): row block
- * by row block, the A block packed one k-panel at a time. */
-static void gemm_packed(int m, int n, int k, const a_src *A,
-                                  const float *packed, int kb, float *c,
-                                  int ldc, bool accumulate, const float *bias)
+/* C (+)= A . B (+ bias), k rows of B: row block by row block, the A
+ * block packed one k-panel at a time. */
+static void gemm_packed(int m, int n, int k, const a_src *A, const b_panel *B,
+                        float *c, int ldc, bool accumulate, const float *bias)
 {
     float ap[KC * MR] __attribute__((aligned(64)));
     for (int i0 = 0; i0 < m; i0 += MR) {
@@ -344,8 +361,8 @@ static void gemm_packed(int m, int n, int k, const a_src *A,
         for (int p0 = 0; p0 < k; p0 += KC) {
             int kc = k - p0 < KC ? k - p0 : KC;
             pack_a(mr, kc, A, i0, p0, ap);
-            block_panel(mr, n, kb, p0, kc, ap, packed, crow,
-                        accumulate || p0 > 0, p0 == 0 ? bias : NULL);
+            block_panel(mr, n, B, p0, kc, ap, crow, accumulate || p0 > 0,
+                        p0 == 0 ? bias : NULL);
         }
     }
 }
@@ -372,7 +389,8 @@ static void gemm_nn_packed(int m, int n, int k, const float *a, int lda,
                        bool accumulate)
 {
     a_src A = plain(a, lda, false);
-    gemm_packed(m, n, k, &A, packed, k, c, ldc, accumulate, NULL);
+    b_panel B = packed_panel(packed, k);
+    gemm_packed(m, n, k, &A, &B, c, ldc, accumulate, NULL);
 }
 
 static void gemm_nn_packed_rows(int m, const int *rows, int n, int k,
@@ -381,19 +399,46 @@ static void gemm_nn_packed_rows(int m, const int *rows, int n, int k,
 {
     a_src A = plain(a, lda, false);
     A.rows = rows;
-    gemm_packed(m, n, k, &A, packed, k, c, ldc, false, NULL);
+    b_panel B = packed_panel(packed, k);
+    gemm_packed(m, n, k, &A, &B, c, ldc, false, NULL);
 }
 
 static void gemm_split_packed(const sn_gemm_split *g)
 {
     a_src A = { g->a1, g->lda1, false, g->k1, g->a2, g->lda2, g->rows,
                 NULL };
-    gemm_packed(g->m, g->n, g->k1 + g->k2, &A, g->packed, g->k1 + g->k2,
-                g->c, g->ldc, false, g->bias);
+    b_panel B = packed_panel(g->packed, g->k1 + g->k2);
+    gemm_packed(g->m, g->n, g->k1 + g->k2, &A, &B, g->c, g->ldc, false,
+                g->bias);
 }
 
-/* The general product: packs B panel by panel into pack_buf
- * (sn_gemm_pack_buffer_floats(n) floats); rows as in a_src. */
+/* A plain B (no row list) whose width is whole column blocks is read in
+ * place, row_step ldb: packing it would cost a pass over B (the weight
+ * gradients' dZ, all steps) for no gain, as the kernel reads a k-panel of
+ * a block front to back either way.  Anything else is packed per panel
+ * into pack_buf. */
+static bool b_in_place(int n, bool bt, const int *krows)
+{
+    return !bt && krows == NULL && n % NR == 0;
+}
+
+/* The k-panel p0..p0+kc of B: in place, or packed into pack_buf. */
+static b_panel b_panel_at(int p0, int kc, int n, const float *b, int ldb,
+                          bool bt, const int *krows, float *pack_buf)
+{
+    if (b_in_place(n, bt, krows))
+        return (b_panel){ b + (size_t)p0 * ldb, NR, (size_t)ldb };
+    if (bt) {
+        pack_transposed(kc, n, b + p0, ldb, pack_buf);
+    } else {
+        b_src src = { b, ldb, krows, INT_MAX, NULL };
+        pack_plain(&src, p0, kc, n, pack_buf);
+    }
+    return packed_panel(pack_buf, kc);
+}
+
+/* The general product, B panel by panel (sn_gemm_pack_buffer_floats(n)
+ * floats of pack_buf); rows as in a_src. */
 static void gemm(int m, int n, int k, const float *a, int lda, bool at,
                  const float *b, int ldb, bool bt, float *c, int ldc,
                  bool accumulate, const float *bias, const int *rows,
@@ -403,14 +448,9 @@ static void gemm(int m, int n, int k, const float *a, int lda, bool at,
         int kc = k - p0 < KC ? k - p0 : KC;
         a_src A = at ? panel_at(a, lda, krows, p0) : plain(a + p0, lda, false);
         A.rows = rows;
-        if (bt) {
-            pack_transposed(kc, n, b + p0, ldb, pack_buf);
-        } else {
-            b_src B = { b, ldb, krows, INT_MAX, NULL };
-            pack_plain(&B, p0, kc, n, pack_buf);
-        }
-        gemm_packed(m, n, kc, &A, pack_buf, kc, c, ldc,
-                    accumulate || p0 > 0, p0 == 0 ? bias : NULL);
+        b_panel B = b_panel_at(p0, kc, n, b, ldb, bt, krows, pack_buf);
+        gemm_packed(m, n, kc, &A, &B, c, ldc, accumulate || p0 > 0,
+                    p0 == 0 ? bias : NULL);
     }
 }
 
@@ -423,22 +463,23 @@ static void general(const sn_gemm_args *g, float *pack_buf)
 }
 
 /* Rows [r1, r1+m1) of C1 and [r2, r2+m2) of C2 of a pair: both products
- * share B, so each B panel is packed once and used twice. */
+ * share B, so each B panel is packed (when it must be) once and used
+ * twice. */
 static void pair_rows(const sn_gemm_pair *g, int r1, int m1, int r2, int m2,
                       float *pack_buf)
 {
     for (int p0 = 0; p0 < g->k; p0 += KC) {
         int kc = g->k - p0 < KC ? g->k - p0 : KC;
-        b_src B = { g->b, g->ldb, g->krows, INT_MAX, NULL };
-        pack_plain(&B, p0, kc, g->n, pack_buf);
+        b_panel B = b_panel_at(p0, kc, g->n, g->b, g->ldb, false, g->krows,
+                               pack_buf);
         a_src A1 = panel_at(g->a1 + r1, g->lda1, g->krows, p0);
         a_src A2 = panel_at(g->a2 + r2, g->lda2, g->krows, p0);
         if (m1 > 0)
-            gemm_packed(m1, g->n, kc, &A1, pack_buf, kc,
-                        g->c1 + (size_t)r1 * g->ldc, g->ldc, true, NULL);
+            gemm_packed(m1, g->n, kc, &A1, &B, g->c1 + (size_t)r1 * g->ldc,
+                        g->ldc, true, NULL);
         if (m2 > 0)
-            gemm_packed(m2, g->n, kc, &A2, pack_buf, kc,
-                        g->c2 + (size_t)r2 * g->ldc, g->ldc, true, NULL);
+            gemm_packed(m2, g->n, kc, &A2, &B, g->c2 + (size_t)r2 * g->ldc,
+                        g->ldc, true, NULL);
     }
 }
 
