@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "model.h"
+#include "model/model.h"
 #include "rnn_layer.h"
 
 const char *sn_rnn_cell_name(sn_cell_kind cell)
