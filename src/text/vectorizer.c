@@ -557,7 +557,8 @@ SN_API sn_status sn_vectorizer_decode(const sn_vectorizer_t *v,
 
 /* ------------------------------------------------------------ the model */
 
-void sn_model_free_vectorizer(sn_model *m)
+/* SN_PART_VECTORIZER: called by sn_model_free and on replacement. */
+static void free_model_vectorizer(sn_model *m)
 {
     sn_vectorizer_free(m->vectorizer);
     m->vectorizer = NULL;
@@ -598,8 +599,9 @@ SN_API sn_status sn_model_set_vectorizer(sn_model_t *m,
         if (st != SN_OK)
             return st;
     }
-    sn_model_free_vectorizer(m);
+    free_model_vectorizer(m);
     m->vectorizer = copy;
+    sn_model_attach(m, SN_PART_VECTORIZER, free_model_vectorizer);
     return SN_OK;
 }
 
@@ -624,5 +626,6 @@ sn_status sn_model_load_vectorizer(sn_model *m, sn_reader *r)
                : sn_last_status() != SN_OK ? sn_last_status()
                                            : SN_ERR_FORMAT;
     m->vectorizer = v;
+    sn_model_attach(m, SN_PART_VECTORIZER, free_model_vectorizer);
     return SN_OK;
 }
