@@ -103,7 +103,7 @@ struct sn_model {
     float *loss_grad;               /* dLoss/dy for each output, one array  */
     size_t loss_grad_cap;
 
-    /* set by sn_model_set_vectorizer (text/vectorizer.c); NULL if none */
+    /* set by sn_model_set_vectorizer (text/vectorizer_model.c) or NULL */
     struct sn_vectorizer *vectorizer;
 
     /* how to free each part, given by the file that attached it */
@@ -115,9 +115,9 @@ struct sn_model {
 void sn_model_attach(sn_model *m, sn_model_part part,
                      sn_model_part_free free_fn);
 
-/* The model's text vectorizer (text/vectorizer.c): freed with the model
- * (SN_PART_VECTORIZER), written to and read from the optional "vocb"
- * section (model_io.c). */
+/* The model's text vectorizer (text/vectorizer_model.c): freed with the
+ * model (SN_PART_VECTORIZER), written to and read from the optional "vocb"
+ * section (io/model_io.c). */
 void sn_model_save_vectorizer(const sn_model *m, sn_writer *w);
 sn_status sn_model_load_vectorizer(sn_model *m, sn_reader *r);
 
