@@ -81,7 +81,7 @@ for a in $folders; do
     done
 done > "$edges.folders"
 tsort "$edges.folders" > /dev/null 2>&1 ||
-    err "table: the allowed directions form a loop: $(tsort "$edges.folders" 2>&1 >/dev/null | tr '\n' ' ')"
+    err "table: the allowed directions form a loop: $(tsort "$edges.folders" 2>&1 >/dev/null | grep -v 'input contains' | sed 's/^tsort: //' | awk '!seen[$0]++' | tr '\n' ' ')"
 
 # ------------------------------------------------------------ 2. includes
 n_inc=0

@@ -115,12 +115,6 @@ struct sn_model {
 void sn_model_attach(sn_model *m, sn_model_part part,
                      sn_model_part_free free_fn);
 
-/* The model's text vectorizer (text/vectorizer_model.c): freed with the
- * model (SN_PART_VECTORIZER), written to and read from the optional "vocb"
- * section (io/model_io.c). */
-void sn_model_save_vectorizer(const sn_model *m, sn_writer *w);
-sn_status sn_model_load_vectorizer(sn_model *m, sn_reader *r);
-
 /* The model's thread pool (model_threads.c): started when the model is
  * built (SN_ERR_NOMEM fails the build), stopped when it is freed. */
 sn_status sn_model_start_threads(sn_model *m);
@@ -154,28 +148,5 @@ void *sn_exec_node_scratch(const sn_exec *e, int node, size_t *bytes);
 bool sn_exec_has_backward(const sn_exec *e);
 /* A backward has run and it filled the model inputs' gradients. */
 bool sn_exec_has_input_grads(const sn_exec *e);
-
-/* Optimizer internals used by save/load and fit (optimizer.c). */
-sn_status sn_optimizer_save_state(const sn_optimizer_t *opt, sn_writer *w);
-/* Rebuilds an optimizer (options, schedule, step count, slot arrays) from
- * what save_state wrote; validates every value. */
-sn_status sn_optimizer_load_state(sn_reader *r, const sn_mem *mem,
-                                  sn_optimizer_t **out);
-/* A fresh optimizer with the same options and schedule, no state. */
-sn_optimizer_t *sn_optimizer_clone_config(const sn_optimizer_t *opt);
-
-/* Compile state for save/load (model_compile.c): loss, metrics and, when
- * present, the optimizer, plus the dropout pass counter. */
-void sn_model_save_training_state(const sn_model *m, sn_writer *w);
-sn_status sn_model_load_training_state(sn_model *m, sn_reader *r);
-
-/* Training helpers shared by model_compile.c and fit.c. */
-void sn_output_rows_cols(const sn_model *m, int k, int batch, int *rows,
-                         int *cols);
-size_t sn_target_count(const sn_model *m, int k);
-sn_status sn_model_loss_and_grad(sn_model *m, int batch,
-                                 const float *const *targets,
-                                 const float *sample_weights, double *loss,
-                                 const float **grads);
 
 #endif /* SN_MODEL_H */

@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "model/model.h"
+#include "train.h"
 
 static const char *metric_kind_name(sn_metric_kind kind)
 {
