@@ -249,8 +249,7 @@ endif
 # path; the library picks a table at run time (sn_cpu_isa, SN_CPU).
 ISA_SRCS := src/kernels/gemm_kernel.c src/kernels/vecmath.c \
             src/layers/rnn_cells.c
-LIB_SRCS := $(filter-out $(ISA_SRCS),$(sort $(wildcard src/*.c src/kernels/*.c \
-    src/layers/*.c src/eval/*.c src/text/*.c src/series/*.c src/data/*.c)))
+LIB_SRCS := $(filter-out $(ISA_SRCS),$(sort $(wildcard src/*.c src/*/*.c)))
 
 # -march per path; generic keeps the build's own flags (baseline, or
 # ARCH=native where asked).  AVX-512: GCC's default for that level is
@@ -269,7 +268,7 @@ LIB_OBJS := $(LIB_SRCS:%.c=$(BUILDDIR)/%.o) $(ISA_OBJS)
 # mode leaves contraction off).  The library reads no floating-point
 # exception flags, so nothing observable changes but rounding in the last
 # bit.
-HOT_SRCS := src/activations.c src/layers/rnn_core.c src/data/glove_train.c
+HOT_SRCS := src/kernels/activations.c src/layers/rnn_core.c src/data/glove_train.c
 HOT_CFLAGS := -O3 -ffp-contract=fast -fno-trapping-math -fno-math-errno
 
 MAPFILE := src/libseqnet.map

@@ -21,6 +21,11 @@ typedef struct bidi_priv {
     sn_merge_mode mode;
 } bidi_priv;
 
+bool sn_rnn_is_bidirectional(const sn_layer *l)
+{
+    return l->ops == &sn_bidirectional_ops;
+}
+
 const sn_layer *sn_rnn_cell_layer(const sn_layer *l)
 {
     if (sn_rnn_is_recurrent(l))
@@ -267,7 +272,7 @@ static sn_layer *bidi_load_config(sn_reader *r)
     int mode = sn_read_int(r, SN_MERGE_CONCAT, SN_MERGE_NONE, "merge_mode");
     if (r->status != SN_OK)
         return NULL;
-    sn_layer *cell = sn_rnn_load_opts(r);
+    sn_layer *cell = sn_rnn_load_opts(r, sn_rnn_cell_ops);
     if (cell == NULL)
         return NULL;
     return sn_bidirectional(cell, (sn_merge_mode)mode);

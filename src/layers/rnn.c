@@ -138,7 +138,7 @@ static void rnn_save_config(const sn_layer *l, sn_writer *w)
 /* The saved cell must be the one the type name promised. */
 static sn_layer *load_cell(sn_reader *r, const sn_layer_ops *ops)
 {
-    sn_layer *l = sn_rnn_load_opts(r);
+    sn_layer *l = sn_rnn_load_opts(r, sn_rnn_cell_ops);
     if (l != NULL && l->ops != ops) {
         sn_layer_free(l);
         sn_reader_fail(r, SN_ERR_FORMAT, "recurrent cell does not match its "
@@ -188,22 +188,35 @@ const sn_layer_ops sn_gru_ops = {
     .save_config = rnn_save_config, .load_config = gru_load,
 };
 
-/* ------------------------------------------------------------ states */
+/* ------------------------------------------------------------ the types */
 
-SN_API sn_status sn_layer_reset_states(sn_layer_t *layer)
+const sn_layer_ops *sn_rnn_cell_ops(sn_cell_kind cell)
 {
-    if (layer == NULL)
-        return sn_fail(SN_ERR_INVALID_ARG,
-                       "sn_layer_reset_states: layer is NULL");
-    sn_layer *cell = (sn_layer *)sn_rnn_cell_layer(layer);
-    if (cell == NULL)
-        return sn_fail(SN_ERR_INVALID_ARG, "sn_layer_reset_states: layer "
-                       "'%s' (%s) has no state", sn_layer_label(layer),
-                       layer->ops->type);
-    sn_rnn_layer *p = cell->priv;
-    sn_mem_free(&cell->mem, p->state_h);
-    sn_mem_free(&cell->mem, p->state_c);
-    p->state_h = p->state_c = NULL;
-    p->state_batch = 0;
-    return SN_OK;
+    switch (cell) {
+    case SN_CELL_SIMPLE: return &sn_simple_rnn_ops;
+    case SN_CELL_LSTM: return &sn_lstm_ops;
+    default: return &sn_gru_ops;
+    }
+}
+
+bool sn_rnn_is_recurrent(const sn_layer *l)
+{
+    return l->ops == &sn_simple_rnn_ops || l->ops == &sn_lstm_ops ||
+           l->ops == &sn_gru_ops;
+}
+
+SN_API sn_layer_t *sn_simple_rnn(int units, const sn_rnn_opts *opts)
+{
+    return sn_rnn_create(&sn_simple_rnn_ops, SN_CELL_SIMPLE, units, opts,
+                         "sn_simple_rnn");
+}
+
+SN_API sn_layer_t *sn_lstm(int units, const sn_rnn_opts *opts)
+{
+    return sn_rnn_create(&sn_lstm_ops, SN_CELL_LSTM, units, opts, "sn_lstm");
+}
+
+SN_API sn_layer_t *sn_gru(int units, const sn_rnn_opts *opts)
+{
+    return sn_rnn_create(&sn_gru_ops, SN_CELL_GRU, units, opts, "sn_gru");
 }

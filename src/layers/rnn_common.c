@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "model.h"
 #include "rnn_layer.h"
 
 const char *sn_rnn_cell_name(sn_cell_kind cell)
@@ -25,17 +24,6 @@ const char *sn_rnn_cell_type(sn_cell_kind cell)
     case SN_CELL_LSTM: return "LSTM";
     default: return "GRU";
     }
-}
-
-bool sn_rnn_is_recurrent(const sn_layer *l)
-{
-    return l->ops == &sn_simple_rnn_ops || l->ops == &sn_lstm_ops ||
-           l->ops == &sn_gru_ops;
-}
-
-bool sn_rnn_is_bidirectional(const sn_layer *l)
-{
-    return l->ops == &sn_bidirectional_ops;
 }
 
 /* ------------------------------------------------------------ creation */
@@ -78,17 +66,8 @@ static sn_status check_opts(const sn_rnn_opts *o, int units, const char *who)
     return SN_OK;
 }
 
-static const sn_layer_ops *ops_of(sn_cell_kind cell)
-{
-    switch (cell) {
-    case SN_CELL_SIMPLE: return &sn_simple_rnn_ops;
-    case SN_CELL_LSTM: return &sn_lstm_ops;
-    default: return &sn_gru_ops;
-    }
-}
-
-sn_layer *sn_rnn_create(sn_cell_kind cell, int units, const sn_rnn_opts *o,
-                        const char *who)
+sn_layer *sn_rnn_create(const sn_layer_ops *ops, sn_cell_kind cell,
+                        int units, const sn_rnn_opts *o, const char *who)
 {
     sn_rnn_opts opts = SN_RNN_OPTS_INIT;
     if (sn_opts_merge(&opts, sizeof opts, o, who) != SN_OK)
@@ -108,7 +87,7 @@ sn_layer *sn_rnn_create(sn_cell_kind cell, int units, const sn_rnn_opts *o,
     opts.return_state = opts.return_state != 0;
     opts.go_backwards = opts.go_backwards != 0;
     opts.stateful = opts.stateful != 0;
-    sn_layer *l = sn_layer_create(ops_of(cell), sizeof(sn_rnn_layer));
+    sn_layer *l = sn_layer_create(ops, sizeof(sn_rnn_layer));
     if (l == NULL)
         return NULL;
     sn_rnn_layer *p = l->priv;
@@ -116,21 +95,6 @@ sn_layer *sn_rnn_create(sn_cell_kind cell, int units, const sn_rnn_opts *o,
     p->cell = cell;
     p->units = units;
     return l;
-}
-
-SN_API sn_layer_t *sn_simple_rnn(int units, const sn_rnn_opts *opts)
-{
-    return sn_rnn_create(SN_CELL_SIMPLE, units, opts, "sn_simple_rnn");
-}
-
-SN_API sn_layer_t *sn_lstm(int units, const sn_rnn_opts *opts)
-{
-    return sn_rnn_create(SN_CELL_LSTM, units, opts, "sn_lstm");
-}
-
-SN_API sn_layer_t *sn_gru(int units, const sn_rnn_opts *opts)
-{
-    return sn_rnn_create(SN_CELL_GRU, units, opts, "sn_gru");
 }
 
 int sn_rnn_n_states(const sn_rnn_layer *p)
@@ -349,40 +313,7 @@ void sn_rnn_scratch_ws(const sn_rnn_scratch *s, int dir, sn_rnn_ws *ws)
                     (char *)s + s->ws_offset[dir], ws);
 }
 
-const sn_rnn_scratch *sn_rnn_last_scratch(const sn_layer *l,
-                                          const char *who, sn_status *st)
-{
-    *st = SN_OK;
-    if (l == NULL) {
-        *st = sn_fail(SN_ERR_INVALID_ARG, "%s: layer is NULL", who);
-        return NULL;
-    }
-    if (!sn_rnn_is_recurrent(l) && !sn_rnn_is_bidirectional(l)) {
-        *st = sn_fail(SN_ERR_INVALID_ARG, "%s: layer '%s' (%s) is not "
-                      "recurrent", who, sn_layer_label(l), l->ops->type);
-        return NULL;
-    }
-    const sn_model *m = l->owner;
-    void *s = m != NULL ? sn_exec_node_scratch(m->train_exec, l->node, NULL)
-                        : NULL;
-    if (s == NULL)
-        *st = sn_fail(SN_ERR_STATE, "%s: layer '%s' has not run a "
-                      "sn_model_forward yet", who, sn_layer_label(l));
-    return s;
-}
-
 /* ------------------------------------------------------------ stateful */
-
-SN_API sn_status sn_model_reset_states(sn_model_t *m)
-{
-    if (m == NULL)
-        return sn_fail(SN_ERR_INVALID_ARG,
-                       "sn_model_reset_states: model is NULL");
-    for (int i = 0; i < m->n_nodes; i++)
-        if (sn_rnn_cell_layer(m->nodes[i].layer) != NULL)
-            sn_layer_reset_states(m->nodes[i].layer);
-    return SN_OK;
-}
 
 sn_status sn_rnn_stateful_begin(const sn_layer *l, sn_rnn_layer *p,
                                 int batch)
@@ -456,7 +387,8 @@ void sn_rnn_save_opts(const sn_rnn_layer *p, sn_writer *w)
     sn_write_i32(w, o->truncate_steps);
 }
 
-sn_layer *sn_rnn_load_opts(sn_reader *r)
+sn_layer *sn_rnn_load_opts(sn_reader *r,
+                           const sn_layer_ops *(*cell_ops)(sn_cell_kind))
 {
     sn_rnn_opts o = SN_RNN_OPTS_INIT;
     int cell = sn_read_int(r, 1, 4, "recurrent cell");
@@ -483,5 +415,6 @@ sn_layer *sn_rnn_load_opts(sn_reader *r)
         sn_reader_fail(r, SN_ERR_FORMAT, "unknown recurrent cell %d", cell);
         return NULL;
     }
-    return sn_rnn_create((sn_cell_kind)cell, units, &o, "load");
+    return sn_rnn_create(cell_ops((sn_cell_kind)cell), (sn_cell_kind)cell,
+                         units, &o, "load");
 }

@@ -6,14 +6,38 @@
  */
 #include <string.h>
 
+#include "model/model.h"
 #include "rnn_layer.h"
+
+/* The scratch of l's last forward in its model's training workspace. */
+static const sn_rnn_scratch *last_scratch(const sn_layer *l,
+                                          const char *who, sn_status *st)
+{
+    *st = SN_OK;
+    if (l == NULL) {
+        *st = sn_fail(SN_ERR_INVALID_ARG, "%s: layer is NULL", who);
+        return NULL;
+    }
+    if (!sn_rnn_is_recurrent(l) && !sn_rnn_is_bidirectional(l)) {
+        *st = sn_fail(SN_ERR_INVALID_ARG, "%s: layer '%s' (%s) is not "
+                      "recurrent", who, sn_layer_label(l), l->ops->type);
+        return NULL;
+    }
+    const sn_model *m = l->owner;
+    void *s = m != NULL ? sn_exec_node_scratch(m->train_exec, l->node, NULL)
+                        : NULL;
+    if (s == NULL)
+        *st = sn_fail(SN_ERR_STATE, "%s: layer '%s' has not run a "
+                      "sn_model_forward yet", who, sn_layer_label(l));
+    return s;
+}
 
 SN_API int sn_rnn_step_grad_norms(const sn_layer_t *layer, sn_step_grad which,
                                   float *norms, int max_steps)
 {
     const char *who = "sn_rnn_step_grad_norms";
     sn_status st;
-    const sn_rnn_scratch *s = sn_rnn_last_scratch(layer, who, &st);
+    const sn_rnn_scratch *s = last_scratch(layer, who, &st);
     if (s == NULL)
         return st;
     if (norms == NULL || (which != SN_STEP_GRAD_HIDDEN &&
@@ -47,7 +71,7 @@ SN_API long sn_rnn_gate_activations(const sn_layer_t *layer, float *out,
 {
     const char *who = "sn_rnn_gate_activations";
     sn_status st;
-    const sn_rnn_scratch *s = sn_rnn_last_scratch(layer, who, &st);
+    const sn_rnn_scratch *s = last_scratch(layer, who, &st);
     if (s == NULL)
         return st;
     const sn_rnn_cfg *cfg = &s->cfg[0];

@@ -3,6 +3,10 @@
  * (bidirectional.c) share: their configuration, the scratch layout that
  * carries a forward pass to its backward pass and to the introspection
  * calls, weight registration and lookup (rnn_common.c).
+ *
+ * One way: rnn_common.c knows neither layer type; rnn.c (the cells) uses
+ * it; bidirectional.c wraps a cell; rnn_states.c, rnn_weights.c and
+ * rnn_introspect.c serve both from above.
  */
 #ifndef SN_RNN_LAYER_H
 #define SN_RNN_LAYER_H
@@ -32,14 +36,19 @@ typedef struct sn_rnn_scratch {
 
 const char *sn_rnn_cell_name(sn_cell_kind cell);     /* "lstm"           */
 const char *sn_rnn_cell_type(sn_cell_kind cell);     /* "LSTM"           */
+/* A SimpleRNN, LSTM or GRU (rnn.c); the layer type of a cell (rnn.c). */
 bool sn_rnn_is_recurrent(const sn_layer *l);
+const sn_layer_ops *sn_rnn_cell_ops(sn_cell_kind cell);
+/* A Bidirectional (bidirectional.c). */
 bool sn_rnn_is_bidirectional(const sn_layer *l);
-/* The cell layer inside l: l itself, or a Bidirectional's wrapped one. */
+/* The cell layer inside l: l itself, or a Bidirectional's wrapped one
+ * (bidirectional.c). */
 const sn_layer *sn_rnn_cell_layer(const sn_layer *l);
 
-/* Validates and fills a layer from constructor arguments. */
-sn_layer *sn_rnn_create(sn_cell_kind cell, int units, const sn_rnn_opts *o,
-                        const char *who);
+/* Validates and fills a layer of type ops (cell's) from constructor
+ * arguments. */
+sn_layer *sn_rnn_create(const sn_layer_ops *ops, sn_cell_kind cell,
+                        int units, const sn_rnn_opts *o, const char *who);
 
 /* Number of state tensors (1, or 2 for an LSTM). */
 int sn_rnn_n_states(const sn_rnn_layer *p);
@@ -70,9 +79,6 @@ void *sn_rnn_scratch_extra(const sn_rnn_scratch *s);
 sn_status sn_rnn_output_mask(sn_call *c, const sn_rnn_cfg *cfg, int steps);
 const float *sn_rnn_keep_in(const sn_rnn_scratch *s, int dir);
 const float *sn_rnn_keep_rec(const sn_rnn_scratch *s, int dir);
-/* The scratch of l's last forward in its model's training workspace. */
-const sn_rnn_scratch *sn_rnn_last_scratch(const sn_layer *l,
-                                          const char *who, sn_status *st);
 void sn_rnn_scratch_ws(const sn_rnn_scratch *s, int dir, sn_rnn_ws *ws);
 
 /* Stateful layers: initial states for this batch / keep the final ones
@@ -90,7 +96,9 @@ sn_status sn_rnn_stateful_end(sn_rnn_layer *p, const sn_mem *mem, int batch,
 
 /* Config (de)serialisation shared with Bidirectional. */
 void sn_rnn_save_opts(const sn_rnn_layer *p, sn_writer *w);
-sn_layer *sn_rnn_load_opts(sn_reader *r);
+/* cell_ops gives the layer type of the saved cell kind. */
+sn_layer *sn_rnn_load_opts(sn_reader *r,
+                           const sn_layer_ops *(*cell_ops)(sn_cell_kind));
 
 extern const sn_layer_ops sn_simple_rnn_ops, sn_lstm_ops, sn_gru_ops,
     sn_bidirectional_ops;

@@ -16,7 +16,7 @@
  */
 #include <string.h>
 
-#include "model.h"
+#include "model/model.h"
 #include "rnn_layer.h"
 
 typedef enum part { KERNEL = 0, RECURRENT = 1, BIAS_IH = 2, BIAS_HH = 3 } part;

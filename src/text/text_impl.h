@@ -1,7 +1,8 @@
 /*
  * text_impl.h - the text vectorizer's internals, shared by the files of
  * src/text/ (standardize.c, tokenize.c, vocab.c, vectorizer.c,
- * vectorizer_io.c).  Nothing here is exported.
+ * vectorizer_io.c, vectorizer_model.c), and with io/model_io.c for the
+ * model file's vectorizer section.  Nothing here is exported.
  */
 #ifndef SN_TEXT_IMPL_H
 #define SN_TEXT_IMPL_H
@@ -133,5 +134,13 @@ void sn_vectorizer_write(const sn_vectorizer_t *v, sn_writer *w);
 /* Reads a payload into a new vectorizer allocated with mem; validates
  * everything.  NULL with the reader failed or sn_fail called. */
 sn_vectorizer_t *sn_vectorizer_read(sn_reader *r, const sn_mem *mem);
+
+/* ------------------------------------------------------------ the model */
+
+/* The model's text vectorizer (vectorizer_model.c): freed with the model
+ * (SN_PART_VECTORIZER), written to and read from the optional "vocb"
+ * section (io/model_io.c). */
+void sn_model_save_vectorizer(const sn_model *m, sn_writer *w);
+sn_status sn_model_load_vectorizer(sn_model *m, sn_reader *r);
 
 #endif /* SN_TEXT_IMPL_H */

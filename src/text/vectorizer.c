@@ -1,12 +1,12 @@
 /*
  * vectorizer.c - sn_vectorizer_t, Keras TextVectorization: options,
- * adapt, vocabulary access, transforms, decoding, and the copy a model
- * keeps (docs/TEXT.md).
+ * adapt, vocabulary access, transforms and decoding (docs/TEXT.md).  Its
+ * file form is vectorizer_io.c; the copy a model keeps,
+ * vectorizer_model.c.
  */
 #include <math.h>
 #include <string.h>
 
-#include "model.h"
 #include "text/text_impl.h"
 
 /* ------------------------------------------------------------ creation */
@@ -590,77 +590,5 @@ SN_API sn_status sn_vectorizer_decode(const sn_vectorizer_t *v,
     if (!fits)
         return sn_fail(SN_ERR_INVALID_ARG, "%s: the text needs %zu bytes and "
                        "a NUL, buf holds %zu", who, total, cap);
-    return SN_OK;
-}
-
-/* ------------------------------------------------------------ the model */
-
-void sn_model_free_vectorizer(sn_model *m)
-{
-    sn_vectorizer_free(m->vectorizer);
-    m->vectorizer = NULL;
-}
-
-/* A copy through the serialised form: the same validation as loading, and
- * the copy is allocated with the model's allocator. */
-static sn_status copy_with(const sn_vectorizer_t *v, const sn_mem *mem,
-                           sn_vectorizer_t **copy)
-{
-    sn_writer w;
-    sn_writer_init(&w, mem);
-    sn_vectorizer_write(v, &w);
-    sn_status st = w.status;
-    if (st == SN_OK) {
-        sn_reader r;
-        sn_reader_init(&r, w.data, w.len);
-        sn_clear_error();
-        *copy = sn_vectorizer_read(&r, mem);
-        if (*copy == NULL)
-            st = r.status != SN_OK ? r.status
-                 : sn_last_status() != SN_OK ? sn_last_status()
-                                             : SN_ERR_NOMEM;
-    }
-    sn_writer_free(&w);
-    return st;
-}
-
-SN_API sn_status sn_model_set_vectorizer(sn_model_t *m,
-                                         const sn_vectorizer_t *v)
-{
-    if (m == NULL)
-        return sn_fail(SN_ERR_INVALID_ARG, "sn_model_set_vectorizer: model "
-                       "is NULL");
-    sn_vectorizer_t *copy = NULL;
-    if (v != NULL) {
-        sn_status st = copy_with(v, &m->mem, &copy);
-        if (st != SN_OK)
-            return st;
-    }
-    sn_model_free_vectorizer(m);
-    m->vectorizer = copy;
-    return SN_OK;
-}
-
-SN_API const sn_vectorizer_t *sn_model_vectorizer(const sn_model_t *m)
-{
-    return m != NULL ? m->vectorizer : NULL;
-}
-
-void sn_model_save_vectorizer(const sn_model *m, sn_writer *w)
-{
-    sn_vectorizer_write(m->vectorizer, w);
-}
-
-sn_status sn_model_load_vectorizer(sn_model *m, sn_reader *r)
-{
-    if (m->vectorizer != NULL)
-        return sn_fail(SN_ERR_FORMAT, "a second vectorizer section");
-    sn_clear_error();
-    sn_vectorizer_t *v = sn_vectorizer_read(r, &m->mem);
-    if (v == NULL)
-        return r->status != SN_OK ? r->status
-               : sn_last_status() != SN_OK ? sn_last_status()
-                                           : SN_ERR_FORMAT;
-    m->vectorizer = v;
     return SN_OK;
 }

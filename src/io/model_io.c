@@ -16,8 +16,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "custom.h"
-#include "model.h"
+#include "custom/custom.h"
+#include "model/model.h"
+#include "text/text_impl.h"
+#include "train/train.h"
 
 /* PNG's trick: a high-bit byte, then CR LF, ^Z and LF, so that 7-bit or
  * text-mode transfers that mangle line ends are caught by the magic. */

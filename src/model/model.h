@@ -38,6 +38,18 @@ typedef struct sn_weight {
     int node;        /* owning node                                    */
 } sn_weight;
 
+/* What other files hang on a model: the model frees each through the
+ * function it was given (sn_model_attach), so the graph calls none of them
+ * by name and the arrows run one way (training, text -> model).  Freed in
+ * this order. */
+typedef enum sn_model_part {
+    SN_PART_WORKSPACES,  /* executors of forward/backward and predict   */
+    SN_PART_TRAINING,    /* compile state: loss, metrics, optimizer     */
+    SN_PART_VECTORIZER,  /* a text vectorizer                           */
+    SN_MODEL_PARTS
+} sn_model_part;
+typedef void (*sn_model_part_free)(sn_model *m);
+
 /* A metric the user registered with sn_model_add_metric. */
 typedef struct sn_user_metric {
     char *name;
@@ -91,15 +103,17 @@ struct sn_model {
     float *loss_grad;               /* dLoss/dy for each output, one array  */
     size_t loss_grad_cap;
 
-    /* set by sn_model_set_vectorizer (text/vectorizer.c); NULL if none */
+    /* set by sn_model_set_vectorizer (text/vectorizer_model.c) or NULL */
     struct sn_vectorizer *vectorizer;
+
+    /* how to free each part, given by the file that attached it */
+    sn_model_part_free part_free[SN_MODEL_PARTS];
 };
 
-/* The model's text vectorizer (text/vectorizer.c): freed with the model,
- * written to and read from the optional "vocb" section (model_io.c). */
-void sn_model_free_vectorizer(sn_model *m);
-void sn_model_save_vectorizer(const sn_model *m, sn_writer *w);
-sn_status sn_model_load_vectorizer(sn_model *m, sn_reader *r);
+/* Makes sn_model_free call free_fn(m) for part (the last call wins; the
+ * same function may be given again). */
+void sn_model_attach(sn_model *m, sn_model_part part,
+                     sn_model_part_free free_fn);
 
 /* The model's thread pool (model_threads.c): started when the model is
  * built (SN_ERR_NOMEM fails the build), stopped when it is freed. */
@@ -134,34 +148,5 @@ void *sn_exec_node_scratch(const sn_exec *e, int node, size_t *bytes);
 bool sn_exec_has_backward(const sn_exec *e);
 /* A backward has run and it filled the model inputs' gradients. */
 bool sn_exec_has_input_grads(const sn_exec *e);
-
-/* Optimizer internals used by save/load and fit (optimizer.c). */
-sn_status sn_optimizer_save_state(const sn_optimizer_t *opt, sn_writer *w);
-/* Rebuilds an optimizer (options, schedule, step count, slot arrays) from
- * what save_state wrote; validates every value. */
-sn_status sn_optimizer_load_state(sn_reader *r, const sn_mem *mem,
-                                  sn_optimizer_t **out);
-/* Whether opt holds slot arrays (is bound to a model), and their length. */
-bool sn_optimizer_bound_count(const sn_optimizer_t *opt, size_t *n);
-/* A fresh optimizer with the same options and schedule, no state. */
-sn_optimizer_t *sn_optimizer_clone_config(const sn_optimizer_t *opt);
-
-/* Compile state for save/load (model_compile.c): loss, metrics and, when
- * present, the optimizer, plus the dropout pass counter. */
-void sn_model_save_training_state(const sn_model *m, sn_writer *w);
-sn_status sn_model_load_training_state(sn_model *m, sn_reader *r);
-
-/* Predict workspaces (model_run.c). */
-void sn_model_free_pool(sn_model *m);
-
-/* Training helpers shared by model_compile.c and fit.c. */
-void sn_model_free_training(sn_model *m);
-void sn_output_rows_cols(const sn_model *m, int k, int batch, int *rows,
-                         int *cols);
-size_t sn_target_count(const sn_model *m, int k);
-sn_status sn_model_loss_and_grad(sn_model *m, int batch,
-                                 const float *const *targets,
-                                 const float *sample_weights, double *loss,
-                                 const float **grads);
 
 #endif /* SN_MODEL_H */

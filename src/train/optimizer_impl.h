@@ -5,7 +5,7 @@
 #ifndef SN_OPTIMIZER_IMPL_H
 #define SN_OPTIMIZER_IMPL_H
 
-#include "model.h"
+#include "train.h"
 
 /* Most slot arrays any optimizer keeps per weight element (Adam with
  * amsgrad: m, v, vhat; RMSprop centered with momentum: v, mom, mg). */

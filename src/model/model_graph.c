@@ -82,6 +82,12 @@ bool sn_node_is_input(const sn_model *m, int node)
 
 /* ------------------------------------------------------------ lifetime */
 
+void sn_model_attach(sn_model *m, sn_model_part part,
+                     sn_model_part_free free_fn)
+{
+    m->part_free[part] = free_fn;
+}
+
 SN_API sn_model_t *sn_model_new(const sn_model_opts *opts)
 {
     sn_model_opts o = SN_MODEL_OPTS_INIT;
@@ -112,12 +118,12 @@ SN_API void sn_model_free(sn_model_t *m)
     if (m == NULL)
         return;
     sn_mem mem = m->mem;
-    sn_exec_free(m->train_exec);
-    sn_model_free_pool(m);
+    /* what run, compile and the text toolkit attached, in part order */
+    for (int p = 0; p < SN_MODEL_PARTS; p++)
+        if (m->part_free[p] != NULL)
+            m->part_free[p](m);
     sn_model_stop_threads(m);
     pthread_mutex_destroy(&m->pool_lock);
-    sn_model_free_training(m);
-    sn_model_free_vectorizer(m);
     for (int i = 0; i < m->n_nodes; i++) {
         sn_layer_destroy(m->nodes[i].layer);
         sn_mem_free(&mem, m->nodes[i].in);

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "layers/layers.h"
-#include "model.h"
+#include "model/model.h"
 
 static const sn_layer_ops *const builtin_ops[] = {
     &sn_input_layer_ops,

@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "model.h"
+#include "train.h"
 
 static const char *metric_kind_name(sn_metric_kind kind)
 {
@@ -37,8 +37,8 @@ static void free_names(sn_model *m)
     m->n_metric_names = 0;
 }
 
-/* Called by sn_model_free. */
-void sn_model_free_training(sn_model *m)
+/* SN_PART_TRAINING: called by sn_model_free. */
+static void free_training(sn_model *m)
 {
     sn_optimizer_free(m->optimizer);
     m->optimizer = NULL;
@@ -66,6 +66,7 @@ static const char *base_metric_name(const sn_model *m, int i)
 
 static sn_status rebuild_names(sn_model *m)
 {
+    sn_model_attach(m, SN_PART_TRAINING, free_training);
     free_names(m);
     int n_out = sn_model_num_outputs(m);
     int per_output = m->n_metrics + m->n_user_metrics;
@@ -138,6 +139,7 @@ static sn_status install(sn_model *m, sn_optimizer_t *optimizer,
         }
         memcpy(copy, metrics, (size_t)n_metrics * sizeof *copy);
     }
+    sn_model_attach(m, SN_PART_TRAINING, free_training);
     sn_optimizer_free(m->optimizer);
     sn_mem_free(&m->mem, m->metrics);
     m->optimizer = optimizer;
@@ -216,6 +218,7 @@ SN_API sn_status sn_model_add_metric(sn_model_t *m, const char *name,
         memcpy(grown, m->user_metrics,
                (size_t)m->n_user_metrics * sizeof *grown);
     grown[m->n_user_metrics] = (sn_user_metric){ copy, fn, user };
+    sn_model_attach(m, SN_PART_TRAINING, free_training);
     sn_mem_free(&m->mem, m->user_metrics);
     m->user_metrics = grown;
     m->n_user_metrics++;
@@ -295,6 +298,7 @@ sn_status sn_model_loss_and_grad(sn_model *m, int batch,
         if (rows > max_rows)
             max_rows = rows;
     }
+    sn_model_attach(m, SN_PART_TRAINING, free_training);
     sn_status st = sn_mem_reserve(&m->mem, (void **)&m->loss_grad,
                                   &m->loss_grad_cap,
                                   (need + (size_t)max_rows) * sizeof(float));

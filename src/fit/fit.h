@@ -7,7 +7,7 @@
 
 #include <stdio.h>
 
-#include "model.h"
+#include "train/train.h"
 
 /* ---------------------------------------------------------------- history */
 sn_history_t *sn_history_new(const sn_mem *mem, const char *const *keys,

@@ -9,6 +9,17 @@
 
 #include "model.h"
 
+/* SN_PART_WORKSPACES: the training executor and the pooled predict ones
+ * (called by sn_model_free, single-threaded). */
+static void free_workspaces(sn_model *m)
+{
+    sn_exec_free(m->train_exec);
+    m->train_exec = NULL;
+    for (int i = 0; i < m->n_pool; i++)
+        sn_exec_free(m->pool[i]);
+    m->n_pool = 0;
+}
+
 static sn_status ensure_built(sn_model *m, const char *who)
 {
     if (m == NULL)
@@ -27,6 +38,7 @@ SN_API sn_status sn_model_forward(sn_model_t *m, int batch,
         m->train_exec = sn_exec_new(m, m->grads);
         if (m->train_exec == NULL)
             return SN_ERR_NOMEM;
+        sn_model_attach(m, SN_PART_WORKSPACES, free_workspaces);
     }
     /* each training forward draws fresh dropout masks, reproducibly */
     uint64_t dropout_seed = sn_rng_derive(m->seed ^ 0x64726f706f7574ULL,
@@ -133,17 +145,12 @@ static void give_back_workspace(sn_model *m, sn_exec *e)
     if (m->n_pool < n) {
         m->pool[m->n_pool++] = e;
         e = NULL;
+        sn_model_attach(m, SN_PART_WORKSPACES, free_workspaces);
     }
     pthread_mutex_unlock(&m->pool_lock);
     sn_exec_free(e);
 }
 
-void sn_model_free_pool(sn_model *m)
-{
-    for (int i = 0; i < m->n_pool; i++)
-        sn_exec_free(m->pool[i]);
-    m->n_pool = 0;
-}
 
 SN_API sn_status sn_model_predict(sn_model_t *m, int batch,
                                   const void *const *inputs,
