@@ -2381,7 +2381,96 @@ static Suite *rnn_suite(void)
     return s;
 }
 
+/* ------------------------------------------------------------ NaN, Inf */
+
+enum { NT = 5, NE = 3, NH = 4 };
+
+/* Model: (NT, NE) float input -> cell(NH, activation act, all steps). */
+static sn_model_t *nan_model(int cell, sn_activation act)
+{
+    sn_model_t *m = tk_new_model(5);
+    sn_rnn_opts o = SN_RNN_OPTS_INIT;
+    o.activation = act;
+    o.return_sequences = 1;
+    sn_layer_t *l = cell == 0 ? sn_simple_rnn(NH, &o)
+                    : cell == 1 ? sn_lstm(NH, &o) : sn_gru(NH, &o);
+    ck_assert_int_ge(sn_apply(m, l, sn_input(m, NT, NE)), 0);
+    ck_assert_int_eq(sn_model_build(m), SN_OK);
+    return m;
+}
+
+static int row_has_nan(const float *y, int b)
+{
+    for (int i = 0; i < NT * NH; i++)
+        if (isnan(y[(size_t)b * NT * NH + i]))
+            return 1;
+    return 0;
+}
+
+static int row_finite(const float *y, int b)
+{
+    for (int i = 0; i < NT * NH; i++)
+        if (!isfinite(y[(size_t)b * NT * NH + i]))
+            return 0;
+    return 1;
+}
+
+/* NaN and ±Inf in the inputs or the weights are not errors: they flow
+ * through the arithmetic like any number (NaN propagates; ReLU maps it to
+ * 0, as max(x, 0) does), never into undefined behaviour (UBSan runs this
+ * suite), and a row's NaN never leaks into another row.  Every cell and
+ * activation, at batch 1 and at a batch that takes the fused step path;
+ * `make check` runs it on every instruction-set path. */
+START_TEST(test_nan_and_inf_propagate_without_ub)
+{
+    int cell = _i / 4;
+    sn_activation acts[4] = { SN_TANH, SN_SIGMOID, SN_RELU, SN_LINEAR };
+    sn_activation act = acts[_i % 4];
+    int batches[2] = { 1, 9 };
+    for (int bi = 0; bi < 2; bi++) {
+        int B = batches[bi];
+        sn_model_t *m = nan_model(cell, act);
+        float *x = malloc((size_t)B * NT * NE * sizeof *x);
+        float *y = malloc((size_t)B * NT * NH * sizeof *y);
+        ck_assert(x && y);
+        tk_fill(x, (size_t)B * NT * NE, 3, -1.0f, 1.0f);
+        const void *in[1] = { x };
+        float *out[1] = { y };
+        /* NaN in row 0, +Inf in the last row (B > 1): the rest stay finite */
+        x[2 * NE + 1] = NAN;
+        if (B > 1)
+            x[((size_t)(B - 1) * NT + 1) * NE] = INFINITY;
+        ck_assert_int_eq(sn_model_predict(m, B, in, NULL, out), SN_OK);
+        if (act != SN_RELU)
+            ck_assert_msg(row_has_nan(y, 0), "cell %d act %d: NaN input "
+                          "did not reach the output", cell, (int)act);
+        for (int b = 1; b < B - 1; b++)
+            ck_assert_msg(row_finite(y, b), "cell %d act %d batch %d: row "
+                          "%d not finite", cell, (int)act, B, b);
+        /* NaN in a recurrent weight: every row may turn NaN, no error */
+        size_t n;
+        float *rec = sn_model_weight_data(m, 1, &n);
+        ck_assert(rec != NULL && n > 0);
+        rec[0] = NAN;
+        x[2 * NE + 1] = 0.5f;
+        ck_assert_int_eq(sn_model_predict(m, B, in, NULL, out), SN_OK);
+        if (act != SN_RELU)
+            ck_assert_msg(row_has_nan(y, 0), "cell %d act %d: NaN weight "
+                          "did not reach the output", cell, (int)act);
+        rec[0] = -INFINITY;
+        ck_assert_int_eq(sn_model_predict(m, B, in, NULL, out), SN_OK);
+        free(x);
+        free(y);
+        sn_model_free(m);
+    }
+}
+END_TEST
+
 int main(void)
 {
-    return tk_run_suite(rnn_suite());
+    Suite *s = rnn_suite();
+    TCase *tc = tcase_create("nan");
+    tcase_add_loop_test(tc, test_nan_and_inf_propagate_without_ub, 0, 12);
+    suite_add_tcase(s, tc);
+    return tk_run_suite(s);
 }
