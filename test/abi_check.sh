@@ -23,11 +23,8 @@ cd "$(dirname "$0")/.." || exit 2
 
 libdir=${SN_LIBDIR:-lib}
 header=include/seqnet.h
-passed=0
-failed=0
 
-pass() { passed=$((passed + 1)); echo "ok   - $1"; }
-fail() { failed=$((failed + 1)); echo "FAIL - $1"; }
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/support/report.sh"
 
 version_field() {
     sed -n -E "s/^[[:space:]]*#[[:space:]]*define[[:space:]]+SN_VERSION_$1[[:space:]]+([0-9]+).*/\\1/p" "$header"

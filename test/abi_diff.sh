@@ -26,15 +26,7 @@ cd "$(dirname "$0")/.." || exit 2
 libdir=${SN_LIBDIR:-lib}
 baseline=${SN_ABI_BASELINE:-abi/libseqnet.abi}
 header=include/seqnet.h
-passed=0
-failed=0
-pass() { passed=$((passed + 1)); echo "ok   - $1"; }
-fail() { failed=$((failed + 1)); echo "FAIL - $1"; }
-finish() {
-    echo "$passed passed, $failed failed"
-    [ "$failed" -eq 0 ]
-    exit
-}
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/support/report.sh"
 
 if [ "${SN_SANITIZE:-}" = 1 ]; then
     echo "skipped: compares the normal build, not a SANITIZE=1 one"

@@ -12,15 +12,7 @@ set -u
 
 cd "$(dirname "$0")/.." || exit 2
 
-passed=0
-failed=0
-pass() { passed=$((passed + 1)); echo "ok   - $1"; }
-fail() { failed=$((failed + 1)); echo "FAIL - $1"; }
-finish() {
-    echo "$passed passed, $failed failed"
-    [ "$failed" -eq 0 ]
-    exit
-}
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/support/report.sh"
 
 if ! command -v doxygen >/dev/null 2>&1; then
     if [ "${SN_TEST_STRICT:-0}" = 1 ]; then

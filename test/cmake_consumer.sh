@@ -30,16 +30,8 @@ fi
 
 make_cmd=${MAKE:-make}
 prefix=/usr
-passed=0
-failed=0
 
-pass() { passed=$((passed + 1)); echo "ok   - $1"; }
-fail() { failed=$((failed + 1)); echo "FAIL - $1"; }
-finish() {
-    echo "$passed passed, $failed failed"
-    [ "$failed" -eq 0 ]
-    exit
-}
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/support/report.sh"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/seqnet-cmake.XXXXXX") || exit 2
 trap 'rm -rf "$tmp"' EXIT

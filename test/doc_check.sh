@@ -25,10 +25,7 @@ libdir=${SN_LIBDIR:-lib}
 header=include/seqnet.h
 cc_cmd=${CC:-cc}
 cxx_cmd=${CXX:-c++}
-passed=0
-failed=0
-pass() { passed=$((passed + 1)); echo "ok   - $1"; }
-fail() { failed=$((failed + 1)); echo "FAIL - $1"; }
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/support/report.sh"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/seqnet-doc.XXXXXX") || exit 2
 trap 'rm -rf "$tmp"' EXIT
