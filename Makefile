@@ -41,6 +41,9 @@
 #                            with BLIS_INCDIR=... BLIS_LIBDIR=...
 #   ARCH=native              add -march=native (the default build runs on any
 #                            x86-64 and passes no -march flag)
+#   ISA_PATHS=generic        build only the portable kernels (what a non-x86
+#                            CPU gets; default on x86-64: avx512 avx2 generic,
+#                            one copy each, chosen at run time: SN_CPU caps it)
 #   SANITIZE=1               build library, tests and examples with
 #                            AddressSanitizer + UBSan into build/asan-$(BLAS)/ and
 #                            lib/asan/, leaving the normal build alone
