@@ -49,7 +49,7 @@
 
 enum { B = 64, T = 256, E = 128, V = 20000, H = 128 };
 
-static int g_steps = 25, g_warmup = 3, g_threads = 2;
+static int g_steps = 25, g_warmup = 3;
 
 static double now_ms(void) {
     struct timespec ts;
@@ -429,8 +429,8 @@ int main(int argc, char **argv) {
         } else if (v && !strcmp(a, "--models")) {
             models = v, k++;
         } else if (v && !strcmp(a, "--threads")) {
-            g_threads = atoi(v), k++;
-            if (g_threads < 1) {
+            k++;
+            if (atoi(v) < 1) {
                 usage(stderr);
                 return 2;
             }

@@ -245,7 +245,7 @@ have_onednn() {
 # Did each peer take the path?  Their own words, printed and recorded.
 check_peers() {
     local isa=$1 said
-    if have_torch; then
+    if [ "$torch_ok" = 1 ]; then
         said=$(ATEN_CPU_CAPABILITY=$torch_cap OPENBLAS_CORETYPE=$ob_core /usr/bin/python3 -c \
             'import torch; print(torch.__config__.show())' 2>/dev/null |
             sed -n 's/.*CPU capability usage: *//p' | head -1)
@@ -254,7 +254,7 @@ check_peers() {
             *) echo "peer torch $isa NOT-SWITCHED" >>"$out/peers-$isa.txt"
                note "PyTorch did not report $torch_says under ATEN_CPU_CAPABILITY=$torch_cap (said '${said:-nothing}')" ;; esac
     fi
-    if have_onednn; then
+    if [ "$onednn_ok" = 1 ]; then
         said=$(ONEDNN_VERBOSE=1 ONEDNN_MAX_CPU_ISA=$dnnl_isa OMP_NUM_THREADS=1 \
             "$out/onednn_lstm" 4 1 8 8 1 2>&1 | grep -m1 -o 'isa:[^,]*')
         echo "oneDNN with ONEDNN_MAX_CPU_ISA=$dnnl_isa says: ${said:-?}"
@@ -263,6 +263,10 @@ check_peers() {
                note "oneDNN did not report $dnnl_says under ONEDNN_MAX_CPU_ISA=$dnnl_isa (said '${said:-nothing}')" ;; esac
     fi
 }
+
+# Whether each peer can run: asked once (the import of torch takes seconds).
+torch_ok=0; have_torch && torch_ok=1
+onednn_ok=0; have_onednn && onednn_ok=1
 
 sn_rc=0
 for isa in $isas; do
@@ -279,14 +283,14 @@ for isa in $isas; do
             tee -a "$out/libseqnet-$isa.txt"
         rc=${PIPESTATUS[0]}
         [ "$rc" = 0 ] || { sn_rc=$rc; note "bench_rnn failed (exit $rc); see above"; }
-        if have_torch; then
+        if [ "$torch_ok" = 1 ]; then
             section "$isa: PyTorch (ATEN_CPU_CAPABILITY=$torch_cap, $threads threads)"
             ATEN_CPU_CAPABILITY=$torch_cap OPENBLAS_CORETYPE=$ob_core OMP_WAIT_POLICY=PASSIVE \
                 /usr/bin/python3 "$peers/torch_bench.py" --threads "$threads" \
                 --steps "$steps" --models "$models" | tee -a "$out/torch-$isa.txt"
             [ "${PIPESTATUS[0]}" = 0 ] || note "torch_bench.py failed; its numbers may be incomplete"
         fi
-        if have_onednn; then
+        if [ "$onednn_ok" = 1 ]; then
             section "$isa: oneDNN LSTM primitive (ONEDNN_MAX_CPU_ISA=$dnnl_isa, OMP_NUM_THREADS=$threads)"
             case ",$models," in *,core,*) run_core=1 ;; *) run_core=0 ;; esac
             case ",$models," in *,lat1,*) run_lat=1 ;; *) run_lat=0 ;; esac

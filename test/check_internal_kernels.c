@@ -68,12 +68,6 @@ static const case_dims dims[] = {
 /* C (+)= op(A) . op(B) + bias on the listed rows, in doubles. */
 static void reference(const sn_gemm_args *g, const float *c0, double *c)
 {
-    int rows_c = 0;
-    for (int i = 0; i < g->m; i++) {
-        int r = g->rows != NULL ? g->rows[i] : i;
-        rows_c = r + 1 > rows_c ? r + 1 : rows_c;
-    }
-    (void)rows_c;
     for (int i = 0; i < g->m; i++) {
         int r = g->rows != NULL ? g->rows[i] : i;
         for (int j = 0; j < g->n; j++) {

@@ -10,7 +10,6 @@
  * Hangs fail through Check's per-test timeout.
  */
 #include <check.h>
-#include <dirent.h>
 #include <errno.h>
 #include <locale.h>
 #include <seqnet.h>
@@ -57,20 +56,6 @@ static char *read_text(const char *path)
     s[n] = '\0';
     fclose(f);
     return s;
-}
-
-/* Files in dir whose name holds the temporary-file mark. */
-static int temp_files_in(const char *dir)
-{
-    DIR *d = opendir(dir);
-    ck_assert_ptr_nonnull(d);
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL)
-        if (strstr(e->d_name, ".sntmp-") != NULL)
-            n++;
-    closedir(d);
-    return n;
 }
 
 static void rm_rf(const char *dir)
@@ -340,7 +325,7 @@ START_TEST(test_save_refuses_non_regular_targets)
                          SN_ERR_IO);
     }
     ck_assert(is_fifo(fifo));
-    ck_assert_int_eq(temp_files_in(dir), 0);
+    ck_assert_int_eq(tk_temp_files_in(dir), 0);
     /* a link to a regular file: the link is replaced, its target kept */
     write_file(real, "old");
     ck_assert_int_eq(symlink(real, link), 0);
@@ -351,7 +336,7 @@ START_TEST(test_save_refuses_non_regular_targets)
     char *old = read_text(real);
     ck_assert_str_eq(old, "old");
     free(old);
-    ck_assert_int_eq(temp_files_in(dir), 0);
+    ck_assert_int_eq(tk_temp_files_in(dir), 0);
     sn_vectorizer_free(v);
     sn_model_free(m);
     rm_rf(dir);
@@ -635,7 +620,7 @@ START_TEST(test_temporary_files_are_named_and_removed)
     snprintf(path, sizeof path, "%s/model.snm", dir);
     sn_model_t *m = small_model(5, 5);
     ck_assert_int_eq(sn_model_save(m, path, 0), SN_OK);
-    ck_assert_int_eq(temp_files_in(dir), 0);
+    ck_assert_int_eq(tk_temp_files_in(dir), 0);
     /* a failed save that returns leaves nothing: every allocation */
     for (long k = 1;; k++) {
         tk_counting_alloc c = { 0, 0, k, 0 };
@@ -643,7 +628,7 @@ START_TEST(test_temporary_files_are_named_and_removed)
         sn_set_allocator(&al);
         sn_status st = sn_model_save(m, path, 0);
         sn_set_allocator(NULL);
-        ck_assert_int_eq(temp_files_in(dir), 0);
+        ck_assert_int_eq(tk_temp_files_in(dir), 0);
         ck_assert_int_eq(c.allocs, c.frees);
         if (st == SN_OK) {
             /* success only when no allocation failed: the directory
@@ -659,7 +644,7 @@ START_TEST(test_temporary_files_are_named_and_removed)
         ck_assert_int_eq(sn_model_save(m, path, 0), SN_ERR_IO);
         ck_assert_int_eq(chmod(dir, 0755), 0);
     }
-    ck_assert_int_eq(temp_files_in(dir), 0);
+    ck_assert_int_eq(tk_temp_files_in(dir), 0);
     sn_model_free(m);
     rm_rf(dir);
 }
@@ -688,7 +673,7 @@ START_TEST(test_failed_saves_leave_nothing)
     signal(SIGXFSZ, old_handler);
     ck_assert_int_eq(st, SN_ERR_IO);
     tk_expect_error_mentions("cannot write");
-    ck_assert_int_eq(temp_files_in(dir), 0);
+    ck_assert_int_eq(tk_temp_files_in(dir), 0);
     char *after = read_text(path);
     ck_assert_uint_eq(strlen(after), before_len);
     ck_assert_int_eq(memcmp(before, after, before_len), 0);
@@ -701,7 +686,7 @@ START_TEST(test_failed_saves_leave_nothing)
     longname[n + 250] = '\0';
     ck_assert_int_eq(sn_model_save(small, longname, 0), SN_ERR_IO);
     tk_expect_error_mentions("cannot create a temporary file");
-    ck_assert_int_eq(temp_files_in(dir), 0);
+    ck_assert_int_eq(tk_temp_files_in(dir), 0);
     /* a bare name: the directory synced is "." */
     char cwd[512];
     ck_assert_ptr_nonnull(getcwd(cwd, sizeof cwd));

@@ -6,7 +6,6 @@
  * out-of-memory at every allocation.
  */
 #include <check.h>
-#include <dirent.h>
 #include <seqnet.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -186,19 +185,6 @@ static unsigned char *with_section(const unsigned char *file, size_t len,
     return out;
 }
 
-static int temp_files_in(const char *dir)
-{
-    DIR *d = opendir(dir);
-    ck_assert_ptr_nonnull(d);
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL)
-        if (strstr(e->d_name, ".sntmp-") != NULL)
-            n++;
-    closedir(d);
-    return n;
-}
-
 static unsigned char *read_all(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
@@ -285,14 +271,14 @@ START_TEST(test_file_round_trip_and_atomic_replace)
     snprintf(path, sizeof path, "%s/model.snm", dir);
     sn_model_t *m = every_layer_model(7);
     ck_assert_int_eq(sn_model_save(m, path, 0), SN_OK);
-    ck_assert_int_eq(temp_files_in(dir), 0);
+    ck_assert_int_eq(tk_temp_files_in(dir), 0);
     sn_model_t *back = NULL;
     ck_assert_int_eq(sn_model_load(path, &back), SN_OK);
     assert_same_model(m, back);
     /* saving over an existing file replaces it, leaving no temp files */
     sn_model_t *other = every_layer_model(8);
     ck_assert_int_eq(sn_model_save(other, path, 0), SN_OK);
-    ck_assert_int_eq(temp_files_in(dir), 0);
+    ck_assert_int_eq(tk_temp_files_in(dir), 0);
     sn_model_t *back2 = NULL;
     ck_assert_int_eq(sn_model_load(path, &back2), SN_OK);
     assert_same_model(other, back2);
@@ -482,7 +468,7 @@ START_TEST(test_io_errors)
     snprintf(path, sizeof path, "%s/missing/model.snm", dir);
     ck_assert_int_eq(sn_model_save(m, path, 0), SN_ERR_IO);
     ck_assert_int_eq(access(path, F_OK), -1);
-    ck_assert_int_eq(temp_files_in(dir), 0);
+    ck_assert_int_eq(tk_temp_files_in(dir), 0);
 
     /* a directory in the way: the rename fails, the directory and what it
      * holds stay as they were, and no temporary file is left behind */
@@ -495,7 +481,7 @@ START_TEST(test_io_errors)
     fputs("keep", f);
     fclose(f);
     ck_assert_int_eq(sn_model_save(m, target, 0), SN_ERR_IO);
-    ck_assert_int_eq(temp_files_in(dir), 0);
+    ck_assert_int_eq(tk_temp_files_in(dir), 0);
     ck_assert_int_eq(access(inside, F_OK), 0);
 
     /* a directory is not a model file */
@@ -587,7 +573,7 @@ START_TEST(test_out_of_memory_while_saving_keeps_the_old_file)
         sn_status st = sn_model_save(other, path, 0);
         sn_set_allocator(NULL);
         ck_assert_int_eq(c.allocs, c.frees);
-        ck_assert_int_eq(temp_files_in(dir), 0);
+        ck_assert_int_eq(tk_temp_files_in(dir), 0);
         if (st == SN_OK) {
             /* only once no allocation failed (a failed directory-sync
              * allocation used to be reported as success) */

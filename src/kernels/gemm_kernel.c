@@ -140,21 +140,15 @@ static void pack_transposed(int k, int n, const float *b, int ldb,
     }
 }
 
-static void pack(int k, int n, const float *b, int ldb, bool bt,
-                 float *packed)
+static void gemm_pack_b(int k, int n, const float *b, int ldb, bool b_transposed,
+                        float *packed)
 {
-    if (bt) {
+    if (b_transposed) {
         pack_transposed(k, n, b, ldb, packed);
         return;
     }
     b_src B = { b, ldb, NULL, INT_MAX, NULL };
     pack_plain(&B, 0, k, n, packed);
-}
-
-static void gemm_pack_b(int k, int n, const float *b, int ldb, bool b_transposed,
-                    float *packed)
-{
-    pack(k, n, b, ldb, b_transposed, packed);
 }
 
 static void gemm_pack_b_stacked(int k1, const float *b1, int k2, const float *b2,

@@ -51,8 +51,7 @@ SN_API int sn_model_num_threads(const sn_model_t *m)
 {
     if (m == NULL)
         return 0;
-    if (m->built)
-        return sn_pool_threads(m->threads);
-    int n = wanted_threads(m);
-    return n > SN_POOL_MAX_THREADS ? SN_POOL_MAX_THREADS : n;
+    /* both are at most SN_POOL_MAX_THREADS: the setter and the default
+     * clamp */
+    return m->built ? sn_pool_threads(m->threads) : wanted_threads(m);
 }

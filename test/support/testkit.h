@@ -64,6 +64,10 @@ void tk_expect_null_with(sn_layer_t *l, const char *word);
 void tk_expect_close(const float *got, const float *want, size_t n,
                      double tol, const char *what);
 
+/* How many files in dir hold the library's temporary-file mark
+ * (".sntmp-"): a save that returned must leave none. */
+int tk_temp_files_in(const char *dir);
+
 /* ---------------------------------------------------------------- skips */
 
 /* A test that cannot run here (data or a locale missing) calls tk_skip and
