@@ -691,7 +691,7 @@ demo: examples
 	    --out out/03-quick
 	@echo
 	@echo "That was the quick version (a small subset of IMDB).  The full"
-	@echo "example (all 25000 reviews, about 10 minutes on 2 cores) is:"
+	@echo "example (all 25000 reviews, about 10 minutes on 2 AVX-512 cores) is:"
 	@echo "    ./$(BUILDDIR)/examples/03_text_classification"
 	@echo "(report and figures in out/03/; see docs/tutorials/03_text_classification.md)"
 else
