@@ -126,6 +126,11 @@ probe() {
     if [ "$what" = check ]; then
         have bash || need "bash" bash
         { have nm && have readelf; } || need "binutils (nm, readelf)" binutils
+        # the locale tests build de_DE.UTF-8 with localedef from the locale
+        # sources of the package locales; without them they are reported as
+        # skipped
+        [ -e /usr/share/i18n/locales/de_DE ] ||
+            need "the de_DE locale source (a decimal-comma locale for the locale tests)" locales
     fi
     if [ "$what" = demo ] || [ "$what" = examples ]; then
         pc_has plplot || need "PLplot (pkg-config plplot)" libplplot-dev
