@@ -1260,8 +1260,9 @@ SN_API sn_status sn_tokenizer_texts_to_sequences(const sn_tokenizer_t *t,
                                                  size_t n,
                                                  sn_ragged_t **out);
 /* sequences_to_texts for one sequence: the words of ids[0 .. len-1] joined
- * by single spaces (indices at or above num_words become the oov_token, or
- * are skipped without one; 0 and unknown indices are skipped, as Keras),
+ * by single spaces; as Keras, indices at or above num_words and unknown
+ * indices become the oov_token, or are skipped without one; 0 (padding)
+ * is always skipped (Keras would write the oov_token for it),
  * NUL-terminated into buf[cap]; *needed (may be NULL) gets the length.
  * SN_ERR_INVALID_ARG if cap is too small (buf then holds what fits). */
 SN_API sn_status sn_tokenizer_sequence_to_text(const sn_tokenizer_t *t,
