@@ -1330,6 +1330,9 @@ SN_API sn_status sn_bpe_train(const char *const *texts, size_t n,
                               const sn_bpe_opts *opts, sn_bpe_t **out);
 /* NULL is a no-op. */
 SN_API void sn_bpe_free(sn_bpe_t *bpe);
+/* Copies the training options into *opts, reading opts->size as the
+ * caller's size. */
+SN_API sn_status sn_bpe_options(const sn_bpe_t *bpe, sn_bpe_opts *opts);
 /* Tokens in the vocabulary (4 + 256 + merges). */
 SN_API int sn_bpe_vocab_size(const sn_bpe_t *bpe);
 /* The bytes of token id in *len bytes, owned by bpe (not NUL-terminated

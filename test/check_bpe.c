@@ -352,6 +352,12 @@ START_TEST(test_standardize_option)
     char buf[64];
     ck_assert_int_eq(sn_bpe_decode(b, ids, n, buf, sizeof buf, NULL), SN_OK);
     ck_assert_str_eq(buf, "great great film great");
+    sn_bpe_opts back = { .size = sizeof back };
+    ck_assert_int_eq(sn_bpe_options(b, &back), SN_OK);
+    ck_assert_int_eq(back.standardize, SN_STANDARDIZE_DEFAULT);
+    ck_assert_int_eq(back.vocab_size, 300);
+    back.size = 1;
+    ck_assert_int_eq(sn_bpe_options(b, &back), SN_ERR_INVALID_ARG);
     sn_bpe_free(b);
 }
 END_TEST

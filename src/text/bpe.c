@@ -240,6 +240,19 @@ SN_API void sn_bpe_free(sn_bpe_t *b)
     sn_mem_free(&mem, b);
 }
 
+SN_API sn_status sn_bpe_options(const sn_bpe_t *b, sn_bpe_opts *opts)
+{
+    if (b == NULL || opts == NULL)
+        return sn_fail(SN_ERR_INVALID_ARG, "sn_bpe_options: NULL argument");
+    if (opts->size < sizeof opts->size || opts->size > sizeof *opts)
+        return sn_fail(SN_ERR_INVALID_ARG, "sn_bpe_options: opts->size %zu "
+                       "is not a size this library knows", opts->size);
+    size_t size = opts->size;
+    memcpy(opts, &b->opts, size);
+    opts->size = size;
+    return SN_OK;
+}
+
 SN_API int sn_bpe_vocab_size(const sn_bpe_t *b)
 {
     if (b == NULL)
