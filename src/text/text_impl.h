@@ -233,6 +233,7 @@ struct sn_tokenizer {
     int64_t n_docs;
     int32_t *by_index;       /* [1 .. n_index]: word id (-1: unseen oov)   */
     int32_t *index_of;       /* word id -> index                           */
+    size_t n_ranked;         /* words index_of covers                      */
     int n_index;
 };
 typedef struct sn_tokenizer sn_tokenizer;

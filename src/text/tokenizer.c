@@ -138,6 +138,7 @@ sn_status sn_tokenizer_rank(sn_tokenizer *t)
     t->by_index = by_index;
     t->index_of = index_of;
     t->n_index = next - 1;
+    t->n_ranked = n;
     return SN_OK;
 }
 
@@ -203,8 +204,8 @@ SN_API const char *sn_tokenizer_word(const sn_tokenizer_t *t, int index)
 static int index_of_word(const sn_tokenizer *t, const char *s, size_t len)
 {
     int32_t id = sn_strtab_find(&t->words, s, len);
-    if (id >= 0 && t->index_of != NULL && (size_t)id < t->words.n)
-        return t->index_of[id];
+    if (id >= 0 && (size_t)id < t->n_ranked)
+        return t->index_of[id]; /* words a failed fit added have none */
     if (t->oov != NULL && strlen(t->oov) == len &&
         memcmp(t->oov, s, len) == 0)
         return 1;
