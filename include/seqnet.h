@@ -2048,8 +2048,8 @@ typedef struct sn_collectives {
 #define SN_COLLECTIVES_INIT { sizeof(sn_collectives), 0, 1, NULL, NULL, NULL, NULL }
 
 /* Makes model (built, on every process of the group) a replica trained
- * data-parallel; a collective call.  Process 0's weights, dropout pass
- * counter and, when it has any (a resumed run), optimizer state are copied
+ * data-parallel; a collective call.  Process 0's weights, seed (which
+ * orders fit's shuffles), dropout pass counter and, when it has any (a resumed run), optimizer state are copied
  * to every process (that process's sn_model_optimizer pointer then
  * changes); processes whose models differ in their weight count all fail
  * with SN_ERR_INVALID_ARG.  From then on sn_model_train_on_batch averages

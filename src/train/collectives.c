@@ -200,7 +200,7 @@ static sn_status check_collectives(const sn_collectives *c)
     return SN_OK;
 }
 
-/* Copies process 0's weights, pass counter and optimizer state; checks
+/* Copies process 0's weights, seed, pass counter and optimizer state; checks
  * first that every process has as many weights as process 0. */
 static sn_status share_state(sn_model *m)
 {
@@ -215,7 +215,10 @@ static sn_status share_state(sn_model *m)
     st = sn_collectives_agree(m, st, "sn_model_set_collectives");
     if (st == SN_OK && m->n_values > 0)
         st = broadcast(m, m->values, m->n_values * sizeof(float));
+    /* the seed orders fit's shuffles: one permutation for the group */
     uint64_t passes = m->forward_calls;
+    if (st == SN_OK)
+        st = broadcast(m, &m->seed, sizeof m->seed);
     if (st == SN_OK)
         st = broadcast(m, &passes, sizeof passes);
     /* disjoint dropout streams: rank r draws pass numbers r * 2^40 + k */
