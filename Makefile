@@ -841,6 +841,17 @@ $(MPI_TEST_BIN): test/mpi/check_mpi.c $(MPI_SHLIB_DEV)
 	    -L$(LIBOUT) -lseqnet-mpi -lseqnet -Wl,-rpath,$(abspath $(LIBOUT)) \
 	    $(MPI_LIBS) -lm
 
+MPI_BENCH_BIN := $(BUILDDIR)/test/mpi/bench_mpi
+.PHONY: bench-mpi
+bench-mpi: mpi
+	@$(MAKE) --no-print-directory $(MPI_BENCH_BIN)
+
+$(MPI_BENCH_BIN): test/mpi/bench_mpi.c $(MPI_SHLIB_DEV)
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) $(MPI_CFLAGS) $(LDFLAGS) -o $@ $< \
+	    -L$(LIBOUT) -lseqnet-mpi -lseqnet -Wl,-rpath,$(abspath $(LIBOUT)) \
+	    $(MPI_LIBS) -lm
+
 # Each run prints its own "N passed, N failed" on rank 0; the last line
 # adds them up.  OMP/OpenBLAS threads: one per rank (2 cores in CI).
 check-mpi: mpi

@@ -2047,19 +2047,22 @@ typedef struct sn_collectives {
 } sn_collectives;
 #define SN_COLLECTIVES_INIT { sizeof(sn_collectives), 0, 1, NULL, NULL, NULL, NULL }
 
-/* Makes model (built, on every process of the group) a replica trained
- * data-parallel; a collective call.  Process 0's weights, seed (which
- * orders fit's shuffles), dropout pass counter and, when it has any (a resumed run), optimizer state are copied
- * to every process (that process's sn_model_optimizer pointer then
+/* Makes model (built here if it is not yet) a replica trained
+ * data-parallel; a collective call on every process of the group.
+ * Process 0's weights, seed (it orders fit's shuffles), dropout pass
+ * counter and, when it has any (a resumed run), optimizer state are
+ * copied to every process (that process's sn_model_optimizer pointer then
  * changes); processes whose models differ in their weight count all fail
  * with SN_ERR_INVALID_ARG.  From then on sn_model_train_on_batch averages
  * the gradient over the processes (weighted by their batch sizes) before
  * the optimizer step, and a failure in one process's step fails the step
- * on all; sn_model_fit splits each epoch's batches and its validation over
- * the processes, reports the combined loss and metrics on all of them and
- * prints and saves checkpoints only on process 0.  c is copied; NULL (or
- * world 1) detaches.  Dropout masks differ per process (stream derived from
- * the rank), so a run is reproducible for a given number of processes. */
+ * on all; sn_model_fit (every process passes the whole data set and the
+ * same options; batch_size is per process) splits each epoch's batches
+ * and its validation over the processes, reports the combined loss and
+ * metrics on all of them, and prints and saves checkpoints only on
+ * process 0.  c is copied; NULL (or world 1) detaches.  Dropout masks
+ * differ per process (a stream derived from the rank), so a run is
+ * reproducible for a given number of processes. */
 SN_API sn_status sn_model_set_collectives(sn_model_t *model,
                                           const sn_collectives *c);
 

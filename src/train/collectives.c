@@ -242,9 +242,9 @@ SN_API sn_status sn_model_set_collectives(sn_model_t *m,
         return st;
     if (c->world == 1)
         return SN_OK;
-    if (!m->built)
-        return sn_fail(SN_ERR_STATE, "sn_model_set_collectives: build the "
-                       "model first (sn_model_build)");
+    st = sn_model_build(m);   /* the weights must exist to be shared */
+    if (st != SN_OK)
+        return st;
     m->collectives = *c;
     st = share_state(m);
     if (st != SN_OK)
