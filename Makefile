@@ -830,7 +830,7 @@ $(MPI_SHLIB_MAJOR): $(MPI_SHLIB)
 $(MPI_SHLIB_DEV): $(MPI_SHLIB_MAJOR)
 	ln -sf $(notdir $<) $@
 
-$(MPI_PCFILE): pkgconfig/seqnet-mpi.pc.in $(HEADER)
+$(MPI_PCFILE): pkgconfig/seqnet-mpi.pc.in $(PC_STAMP) $(HEADER)
 	@mkdir -p $(@D)
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
 	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' $< > $@
