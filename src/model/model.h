@@ -111,6 +111,10 @@ struct sn_model {
     struct sn_tokenizer *tokenizer;
     struct sn_bpe *bpe;
 
+    /* set by sn_model_set_collectives (train/collectives.c); world 0 when
+     * the model trains alone */
+    sn_collectives collectives;
+
     /* how to free each part, given by the file that attached it */
     sn_model_part_free part_free[SN_MODEL_PARTS];
 };
