@@ -1268,9 +1268,6 @@ static void describe(ex_report *r, const config *c, const split *tr,
            (double)c->dense_dropout, (double)c->learning_rate,
            c->cosine ? " with cosine decay to 10%" : "", c->batch, c->epochs,
            c->patience);
-    /* Room for the text extras (examples/common/text_extras.c, issue 19:
-     * BPE tokens, word-vector queries): the coordinator wires their entry
-     * points in here and after train_glove. */
 }
 
 /* ------------------------------------------------------------ stages */
@@ -1610,6 +1607,9 @@ int main(int argc, char **argv)
         glove_dim = train_glove(&r, &c, v, &tr, &un, a.seed, glove_path);
     }
     t.glove = ex_now() - ts;
+    /* The place for the text extras (examples/common/text_extras.c, issue
+     * 19: BPE tokens, word-vector queries over glove_path): their entry
+     * points are called here, once the vectors exist. */
 
     ex_section(&r, "Recurrent models");
     ts = ex_now();
