@@ -41,7 +41,8 @@
  * of the ablation table (docs/tutorials/03, section 9) override one
  * setting each: --train-reviews N, --unsup-reviews N, --maxlen N,
  * --glove-dim N, --gru 0|1, --pool-all 0|1, --cosine 0|1, --lr X,
- * --grid 0|1, --models scratch,frozen,tuned.
+ * --grid 0|1, --models scratch,frozen,tuned, --subword 0|1|2 (the
+ * word-vs-BPE comparison: none, statistics, statistics and a model).
  *
  * Every choice (n-gram settings, epochs, the recurrent model, the
  * ensemble weight, thresholds) is made on the validation rows; the test
@@ -64,6 +65,7 @@
 #include "common/distributed.h"
 #include "common/example.h"
 #include "common/imdb_bow.h"
+#include "common/text_extras.h"
 
 /* ------------------------------------------------------------ settings */
 
@@ -92,6 +94,10 @@ typedef struct config {
     int bow_epochs, bow_batch;
     float bow_lr, nb_lr;
     int grid;                      /* 1: tune TF-IDF on validation     */
+    int subword;                   /* 0: no sub-word comparison; 1: the
+                                    * BPE vocabulary's statistics; 2: also
+                                    * a BPE model beside the word one    */
+    int bpe_vocab;                 /* sub-word vocabulary size          */
 } config;
 
 /* The recurrent models, as bits of config.models. */
@@ -159,6 +165,8 @@ static config make_config(const ex_args *a)
     c.bow_lr = 0.01f;
     c.nb_lr = 0.003f;
     c.grid = 1;
+    c.subword = 2;
+    c.bpe_vocab = 8000;
     if (a->quick) {
         /* What a first run needs: enough reviews for the model to learn
          * what words mean (fewer epochs, more data), and the one recurrent
@@ -173,6 +181,10 @@ static config make_config(const ex_args *a)
         c.models = EX_M_TUNED;
         c.bow_tokens = 100000;
         c.grid = 0;
+        /* the BPE statistics cost seconds; a second model would double
+         * the recurrent training of the first run */
+        c.subword = 1;
+        c.bpe_vocab = 4000;
     }
     if (a->epochs > 0)
         c.epochs = a->epochs;
@@ -185,6 +197,7 @@ static config make_config(const ex_args *a)
     c.pool_all = int_arg(a, "--pool-all", c.pool_all);
     c.cosine = int_arg(a, "--cosine", c.cosine);
     c.grid = int_arg(a, "--grid", c.grid);
+    c.subword = int_arg(a, "--subword", c.subword);
     const char *lr = ex_arg_value(a, "--lr");
     if (lr != NULL)
         c.learning_rate = (float)atof(lr);
@@ -506,47 +519,6 @@ static int tokenise(const sn_vectorizer_t *v, const char *const *texts,
     return kept;
 }
 
-/* The cosine-nearest words of a word: a sanity check that the vectors mean
- * something before a classifier is built on them. */
-static void neighbours(ex_report *r, const float *vec, int dim,
-                       const char **vocab, int n, const char *word)
-{
-    int w = -1;
-    for (int i = 2; i < n && w < 0; i++)
-        if (strcmp(vocab[i], word) == 0)
-            w = i;
-    if (w < 0)
-        return;
-    int best[5] = { -1, -1, -1, -1, -1 };
-    double bs[5] = { -2, -2, -2, -2, -2 };
-    const float *a = vec + (size_t)w * dim;
-    for (int i = 2; i < n; i++) {
-        const float *b = vec + (size_t)i * dim;
-        double ab = 0, aa = 0, bb = 0;
-        for (int k = 0; k < dim; k++) {
-            ab += (double)a[k] * b[k];
-            aa += (double)a[k] * a[k];
-            bb += (double)b[k] * b[k];
-        }
-        if (i == w || bb == 0.0)
-            continue;
-        double cs = ab / sqrt(aa * bb);
-        for (int k = 0; k < 5; k++)
-            if (cs > bs[k]) {
-                memmove(bs + k + 1, bs + k, (size_t)(4 - k) * sizeof *bs);
-                memmove(best + k + 1, best + k, (size_t)(4 - k) * sizeof *best);
-                bs[k] = cs;
-                best[k] = i;
-                break;
-            }
-    }
-    if (best[4] < 0)
-        return;
-    ex_say(r, "Nearest to *%s*: %s (%.2f), %s (%.2f), %s (%.2f), %s (%.2f), "
-           "%s (%.2f).", word, vocab[best[0]], bs[0], vocab[best[1]], bs[1],
-           vocab[best[2]], bs[2], vocab[best[3]], bs[3], vocab[best[4]], bs[4]);
-}
-
 /* Subtracts the mean vector from every word that has one.  Early in
  * training (and on a small corpus) GloVe vectors share one large common
  * component (it tracks word frequency), which makes every cosine near 1;
@@ -623,9 +595,9 @@ static int train_glove(ex_report *r, const config *c, const sn_vectorizer_t *v,
            "window %d, %d epochs, final cost %.4f, mean vector removed) in "
            "%.1f s.", go.dim, k,
            tokens, go.window, go.epochs, cost, ex_now() - t0);
-    neighbours(r, vec, go.dim, vocab, n_vocab, "great");
-    neighbours(r, vec, go.dim, vocab, n_vocab, "terrible");
-    neighbours(r, vec, go.dim, vocab, n_vocab, "boring");
+    /* A sanity check that the vectors mean something before a classifier
+     * is built on them: neighbours and analogies (sn_wordvec_*). */
+    ex_vector_queries(r, vec, n_vocab, go.dim, vocab);
     for (int i = 0; i < k; i++)
         free(docs[i]);
     free(docs);
@@ -1370,6 +1342,61 @@ static int run_neural(ex_report *r, const config *c, const split *tr,
     return n;
 }
 
+/* ------------------------------------------------------------ sub-words */
+
+static void free_result(result *x)
+{
+    free(x->p_val);
+    free(x->p_test);
+    free(x->step_x);
+    free(x->step_loss);
+    sn_history_free(x->history);
+    sn_model_free(x->model);
+}
+
+
+/* Words or sub-words (docs/TEXT.md): a byte-level BPE vocabulary learned
+ * on the training reviews beside the word vocabulary, and with
+ * c->subword == 2 the same recurrent model (embeddings learned from
+ * scratch) trained on the BPE ids, compared with the word model trained
+ * from scratch (word, NULL when that model was not run). */
+static void run_subword(ex_report *r, const config *c, const split *tr,
+                        const split *te, const sn_vectorizer_t *v,
+                        uint64_t seed, const result *word)
+{
+    ex_imdb_set btr, bte;
+    ex_subword_stats ss;
+    sn_bpe_t *bpe = ex_subword_datasets(v, tr->texts, tr->labels, tr->n,
+                                        te->texts, te->labels, te->n,
+                                        c->bpe_vocab, c->maxlen, NULL, &btr,
+                                        &bte, &ss);
+    double word_acc = -1.0, bpe_acc = -1.0;
+    double word_s = word != NULL ? word->train_s : 0.0, bpe_s = 0.0;
+    if (word != NULL)
+        word_acc = accuracy(word->p_test, te->labels, te->n);
+    if (c->subword >= 2) {
+        result x;
+        memset(&x, 0, sizeof x);
+        x.name = "BPE sub-words, embeddings learned";
+        printf("\n-- %s\n", x.name);
+        int n_fit = train_rows(tr->n, c->val_split);
+        int steps = (n_fit + c->batch - 1) / c->batch;
+        sn_layer_t *emb;
+        x.model = build_classifier(c, sn_bpe_vocab_size(bpe), c->embed_dim,
+                                   steps, seed, "subword", &emb);
+        train_classifier(c, tr, te, btr.ids, bte.ids, &x);
+        bpe_acc = accuracy(x.p_test, te->labels, te->n);
+        bpe_s = x.train_s;
+        free_result(&x);
+    }
+    ex_subword_report(r, &ss, word_acc, bpe_acc, word_s, bpe_s);
+    sn_bpe_free(bpe);
+    free(btr.ids);
+    free(btr.labels);
+    free(bte.ids);
+    free(bte.labels);
+}
+
 /* ------------------------------------------------------------ ensemble */
 
 /* Validation log-loss of probabilities p: the tie-breaker between ensemble
@@ -1495,15 +1522,6 @@ static void conclusions(ex_report *r, const result *res, int n_rnn, int rnn,
            t->total, t->total / 60.0, t->cpu);
 }
 
-static void free_result(result *x)
-{
-    free(x->p_val);
-    free(x->p_test);
-    free(x->step_x);
-    free(x->step_loss);
-    sn_history_free(x->history);
-    sn_model_free(x->model);
-}
 
 int main(int argc, char **argv)
 {
@@ -1523,7 +1541,7 @@ int main(int argc, char **argv)
                            "  --train-reviews N, --unsup-reviews N, "
                            "--maxlen N, --glove-dim N,\n"
                            "  --gru 0|1, --pool-all 0|1, --cosine 0|1, "
-                           "--lr X, --grid 0|1\n"
+                           "--lr X, --grid 0|1, --subword 0|1|2\n"
                            "  --baselines-only stop after the bag-of-n-gram "
                            "models\n"
                            "                   one setting each (the "
@@ -1610,15 +1628,18 @@ int main(int argc, char **argv)
         glove_dim = train_glove(&r, &c, v, &tr, &un, a.seed, glove_path);
     }
     t.glove = ex_now() - ts;
-    /* The place for the text extras (examples/common/text_extras.c, issue
-     * 19: BPE tokens, word-vector queries over glove_path): their entry
-     * points are called here, once the vectors exist. */
 
     ex_section(&r, "Recurrent models");
     ts = ex_now();
     int n_rnn = run_neural(&r, &c, &tr, &te, ids_tr, ids_te, v, glove_path,
                            glove_dim, a.seed, res + 2);
     t.neural = ex_now() - ts;
+
+    if (c.subword > 0) {
+        ex_section(&r, "Words or sub-words");
+        const result *word = (c.models & EX_M_SCRATCH) ? &res[2] : NULL;
+        run_subword(&r, &c, &tr, &te, v, a.seed, word);
+    }
 
     ex_section(&r, "Ensemble");
     /* The recurrent model that goes on (ensemble, error analysis, the
