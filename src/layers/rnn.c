@@ -128,6 +128,7 @@ static void rnn_destroy(sn_layer *l)
     sn_rnn_layer *p = l->priv;
     sn_mem_free(&l->mem, p->state_h);
     sn_mem_free(&l->mem, p->state_c);
+    sn_mem_free(&l->mem, p->torch_bias);
 }
 
 static void rnn_save_config(const sn_layer *l, sn_writer *w)
