@@ -288,7 +288,11 @@ SN_API int sn_input_tokens(sn_model_t *model, int timesteps);
 /* Applies layer to tensor input and returns the id of its (first) output,
  * or a negative status.  The model takes ownership of layer in every case,
  * so chains such as sn_apply(m, sn_dense(..), sn_apply(m, ..)) never leak:
- * a negative input is passed through unchanged and the layer is freed. */
+ * a negative input is passed through unchanged and the layer is freed.
+ * Applying a layer this model already holds again shares it (same weights,
+ * gradients summed over the uses; docs/SHARED_LAYERS.md): the inputs must
+ * have the shapes of its first application, and a stateful recurrent
+ * layer cannot be shared; a refused reuse leaves the layer in the model. */
 SN_API int sn_apply(sn_model_t *model, sn_layer_t *layer, int input);
 
 /* Applies layer to n_inputs tensors (Add, Concatenate, attention...).
@@ -341,7 +345,8 @@ SN_API size_t sn_model_count_params(const sn_model_t *model,
                                     size_t *trainable);
 
 /* The i-th layer in creation order (inputs included), owned by the model,
- * or NULL.  sn_model_find_layer looks up a layer by name. */
+ * or NULL.  sn_model_find_layer looks up a layer by name.  A shared layer
+ * counts once, at its first application. */
 SN_API sn_layer_t *sn_model_layer(const sn_model_t *model, int index);
 SN_API sn_layer_t *sn_model_find_layer(const sn_model_t *model,
                                        const char *name);

@@ -130,8 +130,10 @@ SN_API void sn_model_free(sn_model_t *m)
             m->part_free[p](m);
     sn_model_stop_threads(m);
     pthread_mutex_destroy(&m->pool_lock);
-    for (int i = 0; i < m->n_nodes; i++) {
-        if (m->nodes[i].layer->node == i) /* once, at its first use */
+    /* last node first: a shared layer is destroyed at its first use,
+     * after its later uses have looked at it */
+    for (int i = m->n_nodes - 1; i >= 0; i--) {
+        if (m->nodes[i].layer->node == i)
             sn_layer_destroy(m->nodes[i].layer);
         sn_mem_free(&mem, m->nodes[i].in);
     }
