@@ -289,10 +289,14 @@ SN_API int sn_input_tokens(sn_model_t *model, int timesteps);
  * or a negative status.  The model takes ownership of layer in every case,
  * so chains such as sn_apply(m, sn_dense(..), sn_apply(m, ..)) never leak:
  * a negative input is passed through unchanged and the layer is freed.
- * Applying a layer this model already holds again shares it (same weights,
- * gradients summed over the uses; docs/SHARED_LAYERS.md): the inputs must
- * have the shapes of its first application, and a stateful recurrent
- * layer cannot be shared; a refused reuse leaves the layer in the model. */
+ * When the apply fails the model keeps the layer, unapplied, and frees it
+ * with itself (with a NULL model the layer is freed at once), so the
+ * handle stays valid for sn_layer_name and for a later apply, which then
+ * fails cleanly.  Applying a layer this model already holds again shares
+ * it (same weights, gradients summed over the uses; docs/SHARED_LAYERS.md):
+ * the inputs must have the shapes of its first application, and a stateful
+ * recurrent layer cannot be shared; a refused reuse leaves the layer in the
+ * model. */
 SN_API int sn_apply(sn_model_t *model, sn_layer_t *layer, int input);
 
 /* Applies layer to n_inputs tensors (Add, Concatenate, attention...).

@@ -352,6 +352,7 @@ struct sn_layer {
     int first_weight;     /* index of its first weight in the model       */
     int n_weights;
     void *priv;           /* the layer type's own configuration           */
+    struct sn_layer *parked_next; /* owner's list of failed first applies */
 };
 
 /* Allocates a layer with priv_size bytes of zeroed private state. */

@@ -13,6 +13,7 @@
 
 #include <seqnet.h>
 
+#include "support/counting_alloc.h"
 #include "support/gradcheck.h"
 #include "support/testkit.h"
 
@@ -364,6 +365,29 @@ START_TEST(test_shared_refusals)
 }
 END_TEST
 
+/* A first application that fails keeps the layer in the model: the
+ * second application of the same handle fails cleanly (no dangling
+ * pointer), and the model frees the layer. */
+START_TEST(test_failed_first_apply_keeps_handle_valid)
+{
+    sn_model_t *m = tk_new_model(1);
+    int tok = sn_input_tokens(m, T), x = sn_input(m, T, F);
+    sn_layer_t *d = sn_dense(2, SN_LINEAR, NULL);
+    ck_assert_int_eq(sn_apply(m, d, tok), SN_ERR_SHAPE); /* int32 input */
+    ck_assert_int_eq(sn_apply(m, d, x), SN_ERR_STATE);
+    tk_expect_error_mentions("first sn_apply failed");
+    ck_assert_str_eq(sn_layer_name(d), "dense");
+    sn_layer_free(d); /* refused: the model owns it */
+    ck_assert_int_eq(sn_model_num_layers(m), 2);
+    sn_layer_t *e = sn_dense(2, SN_LINEAR, NULL);
+    ck_assert_int_eq(sn_apply(m, e, -3), -3); /* a failed chain */
+    ck_assert_int_eq(sn_apply(m, e, x), SN_ERR_STATE);
+    ck_assert_int_eq(sn_model_build(m), SN_OK);
+    ck_assert_int_eq(sn_model_num_weights(m), 0);
+    sn_model_free(m);
+}
+END_TEST
+
 START_TEST(test_shared_summary_and_layers)
 {
     sn_model_t *m = tk_new_model(1);
@@ -415,6 +439,60 @@ START_TEST(test_shared_train_on_batch)
 }
 END_TEST
 
+/* A Siamese model built, run, saved and loaded; the first failing step's
+ * status. */
+static sn_status shared_scenario(void)
+{
+    sn_model_t *m = sn_model_new(NULL), *back = NULL;
+    if (m == NULL)
+        return SN_ERR_NOMEM;
+    int a = sn_input(m, T, F), b = sn_input(m, T, F);
+    sn_layer_t *enc = sn_lstm(3, NULL);
+    int both[2] = { sn_apply(m, enc, a), sn_apply(m, enc, b) }, y = -1;
+    sn_status st = both[0] < 0 ? both[0] : both[1] < 0 ? both[1] : SN_OK;
+    if (st == SN_OK) {
+        int n = sn_apply_n(m, sn_add(), both, 2, &y, 1);
+        st = n < 0 ? (sn_status)n : SN_OK;
+    }
+    if (st == SN_OK)
+        st = sn_model_build(m);
+    float xa[B * T * F] = { 0 }, xb[B * T * F] = { 0 }, out[B * 3];
+    const void *in[2] = { xa, xb };
+    float *outs[1] = { out };
+    if (st == SN_OK)
+        st = sn_model_predict(m, B, in, NULL, outs);
+    void *data = NULL;
+    size_t len = 0;
+    if (st == SN_OK)
+        st = sn_model_save_buffer(m, 0, &data, &len);
+    if (st == SN_OK)
+        st = sn_model_load_buffer(data, len, &back);
+    sn_free(data);
+    sn_model_free(back);
+    sn_model_free(m);
+    return st;
+}
+
+START_TEST(test_shared_allocation_failures)
+{
+    for (long k = 1;; k++) {
+        tk_counting_alloc c = { 0, 0, k, 0 };
+        sn_allocator a = tk_counting_allocator(&c);
+        sn_set_allocator(&a);
+        sn_status st = shared_scenario();
+        sn_set_allocator(NULL);
+        ck_assert_int_eq(c.allocs, c.frees);
+        if (!c.failed) {
+            ck_assert_int_eq(st, SN_OK);
+            ck_assert_int_gt(k, 10);
+            break;
+        }
+        ck_assert_msg(st == SN_ERR_NOMEM, "allocation %ld: status %d (%s)",
+                      k, (int)st, sn_last_error());
+    }
+}
+END_TEST
+
 static Suite *shared_suite(void)
 {
     Suite *s = suite_create("shared");
@@ -428,7 +506,9 @@ static Suite *shared_suite(void)
     tcase_add_test(tc, test_shared_load_refuses_type_mismatch);
     tcase_add_test(tc, test_shared_refusals);
     tcase_add_test(tc, test_shared_summary_and_layers);
+    tcase_add_test(tc, test_failed_first_apply_keeps_handle_valid);
     tcase_add_test(tc, test_shared_train_on_batch);
+    tcase_add_test(tc, test_shared_allocation_failures);
     suite_add_tcase(s, tc);
     return s;
 }

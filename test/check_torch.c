@@ -14,6 +14,7 @@
 #include <seqnet.h>
 
 #include "fixtures/torch_rnn.h"
+#include "support/counting_alloc.h"
 #include "support/testkit.h"
 
 enum { MAXT = 32 };
@@ -436,6 +437,71 @@ START_TEST(test_layer_find_weight_by_rnn_names)
 }
 END_TEST
 
+/* Build, import, export and single-tensor sets of the 2-layer
+ * bidirectional LSTM; the first failing step's status. */
+static sn_status torch_scenario(void)
+{
+    const tf_case *c = &tf_cases[0];
+    sn_model_t *m = sn_model_new(NULL);
+    if (m == NULL)
+        return SN_ERR_NOMEM;
+    sn_rnn_opts o = SN_RNN_OPTS_INIT;
+    o.return_sequences = 1;
+    sn_layer_t *first = sn_bidirectional(sn_lstm(TF_H, &o), SN_MERGE_CONCAT);
+    int x = sn_apply(m, first, sn_input(m, TF_T, TF_IN));
+    x = sn_apply(m, sn_bidirectional(sn_lstm(TF_H, &o), SN_MERGE_CONCAT), x);
+    sn_status st = x < 0 ? (sn_status)x : sn_model_build(m);
+    const char *names[MAXT];
+    const float *data[MAXT];
+    float *out[MAXT];
+    size_t counts[MAXT];
+    for (int e = 0; e < c->n_tensors; e++) {
+        names[e] = c->tensors[e].name;
+        data[e] = c->tensors[e].value;
+        counts[e] = tensor_count(&c->tensors[e]);
+        out[e] = malloc(counts[e] * sizeof(float));
+    }
+    /* a single-tensor setter allocates the first layer's bias pairs, the
+     * import the second's */
+    if (st == SN_OK)
+        st = sn_rnn_set_weight(first, SN_LAYOUT_PYTORCH, "bias_hh_l0",
+                               data[3], 16);
+    if (st == SN_OK)
+        st = sn_rnn_torch_import(first, 2, names, data, counts,
+                                 c->n_tensors);
+    if (st == SN_OK)
+        st = sn_rnn_torch_export(first, 2, SN_VIEW_VALUES, names, out,
+                                 counts, c->n_tensors);
+    for (int e = 0; st == SN_OK && e < c->n_tensors; e++)
+        if (memcmp(out[e], data[e], counts[e] * sizeof(float)) != 0)
+            st = SN_ERR_FORMAT; /* not a status the calls give here */
+    for (int e = 0; e < c->n_tensors; e++)
+        free(out[e]);
+    sn_model_free(m);
+    return st;
+}
+
+/* Every allocation of the scenario fails in turn: a status, no leak. */
+START_TEST(test_allocation_failures)
+{
+    for (long k = 1;; k++) {
+        tk_counting_alloc c = { 0, 0, k, 0 };
+        sn_allocator a = tk_counting_allocator(&c);
+        sn_set_allocator(&a);
+        sn_status st = torch_scenario();
+        sn_set_allocator(NULL);
+        ck_assert_int_eq(c.allocs, c.frees);
+        if (!c.failed) {
+            ck_assert_int_eq(st, SN_OK);
+            ck_assert_int_gt(k, 10);
+            break;
+        }
+        ck_assert_msg(st == SN_ERR_NOMEM, "allocation %ld: status %d (%s)",
+                      k, (int)st, sn_last_error());
+    }
+}
+END_TEST
+
 static Suite *torch_suite(void)
 {
     Suite *s = suite_create("torch");
@@ -449,6 +515,7 @@ static Suite *torch_suite(void)
     tcase_add_test(tc, test_bias_setters_any_order);
     tcase_add_test(tc, test_grad_layouts);
     tcase_add_test(tc, test_layer_find_weight_by_rnn_names);
+    tcase_add_test(tc, test_allocation_failures);
     suite_add_tcase(s, tc);
     return s;
 }

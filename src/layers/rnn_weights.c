@@ -114,7 +114,7 @@ static sn_status check_layer(const sn_layer *l, sn_weight_layout layout,
     if (sn_rnn_cell_layer(l) == NULL)
         return sn_fail(SN_ERR_INVALID_ARG, "%s: layer '%s' (%s) is not "
                        "recurrent", who, sn_layer_label(l), l->ops->type);
-    if (l->owner == NULL || !l->owner->built)
+    if (l->owner == NULL || !l->owner->built || l->node < 0)
         return sn_fail(SN_ERR_STATE, "%s: layer '%s' must belong to a built "
                        "model", who, sn_layer_label(l));
     if (layout != SN_LAYOUT_KERAS && layout != SN_LAYOUT_PYTORCH)

@@ -137,6 +137,11 @@ SN_API void sn_model_free(sn_model_t *m)
             sn_layer_destroy(m->nodes[i].layer);
         sn_mem_free(&mem, m->nodes[i].in);
     }
+    while (m->parked != NULL) {
+        sn_layer *next = m->parked->parked_next;
+        sn_layer_destroy(m->parked);
+        m->parked = next;
+    }
     for (int i = 0; i < m->n_weights; i++)
         sn_mem_free(&mem, m->weights[i].name);
     sn_mem_free(&mem, m->nodes);
@@ -338,6 +343,22 @@ static int check_apply(const sn_model *m, const sn_layer *l, const int *in,
 
 enum { SN_MAX_LAYER_IO = 64 };
 
+/* After a failed first application the model keeps l, unapplied, until it
+ * is freed: the caller may still hold l for a second application, which
+ * then fails cleanly instead of reading freed memory.  Without a model
+ * (or a layer) there is no owner: l is destroyed. */
+static void park(sn_model *m, sn_layer *l)
+{
+    if (m == NULL || l == NULL) {
+        sn_layer_destroy(l);
+        return;
+    }
+    l->owner = m;
+    l->node = -1;
+    l->parked_next = m->parked;
+    m->parked = l;
+}
+
 /* Whether a further application of the shared layer l to in[n_in] may
  * be added: same model, a shareable layer, and inputs shaped as at its
  * first application (its weights were sized for those). */
@@ -346,7 +367,10 @@ static sn_status check_again(const sn_model *m, const sn_layer *l,
 {
     if (l->owner != m)
         return sn_fail(SN_ERR_STATE, "sn_apply: layer '%s' belongs to "
-                       "another model", l->name);
+                       "another model", sn_layer_label(l));
+    if (l->node < 0)
+        return sn_fail(SN_ERR_STATE, "sn_apply: layer '%s' is not in the "
+                       "graph: its first sn_apply failed", sn_layer_label(l));
     if (l->ops == &sn_input_layer_ops)
         return sn_fail(SN_ERR_INVALID_ARG, "sn_apply: '%s' is an input "
                        "layer; it cannot be applied", l->name);
@@ -409,7 +433,7 @@ SN_API int sn_apply_n(sn_model_t *m, sn_layer_t *l, const int *in, int n_in,
         st = push_node(m, l, in, n_in, out_shapes, n_out, again);
     if (st != SN_OK) {
         if (!again)
-            sn_layer_destroy(l);
+            park(m, l);
         return st;
     }
     int first = m->n_tensors - n_out;
