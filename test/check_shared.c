@@ -125,7 +125,7 @@ START_TEST(test_shared_gradients_sum)
     int per_layer = 0;
     for (int i = 0; i < sn_model_num_weights(m); i++) {
         const char *name;
-        sn_model_weight_info(m, i, &name, NULL, NULL);
+        sn_model_weight_info(m, i, &name, NULL, 0, NULL);
         per_layer += strncmp(name, sn_layer_name(l), strlen(sn_layer_name(l)))
                      == 0;
     }
@@ -209,7 +209,8 @@ START_TEST(test_shared_save_load)
     ck_assert_int_eq(sn_model_num_weights(back), sn_model_num_weights(m));
     predict(back, _i, y2);
     int dims[SN_MAX_RANK];
-    int rank = sn_model_tensor_shape(m, sn_model_output_id(m, 0), dims, NULL);
+    int rank = sn_model_tensor_shape(m, sn_model_output_id(m, 0), dims,
+                                     SN_MAX_RANK, NULL);
     size_t per = 1;
     for (int d = 0; d < rank; d++)
         per *= (size_t)dims[d];

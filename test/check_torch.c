@@ -118,7 +118,7 @@ START_TEST(test_fixture_forward_backward_round_trip)
     const void *in[1] = { c->x };
     ck_assert_int_eq(sn_model_forward(m, TF_B, in, NULL, 0), SN_OK);
     int dims[SN_MAX_RANK + 1], rank = 0;
-    const float *y = sn_model_output(m, 0, dims, &rank);
+    const float *y = sn_model_output(m, 0, dims, SN_MAX_RANK + 1, &rank);
     ck_assert_ptr_nonnull(y);
     ck_assert_int_eq(rank, 3);
     ck_assert_int_eq(dims[2], c->out_width);
@@ -421,7 +421,7 @@ START_TEST(test_layer_find_weight_by_rnn_names)
     for (int i = 0; i < n; i++) {
         const char *name;
         ck_assert_int_gt(sn_rnn_weight_info(first, SN_LAYOUT_KERAS, i, &name,
-                                            NULL), 0);
+                                            NULL, 0), 0);
         int k = sn_layer_find_weight(first, name);
         ck_assert_int_ge(k, 0);
         char full[128];

@@ -105,7 +105,8 @@ static size_t local_size(const sn_layer *l, const char *local)
     const char *name;
     int dims[2];
     for (int i = 0;; i++) {
-        int rank = sn_rnn_weight_info(l, SN_LAYOUT_PYTORCH, i, &name, dims);
+        int rank = sn_rnn_weight_info(l, SN_LAYOUT_PYTORCH, i, &name, dims,
+                                      2);
         if (rank < 0)
             return 0;
         if (strcmp(name, local) == 0)
@@ -164,7 +165,7 @@ SN_API int sn_rnn_torch_tensor_info(const sn_layer_t *first, int num_layers,
         i -= n;
     const char *local;
     int d[2];
-    int rank = sn_rnn_weight_info(l, SN_LAYOUT_PYTORCH, i, &local, d);
+    int rank = sn_rnn_weight_info(l, SN_LAYOUT_PYTORCH, i, &local, d, 2);
     if (rank < 0)
         return rank;
     const char *at = strstr(local, "_l0");
