@@ -614,7 +614,8 @@ typedef enum sn_weight_view {
     SN_VIEW_GRADS = 1     /* their gradients from the last backward pass   */
 } sn_weight_view;
 /* Exports the n named tensors (any subset, any order) of the stack into
- * out[e] (counts[e] floats each, which must equal the tensor's size). */
+ * out[e] (counts[e] floats each, which must equal the tensor's size).  On
+ * a failure (a bad name or size) the entries before it are written. */
 SN_API sn_status sn_rnn_torch_export(const sn_layer_t *first, int num_layers,
                                      sn_weight_view view,
                                      const char *const *names,
