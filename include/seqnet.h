@@ -451,10 +451,21 @@ typedef struct sn_rnn_opts {
     int go_backwards;                      /* 0                            */
     int stateful;                          /* 0                            */
     int truncate_steps;                    /* truncated BPTT: k > 0; 0 = full */
+    /* What masked steps output with return_sequences (an sn_padded_output,
+     * below): SN_PADDED_CARRY_LAST repeats the last real output (Keras,
+     * the default), SN_PADDED_ZEROS outputs zeros (PyTorch
+     * pack_padded_sequence).  Bidirectional always outputs zeros. */
+    int padded_output;                     /* SN_PADDED_CARRY_LAST         */
 } sn_rnn_opts;
 #define SN_RNN_OPTS_INIT \
     { sizeof(sn_rnn_opts), SN_TANH, SN_SIGMOID, 1, SN_INIT_GLOROT_UNIFORM, \
-      SN_INIT_ORTHOGONAL, SN_INIT_ZEROS, 1, 1, 0.0f, 0.0f, 0, 0, 0, 0, 0 }
+      SN_INIT_ORTHOGONAL, SN_INIT_ZEROS, 1, 1, 0.0f, 0.0f, 0, 0, 0, 0, 0, 0 }
+
+/* sn_rnn_opts.padded_output: what a masked (padded) step outputs. */
+typedef enum sn_padded_output {
+    SN_PADDED_CARRY_LAST = 0,  /* the last real step's output (Keras)     */
+    SN_PADDED_ZEROS = 1        /* zeros (PyTorch packed sequences)        */
+} sn_padded_output;
 
 /* Each returns a new layer owned by the caller until applied, or NULL. */
 SN_API sn_layer_t *sn_simple_rnn(int units, const sn_rnn_opts *opts);
@@ -1893,8 +1904,11 @@ typedef struct sn_dataset {
     const int *timesteps;          /* per input, for SN_ANY_TIME inputs     */
     const float *const *targets;   /* one per model output, [n, ...]        */
     const float *sample_weights;   /* [n] or NULL                           */
+    /* Per input, NULL or [n] per-row lengths of a float sequence input:
+     * steps t >= length are padding (masked).  NULL = none. */
+    const int *const *lengths;
 } sn_dataset;
-#define SN_DATASET_INIT { sizeof(sn_dataset), 0, NULL, NULL, NULL, NULL }
+#define SN_DATASET_INIT { sizeof(sn_dataset), 0, NULL, NULL, NULL, NULL, NULL }
 
 /* One optimisation step on one batch (Keras train_on_batch): forward in
  * training mode, loss, backward, clipping, optimizer step.  Writes the
@@ -2044,6 +2058,34 @@ SN_API sn_status sn_model_load_buffer(const void *data, size_t len,
                                       sn_model_t **model);
 /* Frees memory the library handed to the caller (sn_model_save_buffer). */
 SN_API void sn_free(void *ptr);
+
+/* ------------------------------------------------------------------------ */
+/* Masks for float sequences (docs/LAYERS.md, "Masking")                     */
+/* ------------------------------------------------------------------------ */
+/* Masking (Keras): input [time, features] float.  A step is padding when
+ * ALL its features equal mask_value; padded steps output zeros and the
+ * layer emits a mask that the layers downstream honour like Embedding's
+ * mask_zero (recurrent layers skip padded steps, pooling and attention
+ * leave them out).  mask_value must be finite.  Returns a new layer owned
+ * by the caller until applied, or NULL. */
+SN_API sn_layer_t *sn_masking(float mask_value);
+
+/* sn_model_forward with per-row lengths: lengths[k] (NULL entries allowed;
+ * lengths itself may be NULL) holds batch lengths for input k, which must
+ * be a float sequence; steps t >= lengths[k][b] are padding, exactly as if
+ * a Masking layer had masked them, but the input values are passed on
+ * unchanged.  Each length lies in [0, time]. */
+SN_API sn_status sn_model_forward_lengths(sn_model_t *model, int batch,
+                                          const void *const *inputs,
+                                          const int *timesteps,
+                                          const int *const *lengths,
+                                          int training);
+/* sn_model_predict with per-row lengths (as sn_model_forward_lengths). */
+SN_API sn_status sn_model_predict_lengths(sn_model_t *model, int batch,
+                                          const void *const *inputs,
+                                          const int *timesteps,
+                                          const int *const *lengths,
+                                          float *const *outputs);
 
 #ifdef __cplusplus
 }

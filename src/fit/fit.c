@@ -23,6 +23,7 @@ typedef struct fit_state {
     int *order;                  /* sample order of this epoch            */
     void *in_buf[MAX_IO];        /* one batch, gathered                   */
     float *tg_buf[MAX_IO];
+    int *len_buf[MAX_IO];        /* the batch's per-row lengths, or NULL  */
     float *sw_buf;
     bool weighted;               /* sample or class weights in play       */
     char *keys[2 * MAX_LOGS + 1];/* history keys                          */
@@ -139,6 +140,11 @@ static sn_status alloc_buffers(fit_state *s)
     for (int k = 0; k < s->lay.n_inputs; k++)
         if ((s->in_buf[k] = sn_mem_calloc(mem, b, s->lay.in_bytes[k])) == NULL)
             return SN_ERR_NOMEM;
+    const int *const *lengths = sn_dataset_lengths(s->train);
+    for (int k = 0; lengths != NULL && k < s->lay.n_inputs; k++)
+        if (lengths[k] != NULL &&
+            (s->len_buf[k] = sn_mem_calloc(mem, b, sizeof(int))) == NULL)
+            return SN_ERR_NOMEM;
     for (int k = 0; k < s->lay.n_outputs; k++)
         if ((s->tg_buf[k] = sn_mem_calloc(mem, b * s->lay.out_count[k],
                                           sizeof(float))) == NULL)
@@ -212,6 +218,7 @@ static void teardown(fit_state *s)
     for (int k = 0; k < MAX_IO; k++) {
         sn_mem_free(mem, s->in_buf[k]);
         sn_mem_free(mem, s->tg_buf[k]);
+        sn_mem_free(mem, s->len_buf[k]);
     }
     sn_mem_free(mem, s->sw_buf);
     for (int i = 0; i < s->n_keys; i++)
@@ -267,8 +274,12 @@ static sn_status sample_class(const fit_state *s, int row, int *cls)
 static sn_status gather(fit_state *s, int start, int b)
 {
     const sn_dataset *d = s->train;
+    const int *const *lengths = sn_dataset_lengths(d);
     for (int i = 0; i < b; i++) {
         int row = s->order[start + i];
+        for (int k = 0; k < s->lay.n_inputs; k++)
+            if (s->len_buf[k] != NULL)
+                s->len_buf[k][i] = lengths[k][row];
         for (int k = 0; k < s->lay.n_inputs; k++)
             memcpy((char *)s->in_buf[k] + (size_t)i * s->lay.in_bytes[k],
                    (const char *)d->inputs[k] +
@@ -310,11 +321,12 @@ static sn_status train_epoch(fit_state *s, int epoch, double *logs,
                                                      : s->o.batch_size;
         sn_status st = gather(s, start, b);
         if (st == SN_OK)
-            st = sn_model_train_on_batch(s->m, b, (const void *const *)s->in_buf,
-                                         s->train->timesteps,
-                                         (const float *const *)s->tg_buf,
-                                         s->weighted ? s->sw_buf : NULL,
-                                         &batch_logs[0]);
+            st = sn_model_train_step(s->m, b, (const void *const *)s->in_buf,
+                                     s->train->timesteps,
+                                     (const int *const *)s->len_buf,
+                                     (const float *const *)s->tg_buf,
+                                     s->weighted ? s->sw_buf : NULL,
+                                     &batch_logs[0]);
         if (st == SN_OK)
             st = sn_compute_metrics(s->m, b, (const float *const *)s->tg_buf,
                                     &batch_logs[1]);

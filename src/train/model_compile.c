@@ -338,6 +338,17 @@ SN_API sn_status sn_model_train_on_batch(sn_model_t *m, int batch,
                                          const float *sample_weights,
                                          double *loss)
 {
+    return sn_model_train_step(m, batch, inputs, timesteps, NULL, targets,
+                               sample_weights, loss);
+}
+
+sn_status sn_model_train_step(sn_model *m, int batch,
+                              const void *const *inputs,
+                              const int *timesteps,
+                              const int *const *lengths,
+                              const float *const *targets,
+                              const float *sample_weights, double *loss)
+{
     if (m == NULL || targets == NULL)
         return sn_fail(SN_ERR_INVALID_ARG, "sn_model_train_on_batch: model "
                        "and targets are required");
@@ -347,7 +358,8 @@ SN_API sn_status sn_model_train_on_batch(sn_model_t *m, int batch,
     if (m->n_outputs > SN_MAX_OUTPUTS)
         return sn_fail(SN_ERR_UNSUPPORTED, "at most %d outputs can be "
                        "trained", SN_MAX_OUTPUTS);
-    sn_status st = sn_model_forward(m, batch, inputs, timesteps, 1);
+    sn_status st = sn_model_forward_lengths(m, batch, inputs, timesteps,
+                                            lengths, 1);
     if (st != SN_OK)
         return st;
     const float *grads[SN_MAX_OUTPUTS];

@@ -33,5 +33,13 @@ sn_status sn_model_loss_and_grad(sn_model *m, int batch,
                                  const float *const *targets,
                                  const float *sample_weights, double *loss,
                                  const float **grads);
+/* sn_model_train_on_batch with per-row lengths of the float sequence
+ * inputs (NULL = none), for fit. */
+sn_status sn_model_train_step(sn_model *m, int batch,
+                              const void *const *inputs,
+                              const int *timesteps,
+                              const int *const *lengths,
+                              const float *const *targets,
+                              const float *sample_weights, double *loss);
 
 #endif /* SN_TRAIN_H */

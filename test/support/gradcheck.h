@@ -26,6 +26,14 @@ typedef struct tk_grad_case {
     int in_float[TK_GRAD_MAX_INPUTS];    /* 1 = float (perturbed), 0 = ids */
     int training;         /* the training flag of every forward           */
     const int *timesteps; /* lengths of SN_ANY_TIME inputs, or NULL       */
+    /* per-row lengths of float sequence inputs (sn_model_forward_lengths),
+     * or NULL */
+    const int *const *lengths;
+    /* per input, NULL or one flag per element: 1 = not perturbed (e.g. a
+     * padded step that Masking recognises by its exact value, which a
+     * perturbation would turn into a real step); the caller checks those
+     * gradients itself */
+    const unsigned char *frozen[TK_GRAD_MAX_INPUTS];
 } tk_grad_case;
 
 /* How a check perturbs and what it accepts. */
