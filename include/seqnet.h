@@ -1870,6 +1870,22 @@ SN_API sn_status sn_clip_grad_value(sn_model_t *model, double clip_value);
 /* ------------------------------------------------------------------------ */
 /* Compiling and training                                                    */
 /* ------------------------------------------------------------------------ */
+/* What one output is trained with (sn_compile_opts.outputs).  An output
+ * with neither loss nor metrics needs no targets (targets[k] may be NULL);
+ * one with metrics but no loss is only measured.  The overall loss is the
+ * sum of loss_weight * loss over the outputs that have a loss; the
+ * history and sn_model_metric_name list, with several outputs, "loss",
+ * then "<output layer>_loss" for each output with a loss (unweighted),
+ * then "<output layer>_<metric>" per output, as Keras does. */
+typedef struct sn_output_opts {
+    size_t size;                   /* sizeof(sn_output_opts)                */
+    const sn_loss_opts *loss;      /* copied; NULL = no loss on this output */
+    float loss_weight;             /* 1.0; finite and >= 0                  */
+    const sn_metric_kind *metrics; /* copied; may be NULL                   */
+    int n_metrics;                 /* entries in metrics                    */
+} sn_output_opts;
+#define SN_OUTPUT_OPTS_INIT { sizeof(sn_output_opts), NULL, 1.0f, NULL, 0 }
+
 /* Options of sn_model_compile: optimizer, loss, metrics. */
 typedef struct sn_compile_opts {
     size_t size;                   /* sizeof(sn_compile_opts)               */
@@ -1877,11 +1893,20 @@ typedef struct sn_compile_opts {
     const sn_loss_opts *loss;      /* copied; NULL = MSE                    */
     const sn_metric_kind *metrics; /* copied; may be NULL                   */
     int n_metrics;                 /* entries in metrics                    */
+    /* Per-output losses, weights and metrics (Keras' loss, loss_weights
+     * and metrics given per output): NULL, or one pointer per model
+     * output (n_outputs == sn_model_num_outputs), each copied; loss and
+     * metrics above must then be NULL / 0.  See sn_output_opts. */
+    const sn_output_opts *const *outputs;
+    int n_outputs;                 /* entries in outputs                    */
 } sn_compile_opts;
-#define SN_COMPILE_OPTS_INIT { sizeof(sn_compile_opts), NULL, NULL, NULL, 0 }
+#define SN_COMPILE_OPTS_INIT \
+    { sizeof(sn_compile_opts), NULL, NULL, NULL, 0, NULL, 0 }
+
 
 /* Sets the optimizer, loss and metrics used by train_on_batch, fit and
- * evaluate (the loss applies to every output).  The model takes ownership
+ * evaluate (opts->loss applies to every output; opts->outputs gives each
+ * output its own).  The model takes ownership
  * of opts->optimizer in every case; compiling again replaces it. */
 SN_API sn_status sn_model_compile(sn_model_t *model,
                                   const sn_compile_opts *opts);
@@ -2086,6 +2111,20 @@ SN_API sn_status sn_model_predict_lengths(sn_model_t *model, int batch,
                                           const int *timesteps,
                                           const int *const *lengths,
                                           float *const *outputs);
+
+/* ------------------------------------------------------------------------ */
+/* Intermediate tensors                                                      */
+/* ------------------------------------------------------------------------ */
+/* The value of any float tensor (an id from sn_input / sn_apply /
+ * sn_apply_n) in the last sn_model_forward (or training step: fit and
+ * train_on_batch run one), owned by the model and valid until the next
+ * forward.  dims (capacity dims_cap; NULL when dims_cap is 0) receives
+ * the shape, batch first, at most dims_cap entries; *rank (may be NULL)
+ * the full rank.  NULL with a message for an unknown id, an int32 tensor
+ * (token ids), or before any forward. */
+SN_API const float *sn_model_tensor_value(const sn_model_t *model,
+                                          int tensor, int *dims,
+                                          int dims_cap, int *rank);
 
 #ifdef __cplusplus
 }

@@ -38,7 +38,7 @@ sn_status sn_dataset_check(const sn_model *m, const sn_dataset *d,
         return sn_fail(SN_ERR_INVALID_ARG, "%s: data set targets is NULL",
                        who);
     for (int k = 0; k < m->n_outputs; k++)
-        if (d->targets[k] == NULL)
+        if (d->targets[k] == NULL && sn_output_needs_targets(m, k))
             return sn_fail(SN_ERR_INVALID_ARG, "%s: data set targets[%d] is "
                            "NULL", who, k);
     return SN_OK;
@@ -71,7 +71,7 @@ sn_status sn_data_layout_get(const sn_model *m, const sn_dataset *d,
             size_t pred = counts[m->outputs[k]];
             out->pred_count[k] = pred;
             out->out_count[k] = need_targets &&
-                m->loss.kind == SN_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY
+                sn_output_sparse_targets(m, k)
                 ? pred / (size_t)s->dim[s->rank - 1] : pred;
         }
     } else {
@@ -105,6 +105,8 @@ static sn_metric_kind resolve_metric(const sn_model *m, sn_metric_kind kind,
 sn_status sn_compute_metrics(sn_model *m, int batch,
                              const float *const *targets, double *out)
 {
+    if (m->output_train != NULL)
+        return sn_outputs_metrics(m, batch, targets, out);
     bool logits = m->loss.from_logits &&
                   m->loss.kind == SN_LOSS_BINARY_CROSSENTROPY;
     float threshold = logits ? 0.0f : 0.5f;
@@ -141,7 +143,9 @@ static void offset_batch(const sn_dataset *d, const sn_data_layout *lay,
                                                        : NULL;
     }
     for (int k = 0; targets && k < lay->n_outputs; k++)
-        tg[k] = d->targets[k] + (size_t)first * lay->out_count[k];
+        tg[k] = d->targets[k] != NULL
+                    ? d->targets[k] + (size_t)first * lay->out_count[k]
+                    : NULL;
 }
 
 sn_status sn_evaluate_range(sn_model *m, const sn_dataset *d, int first,

@@ -251,9 +251,12 @@ static void order_epoch(fit_state *s, int epoch)
  * rounded binary label, or the argmax of its one-hot target. */
 static sn_status sample_class(const fit_state *s, int row, int *cls)
 {
+    if (s->train->targets[0] == NULL)
+        return sn_fail(SN_ERR_INVALID_ARG, "sn_model_fit: class_weight "
+                       "reads the first output's targets, which are NULL");
     const float *y = s->train->targets[0] + (size_t)row * s->lay.out_count[0];
     size_t n = s->lay.out_count[0];
-    bool sparse = s->m->loss.kind == SN_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY;
+    bool sparse = sn_output_sparse_targets(s->m, 0);
     int c = 0;
     if (sparse || n == 1) {
         c = sparse ? (int)y[0] : (y[0] >= 0.5f ? 1 : 0);
@@ -286,9 +289,10 @@ static sn_status gather(fit_state *s, int start, int b)
                        (size_t)row * s->lay.in_bytes[k],
                    s->lay.in_bytes[k]);
         for (int k = 0; k < s->lay.n_outputs; k++)
-            memcpy(s->tg_buf[k] + (size_t)i * s->lay.out_count[k],
-                   d->targets[k] + (size_t)row * s->lay.out_count[k],
-                   s->lay.out_count[k] * sizeof(float));
+            if (d->targets[k] != NULL)
+                memcpy(s->tg_buf[k] + (size_t)i * s->lay.out_count[k],
+                       d->targets[k] + (size_t)row * s->lay.out_count[k],
+                       s->lay.out_count[k] * sizeof(float));
         if (!s->weighted)
             continue;
         float w = d->sample_weights != NULL ? d->sample_weights[row] : 1.0f;

@@ -102,6 +102,9 @@ struct sn_model {
     int n_metric_names;
     float *loss_grad;               /* dLoss/dy for each output, one array  */
     size_t loss_grad_cap;
+    /* per-output losses, weights and metrics of a compile with
+     * sn_compile_opts.outputs (train/output_losses.c), else NULL */
+    struct sn_output_train *output_train;
 
     /* set by sn_model_set_vectorizer (text/vectorizer_model.c) or NULL */
     struct sn_vectorizer *vectorizer;

@@ -14,7 +14,7 @@
 
 #include "train.h"
 
-static const char *metric_kind_name(sn_metric_kind kind)
+const char *sn_metric_kind_name(sn_metric_kind kind)
 {
     switch (kind) {
     case SN_METRIC_ACCURACY: return "accuracy";
@@ -53,6 +53,7 @@ static void free_training(sn_model *m)
     sn_mem_free(&m->mem, m->loss_grad);
     m->loss_grad = NULL;
     m->loss_grad_cap = 0;
+    sn_outputs_free(m);
 }
 
 /* The user-facing metric at position i (i < n_metrics: compiled, else
@@ -60,7 +61,7 @@ static void free_training(sn_model *m)
 static const char *base_metric_name(const sn_model *m, int i)
 {
     if (i < m->n_metrics)
-        return metric_kind_name(m->metrics[i]);
+        return sn_metric_kind_name(m->metrics[i]);
     return m->user_metrics[i - m->n_metrics].name;
 }
 
@@ -68,6 +69,8 @@ static sn_status rebuild_names(sn_model *m)
 {
     sn_model_attach(m, SN_PART_TRAINING, free_training);
     free_names(m);
+    if (m->output_train != NULL)
+        return sn_outputs_names(m);
     int n_out = sn_model_num_outputs(m);
     int per_output = m->n_metrics + m->n_user_metrics;
     int total = 1 + per_output * n_out;
@@ -103,7 +106,7 @@ static bool valid_metric(int kind)
 
 /* A sparse loss has [rows] class-id targets; every other loss has
  * targets shaped like the predictions.  A metric must read the same. */
-static sn_status check_metric(sn_metric_kind kind, const sn_loss_opts *loss)
+sn_status sn_metric_check(sn_metric_kind kind, const sn_loss_opts *loss)
 {
     if (!valid_metric((int)kind))
         return sn_fail(SN_ERR_INVALID_ARG, "sn_model_compile: unknown "
@@ -113,28 +116,32 @@ static sn_status check_metric(sn_metric_kind kind, const sn_loss_opts *loss)
     if (kind != SN_METRIC_ACCURACY && sparse_loss != sparse_metric)
         return sn_fail(SN_ERR_INVALID_ARG, "sn_model_compile: metric '%s' "
                        "needs %s targets but the loss takes %s ones",
-                       metric_kind_name(kind),
+                       sn_metric_kind_name(kind),
                        sparse_metric ? "class-id" : "dense",
                        sparse_loss ? "class-id" : "dense");
     return SN_OK;
 }
 
-static bool valid_loss(const sn_loss_opts *l)
+bool sn_loss_valid(const sn_loss_opts *l)
 {
     return l->kind >= SN_LOSS_BINARY_CROSSENTROPY &&
            l->kind <= SN_LOSS_HUBER && isfinite(l->delta) && l->delta > 0;
 }
 
-/* Installs optimizer (owned from here on), loss and metric kinds. */
+/* Installs optimizer (owned from here on), loss and metric kinds, and
+ * the per-output training (owned from here on; NULL: the loss and metrics
+ * apply to every output). */
 static sn_status install(sn_model *m, sn_optimizer_t *optimizer,
                          const sn_loss_opts *loss,
-                         const sn_metric_kind *metrics, int n_metrics)
+                         const sn_metric_kind *metrics, int n_metrics,
+                         sn_output_train *outputs)
 {
     sn_metric_kind *copy = NULL;
     if (n_metrics > 0) {
         copy = sn_mem_calloc(&m->mem, (size_t)n_metrics, sizeof *copy);
         if (copy == NULL) {
             sn_optimizer_free(optimizer);
+            sn_outputs_free_array(m, outputs);
             return SN_ERR_NOMEM;
         }
         memcpy(copy, metrics, (size_t)n_metrics * sizeof *copy);
@@ -142,6 +149,8 @@ static sn_status install(sn_model *m, sn_optimizer_t *optimizer,
     sn_model_attach(m, SN_PART_TRAINING, free_training);
     sn_optimizer_free(m->optimizer);
     sn_mem_free(&m->mem, m->metrics);
+    sn_outputs_free(m);
+    m->output_train = outputs;
     m->optimizer = optimizer;
     m->loss = *loss;
     m->metrics = copy;
@@ -173,7 +182,7 @@ SN_API sn_status sn_model_compile(sn_model_t *m, const sn_compile_opts *opts)
     sn_loss_opts loss = SN_LOSS_OPTS_INIT;
     if (st == SN_OK && o.loss != NULL)
         st = sn_opts_merge(&loss, sizeof loss, o.loss, "sn_model_compile");
-    if (st == SN_OK && !valid_loss(&loss))
+    if (st == SN_OK && !sn_loss_valid(&loss))
         st = sn_fail(SN_ERR_INVALID_ARG, "sn_model_compile: unknown loss "
                      "kind %d or Huber delta %g <= 0", (int)loss.kind,
                      (double)loss.delta);
@@ -181,15 +190,20 @@ SN_API sn_status sn_model_compile(sn_model_t *m, const sn_compile_opts *opts)
         st = sn_fail(SN_ERR_INVALID_ARG, "sn_model_compile: metrics is NULL "
                      "or n_metrics (%d) is negative", o.n_metrics);
     for (int i = 0; st == SN_OK && i < o.n_metrics; i++)
-        st = check_metric(o.metrics[i], &loss);
+        st = sn_metric_check(o.metrics[i], &loss);
+    sn_output_train *outputs = NULL;
+    if (st == SN_OK && o.outputs != NULL)
+        st = sn_outputs_parse(m, &o, &outputs);
     if (st != SN_OK) {
         sn_optimizer_free(given);
         return st;
     }
     sn_optimizer_t *opt = given != NULL ? given : default_optimizer();
-    if (opt == NULL)
+    if (opt == NULL) {
+        sn_outputs_free_array(m, outputs);
         return SN_ERR_NOMEM;
-    return install(m, opt, &loss, o.metrics, o.n_metrics);
+    }
+    return install(m, opt, &loss, o.metrics, o.n_metrics, outputs);
 }
 
 SN_API sn_status sn_model_add_metric(sn_model_t *m, const char *name,
@@ -260,7 +274,7 @@ size_t sn_target_count(const sn_model *m, int k)
 {
     const sn_shape *s = &m->tensors[m->outputs[k]].shape;
     size_t n = sn_shape_count(s);
-    if (m->loss.kind == SN_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY)
+    if (sn_output_sparse_targets(m, k))
         n /= (size_t)s->dim[s->rank - 1];
     return n;
 }
@@ -306,7 +320,11 @@ sn_status sn_model_loss_and_grad(sn_model *m, int batch,
         return st;
     double total = 0.0;
     float *g = m->loss_grad;
+    sn_output_train *per = m->output_train;
     for (int k = 0; k < m->n_outputs; k++) {
+        grads[k] = NULL;
+        if (per != NULL && !per[k].has_loss)
+            continue; /* no loss: no gradient, maybe no targets */
         if (targets[k] == NULL)
             return sn_fail(SN_ERR_INVALID_ARG, "targets[%d] is NULL", k);
         int rows, cols;
@@ -315,12 +333,19 @@ sn_status sn_model_loss_and_grad(sn_model *m, int batch,
         float *w;
         expand_weights(m, sample_weights, batch, rows, &w);
         double value;
-        st = sn_loss_compute(&m->loss, rows, cols, pred, targets[k], w,
-                             &value, g);
+        size_t n = (size_t)rows * (size_t)cols;
+        st = sn_loss_compute(per != NULL ? &per[k].loss : &m->loss, rows,
+                             cols, pred, targets[k], w, &value, g);
         if (st != SN_OK)
             return st;
+        if (per != NULL) { /* Keras: loss = sum_k loss_weight_k * loss_k */
+            per[k].last_loss = value;
+            value *= per[k].weight;
+            for (size_t i = 0; i < n; i++)
+                g[i] *= per[k].weight;
+        }
         grads[k] = g;
-        g += (size_t)rows * (size_t)cols;
+        g += n;
         total += value;
     }
     if (!isfinite(total))
@@ -399,6 +424,10 @@ void sn_model_save_training_state(const sn_model *m, sn_writer *w)
         if (st != SN_OK && w->status == SN_OK)
             w->status = st;
     }
+    /* appended only by a per-output compile, so other files stay as they
+     * were (and an older reader refuses the unread bytes) */
+    if (m->output_train != NULL)
+        sn_outputs_save(m, w);
 }
 
 enum { SN_MAX_SAVED_METRICS = 1024 };
@@ -412,7 +441,7 @@ sn_status sn_model_load_training_state(sn_model *m, sn_reader *r)
     uint32_t n_metrics = sn_read_u32(r);
     if (r->status != SN_OK)
         return r->status;
-    if (!valid_loss(&loss))
+    if (!sn_loss_valid(&loss))
         return sn_reader_fail(r, SN_ERR_FORMAT, "training state: bad loss "
                               "(kind %d)", (int)loss.kind);
     if (n_metrics > SN_MAX_SAVED_METRICS ||
@@ -450,5 +479,13 @@ sn_status sn_model_load_training_state(sn_model *m, sn_reader *r)
         if (opt == NULL)
             return SN_ERR_NOMEM;
     }
-    return install(m, opt, &loss, kinds, (int)n_metrics);
+    sn_output_train *outputs = NULL;
+    if (sn_reader_remaining(r) > 0) {
+        sn_status st = sn_outputs_load(m, r, &outputs);
+        if (st != SN_OK) {
+            sn_optimizer_free(opt);
+            return st;
+        }
+    }
+    return install(m, opt, &loss, kinds, (int)n_metrics, outputs);
 }
