@@ -434,11 +434,14 @@ START_TEST(test_grad_masking)
     g.inputs[0] = xs;
     g.in_count[0] = B * T * E;
     g.in_float[0] = 1;
-    g.frozen[0] = frozen;
+    tk_grad_mask mk;
+    memset(&mk, 0, sizeof mk);
+    mk.frozen[0] = frozen;
     char what[64];
     snprintf(what, sizeof what, "Masking cell %d mode %d backwards %d", cell,
              mode, backwards);
-    tk_expect_good_grads(tk_grad_check(&g, 5, &mask_grad_opts), what);
+    tk_expect_good_grads(tk_grad_check_masked(&g, &mk, 5, &mask_grad_opts),
+                         what);
     tk_grad_forward(&g);
     float dy[B * 4 * 2];
     tk_fill(dy, B * T * 2, 3, -1.0f, 1.0f);
@@ -481,11 +484,14 @@ START_TEST(test_grad_lengths)
     g.inputs[0] = xs;
     g.in_count[0] = B * T * E;
     g.in_float[0] = 1;
-    g.lengths = lens;
+    tk_grad_mask mk;
+    memset(&mk, 0, sizeof mk);
+    mk.lengths = lens;
     char what[64];
     snprintf(what, sizeof what, "lengths cell %d mode %d rs %d", cell, mode,
              rs);
-    tk_expect_good_grads(tk_grad_check(&g, 8, &mask_grad_opts), what);
+    tk_expect_good_grads(tk_grad_check_masked(&g, &mk, 8, &mask_grad_opts),
+                         what);
     sn_model_free(m);
 }
 END_TEST
