@@ -377,9 +377,11 @@ static sn_status seed_output_grads(sn_exec *e, const float *const *grads)
 {
     const sn_model *m = e->model;
     for (int k = 0; k < m->n_outputs; k++) {
-        if (grads[k] == NULL)
-            continue;
         sn_value *v = &e->values[m->outputs[k]];
+        /* NULL: zero; no buffer: the output is a model input whose
+         * gradient nobody asked for, so it reaches nothing */
+        if (grads[k] == NULL || v->grad == NULL)
+            continue;
         size_t n = v->count * (size_t)e->batch;
         for (size_t i = 0; i < n; i++) {
             if (!isfinite(grads[k][i]))

@@ -241,11 +241,17 @@ SN_API sn_status sn_model_add_metric(sn_model_t *m, const char *name,
 
 SN_API sn_optimizer_t *sn_model_optimizer(const sn_model_t *m)
 {
+    if (m == NULL || m->optimizer == NULL)
+        sn_fail(m == NULL ? SN_ERR_INVALID_ARG : SN_ERR_STATE,
+                "sn_model_optimizer: %s", m == NULL ? "model is NULL"
+                : "the model is not compiled (sn_model_compile)");
     return m != NULL ? m->optimizer : NULL;
 }
 
 SN_API int sn_model_num_metrics(const sn_model_t *m)
 {
+    if (m == NULL)
+        sn_fail(SN_ERR_INVALID_ARG, "sn_model_num_metrics: model is NULL");
     return m != NULL ? m->n_metric_names : 0;
 }
 
