@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "support/counting_alloc.h"
 #include "support/testkit.h"
 
 enum { N = 8, T = 3, E = 2, H = 3 };
@@ -354,16 +355,114 @@ START_TEST(test_tensor_value)
 }
 END_TEST
 
+/* ------------------------------------------------- allocation failures */
+
+/* Masking, per-row lengths, the zeros mode and a per-output compile
+ * through fit, evaluate, save and load: the first failing status, or
+ * SN_OK. */
+static sn_status scenario(void)
+{
+    enum { SB = 4 };
+    static float x[SB * T * E], ys[SB], ya[SB * T * 2];
+    static const int len[SB] = { 3, 1, 0, 2 };
+    tk_fill(x, SB * T * E, 1, -1.0f, 1.0f);
+    sn_model_t *m = sn_model_new(NULL);
+    if (m == NULL)
+        return SN_ERR_NOMEM; /* the only way sn_model_new(NULL) fails */
+    sn_rnn_opts o = SN_RNN_OPTS_INIT;
+    o.return_sequences = 1;
+    o.padded_output = SN_PADDED_ZEROS;
+    int in = sn_input(m, T, E);
+    int seq = sn_apply(m, sn_lstm(H, &o), sn_apply(m, sn_masking(9.0f), in));
+    int score = sn_apply(m, sn_dense(1, SN_SIGMOID, NULL),
+                         sn_apply(m, sn_global_max_pooling1d(), seq));
+    int attn = sn_apply(m, sn_dense(2, SN_LINEAR, NULL), seq);
+    int outs[2] = { score, attn };
+    sn_status st = sn_model_set_outputs(m, outs, 2);
+    sn_loss_opts l = SN_LOSS_OPTS_INIT;
+    l.kind = SN_LOSS_BINARY_CROSSENTROPY;
+    sn_metric_kind acc[1] = { SN_METRIC_ACCURACY };
+    sn_output_opts o0 = SN_OUTPUT_OPTS_INIT, o1 = SN_OUTPUT_OPTS_INIT;
+    o0.loss = &l;
+    o0.metrics = acc;
+    o0.n_metrics = 1;
+    const sn_output_opts *po[2] = { &o0, &o1 };
+    sn_compile_opts co = SN_COMPILE_OPTS_INIT;
+    co.outputs = po;
+    co.n_outputs = 2;
+    if (st == SN_OK)
+        st = sn_model_compile(m, &co);
+    const void *inputs[1] = { x };
+    const float *tg[2] = { ys, NULL };
+    const int *lens[1] = { len };
+    sn_dataset d = SN_DATASET_INIT;
+    d.n_samples = SB;
+    d.inputs = inputs;
+    d.targets = tg;
+    d.lengths = lens;
+    sn_fit_opts fo = SN_FIT_OPTS_INIT;
+    fo.batch_size = 2;
+    fo.validation_split = 0.5f;
+    sn_history_t *h = NULL;
+    if (st == SN_OK)
+        st = sn_model_fit(m, &d, &fo, &h);
+    sn_history_free(h);
+    double r[3];
+    if (st == SN_OK)
+        st = sn_model_evaluate(m, &d, 3, r, 3);
+    float p0[SB], p1[SB * T * 2];
+    float *po2[2] = { p0, p1 };
+    if (st == SN_OK)
+        st = sn_model_predict_lengths(m, SB, inputs, NULL, lens, po2);
+    if (st == SN_OK && sn_model_tensor_value(m, seq, NULL, 0, NULL) == NULL)
+        st = SN_ERR_STATE; /* predict left no forward: never expected */
+    void *buf = NULL;
+    size_t n = 0;
+    if (st == SN_OK)
+        st = sn_model_save_buffer(m, 1, &buf, &n);
+    sn_model_t *m2 = NULL;
+    if (st == SN_OK)
+        st = sn_model_load_buffer(buf, n, &m2);
+    sn_free(buf);
+    sn_model_free(m2);
+    sn_model_free(m);
+    (void)ya;
+    return st;
+}
+
+START_TEST(test_allocation_failures)
+{
+    ck_assert_int_eq(scenario(), SN_OK);
+    for (long k = 1;; k++) {
+        tk_counting_alloc c = { 0, 0, k, 0 };
+        sn_allocator a = tk_counting_allocator(&c);
+        ck_assert_int_eq(sn_set_allocator(&a), SN_OK);
+        sn_status st = scenario();
+        sn_set_allocator(NULL);
+        ck_assert_int_eq(c.allocs, c.frees);
+        if (!c.failed) {
+            ck_assert_int_eq(st, SN_OK);
+            ck_assert_int_gt(k, 50); /* the scenario allocates */
+            break;
+        }
+        ck_assert_msg(st == SN_ERR_NOMEM, "allocation %ld failed: %s (%s)",
+                      k, sn_strerror(st), sn_last_error());
+        ck_assert_int_lt(k, 100000);
+    }
+}
+END_TEST
+
 static Suite *multi_output_suite(void)
 {
     Suite *s = suite_create("multi_output");
     TCase *tc = tcase_create("multi_output");
-    tcase_set_timeout(tc, 60);
+    tcase_set_timeout(tc, 300);
     tcase_add_test(tc, test_output_without_loss);
     tcase_add_test(tc, test_weighted_losses_and_history);
     tcase_add_test(tc, test_single_loss_unchanged);
     tcase_add_test(tc, test_per_output_errors);
     tcase_add_test(tc, test_tensor_value);
+    tcase_add_test(tc, test_allocation_failures);
     suite_add_tcase(s, tc);
     return s;
 }
