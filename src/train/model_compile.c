@@ -14,20 +14,6 @@
 
 #include "train.h"
 
-const char *sn_metric_kind_name(sn_metric_kind kind)
-{
-    switch (kind) {
-    case SN_METRIC_ACCURACY: return "accuracy";
-    case SN_METRIC_BINARY_ACCURACY: return "binary_accuracy";
-    case SN_METRIC_CATEGORICAL_ACCURACY: return "categorical_accuracy";
-    case SN_METRIC_SPARSE_CATEGORICAL_ACCURACY:
-        return "sparse_categorical_accuracy";
-    case SN_METRIC_MAE: return "mae";
-    case SN_METRIC_MSE: return "mse";
-    }
-    return NULL;
-}
-
 static void free_names(sn_model *m)
 {
     for (int i = 0; i < m->n_metric_names; i++)
@@ -97,35 +83,6 @@ static sn_status rebuild_names(sn_model *m)
         }
     }
     return SN_OK;
-}
-
-static bool valid_metric(int kind)
-{
-    return kind >= SN_METRIC_ACCURACY && kind <= SN_METRIC_MSE;
-}
-
-/* A sparse loss has [rows] class-id targets; every other loss has
- * targets shaped like the predictions.  A metric must read the same. */
-sn_status sn_metric_check(sn_metric_kind kind, const sn_loss_opts *loss)
-{
-    if (!valid_metric((int)kind))
-        return sn_fail(SN_ERR_INVALID_ARG, "sn_model_compile: unknown "
-                       "metric %d", (int)kind);
-    bool sparse_loss = loss->kind == SN_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY;
-    bool sparse_metric = kind == SN_METRIC_SPARSE_CATEGORICAL_ACCURACY;
-    if (kind != SN_METRIC_ACCURACY && sparse_loss != sparse_metric)
-        return sn_fail(SN_ERR_INVALID_ARG, "sn_model_compile: metric '%s' "
-                       "needs %s targets but the loss takes %s ones",
-                       sn_metric_kind_name(kind),
-                       sparse_metric ? "class-id" : "dense",
-                       sparse_loss ? "class-id" : "dense");
-    return SN_OK;
-}
-
-bool sn_loss_valid(const sn_loss_opts *l)
-{
-    return l->kind >= SN_LOSS_BINARY_CROSSENTROPY &&
-           l->kind <= SN_LOSS_HUBER && isfinite(l->delta) && l->delta > 0;
 }
 
 /* Installs optimizer (owned from here on), loss and metric kinds, and
@@ -265,25 +222,6 @@ SN_API const char *sn_model_metric_name(const sn_model_t *m, int i)
 }
 
 /* ------------------------------------------------------------ one step */
-
-/* The output's [rows, cols] view: cols = last axis. */
-void sn_output_rows_cols(const sn_model *m, int k, int batch, int *rows,
-                         int *cols)
-{
-    const sn_value *v = sn_exec_value(m->train_exec, m->outputs[k]);
-    *cols = v->shape.dim[v->shape.rank - 1];
-    *rows = (int)(v->count / (size_t)*cols) * batch;
-}
-
-/* Elements per sample of output k's target. */
-size_t sn_target_count(const sn_model *m, int k)
-{
-    const sn_shape *s = &m->tensors[m->outputs[k]].shape;
-    size_t n = sn_shape_count(s);
-    if (sn_output_sparse_targets(m, k))
-        n /= (size_t)s->dim[s->rank - 1];
-    return n;
-}
 
 /* Per-row weights: each sample's weight repeated over its rows (steps). */
 static sn_status expand_weights(sn_model *m, const float *sample_weights,
@@ -457,7 +395,7 @@ sn_status sn_model_load_training_state(sn_model *m, sn_reader *r)
     sn_metric_kind kinds[SN_MAX_SAVED_METRICS];
     for (uint32_t i = 0; i < n_metrics; i++) {
         uint32_t k = sn_read_u32(r);
-        if (r->status == SN_OK && !valid_metric((int)k))
+        if (r->status == SN_OK && !sn_metric_valid((int)k))
             return sn_reader_fail(r, SN_ERR_FORMAT, "training state: "
                                   "unknown metric %u", k);
         kinds[i] = (sn_metric_kind)k;

@@ -3,13 +3,15 @@
  * its own metrics per output (sn_compile_opts.outputs), as Keras' compile
  * takes them per output: parsing, the names the history reports, and the
  * metric values of a batch.  The loss itself is computed with the others
- * in model_compile.c (sn_model_loss_and_grad).
+ * in model_compile.c (sn_model_loss_and_grad).  Also here: what each
+ * output's targets look like (sn_output_rows_cols, sn_target_count), for
+ * both kinds of compile.
  *
  * Names (Keras' multi-output convention): "loss" (the weighted sum), then
  * "<output layer>_loss" (unweighted) for each output with a loss, then
- * "<output layer>_<metric>" for each output's metrics and, on every output
- * with targets (a loss or metrics), the user metrics.  A model with one output reports plain
- * "loss" and metric names, as before.
+ * "<output layer>_<metric>" for each output's metrics and, on every
+ * output with targets (a loss or metrics), the user metrics.  A model with
+ * one output reports plain "loss" and metric names, as before.
  */
 #include <math.h>
 #include <stdio.h>
@@ -222,6 +224,27 @@ sn_status sn_outputs_load(sn_model *m, sn_reader *r, sn_output_train **out)
         return sn_reader_fail(r, SN_ERR_FORMAT, "training state: %s", msg);
     }
     return SN_OK;
+}
+
+/* ------------------------------------------------------------ shapes */
+
+/* The output's [rows, cols] view: cols = last axis. */
+void sn_output_rows_cols(const sn_model *m, int k, int batch, int *rows,
+                         int *cols)
+{
+    const sn_value *v = sn_exec_value(m->train_exec, m->outputs[k]);
+    *cols = v->shape.dim[v->shape.rank - 1];
+    *rows = (int)(v->count / (size_t)*cols) * batch;
+}
+
+/* Elements per sample of output k's target. */
+size_t sn_target_count(const sn_model *m, int k)
+{
+    const sn_shape *s = &m->tensors[m->outputs[k]].shape;
+    size_t n = sn_shape_count(s);
+    if (sn_output_sparse_targets(m, k))
+        n /= (size_t)s->dim[s->rank - 1];
+    return n;
 }
 
 /* ------------------------------------------------------------ names */

@@ -42,8 +42,9 @@ sn_status sn_model_train_step(sn_model *m, int batch,
                               const float *const *targets,
                               const float *sample_weights, double *loss);
 
-/* Loss and metric checks shared with output_losses.c (model_compile.c). */
+/* What a compile accepts (compile_checks.c). */
 bool sn_loss_valid(const sn_loss_opts *l);
+bool sn_metric_valid(int kind);
 /* A metric must read the targets the loss reads (class ids or dense). */
 sn_status sn_metric_check(sn_metric_kind kind, const sn_loss_opts *loss);
 const char *sn_metric_kind_name(sn_metric_kind kind);
