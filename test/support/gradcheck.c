@@ -34,7 +34,7 @@ static double loss_of(tk_grad_case *g, const tk_grad_mask *mk,
     forward(g, mk);
     double l = 0.0;
     for (int k = 0; k < sn_model_num_outputs(g->m); k++) {
-        const float *y = sn_model_output(g->m, k, NULL, NULL);
+        const float *y = sn_model_output(g->m, k, NULL, 0, NULL);
         size_t n = tk_output_count(g->m, k);
         for (size_t i = 0; i < n; i++) {
             ck_assert_msg(isfinite(y[i]), "output %d[%zu] not finite", k, i);
@@ -169,7 +169,7 @@ tk_grad_result tk_grad_check_masked(tk_grad_case *g, const tk_grad_mask *mk,
     /* Numeric gradients. */
     for (int i = 0; i < nw; i++) {
         const char *name = NULL;
-        sn_model_weight_info(g->m, i, &name, NULL, NULL);
+        sn_model_weight_info(g->m, i, &name, NULL, 0, NULL);
         size_t cnt;
         float *data = sn_model_weight_data(g->m, i, &cnt);
         for (size_t j = 0; j < cnt; j++)
