@@ -159,7 +159,7 @@ static int c_tensor_shape(sn_model_t *m)
 {
     int dims[8];
     sn_dtype dt;
-    return sn_model_tensor_shape(m, 1, dims, &dt) >= 0;
+    return sn_model_tensor_shape(m, 1, dims, 8, &dt) >= 0;
 }
 static int c_input_id(sn_model_t *m) { return sn_model_input_id(m, 0) >= 0; }
 static int c_output_id(sn_model_t *m) { return sn_model_output_id(m, 0) >= 0; }
@@ -170,7 +170,7 @@ static int c_forward(sn_model_t *m)
 static int c_output(sn_model_t *m)
 {
     int dims[8], rank;
-    return sn_model_output(m, 0, dims, &rank) != NULL;
+    return sn_model_output(m, 0, dims, 8, &rank) != NULL;
 }
 static int c_backward(sn_model_t *m)
 {
@@ -191,7 +191,7 @@ static int c_weight_info(sn_model_t *m)
 {
     const char *name;
     int dims[8], tr;
-    return sn_model_weight_info(m, 0, &name, dims, &tr) >= 0;
+    return sn_model_weight_info(m, 0, &name, dims, 8, &tr) >= 0;
 }
 static int c_find_weight(sn_model_t *m)
 {

@@ -332,7 +332,7 @@ START_TEST(test_tensor_value)
     tk_expect_close(sn_model_tensor_value(t.m, 0, NULL, 0, NULL), t.x,
                     N * T * E, 0.0, "input tensor");
     ck_assert_ptr_eq(sn_model_tensor_value(t.m, t.score, NULL, 0, NULL),
-                     sn_model_output(t.m, 0, NULL, NULL));
+                     sn_model_output(t.m, 0, NULL, 0, NULL));
     ck_assert_ptr_null(sn_model_tensor_value(t.m, 99, NULL, 0, NULL));
     tk_expect_error_mentions("no tensor 99");
     ck_assert_ptr_null(sn_model_tensor_value(t.m, -1, NULL, 0, NULL));

@@ -17,11 +17,8 @@ SN_API const float *sn_model_tensor_value(const sn_model_t *m, int tensor,
                 "model has %d)", tensor, m->n_tensors);
         return NULL;
     }
-    if (dims_cap < 0 || (dims == NULL && dims_cap > 0)) {
-        sn_fail(SN_ERR_INVALID_ARG, "sn_model_tensor_value: dims is NULL "
-                "or dims_cap (%d) is negative", dims_cap);
+    if (sn_dims_out_check(dims, dims_cap, "sn_model_tensor_value") != SN_OK)
         return NULL;
-    }
     const sn_value *v = m->built ? sn_exec_value(m->train_exec, tensor)
                                  : NULL;
     if (v == NULL) {
@@ -34,9 +31,11 @@ SN_API const float *sn_model_tensor_value(const sn_model_t *m, int tensor,
                 "int32 ids, not floats", tensor);
         return NULL;
     }
-    int full = v->shape.rank + 1;
-    for (int i = 0; i < full && i < dims_cap; i++)
-        dims[i] = i == 0 ? sn_exec_batch(m->train_exec) : v->shape.dim[i - 1];
+    int full = v->shape.rank + 1, shape[SN_MAX_RANK + 1];
+    shape[0] = sn_exec_batch(m->train_exec);
+    for (int i = 0; i < v->shape.rank; i++)
+        shape[i + 1] = v->shape.dim[i];
+    sn_dims_out_copy(dims, dims_cap, shape, full);
     if (rank != NULL)
         *rank = full;
     return v->data;
