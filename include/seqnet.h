@@ -2088,6 +2088,50 @@ SN_API const double *sn_history_values(const sn_history_t *history,
 SN_API int sn_history_stopped_epoch(const sn_history_t *history);
 
 /* ------------------------------------------------------------------------ */
+/* Data-parallel training: collective operations                            */
+/* ------------------------------------------------------------------------ */
+/* Several processes, each with a replica of the same model, train it
+ * together: every process runs the same calls, each on its share of the
+ * data, and these three hooks combine their numbers.  The library names no
+ * transport; libseqnet-mpi (seqnet_mpi.h) fills them in over MPI, and
+ * docs/DISTRIBUTED.md describes the protocol.  The hooks are collectives:
+ * every process calls them in the same order with the same n.  A hook
+ * returns SN_OK or an error status (the transport failed; the library
+ * passes it on and stops). */
+typedef struct sn_collectives {
+    size_t size;   /* sizeof(sn_collectives)                              */
+    int rank;      /* this process, 0 .. world - 1                        */
+    int world;     /* processes in the group (>= 1)                       */
+    void *user;    /* handed to the hooks                                 */
+    /* values[0 .. n) := their element-wise sum over every process */
+    sn_status (*sum_f64)(void *user, double *values, size_t n);
+    /* the same for floats: the gradient, one call over all of it */
+    sn_status (*sum_f32)(void *user, float *values, size_t n);
+    /* data[0 .. bytes) := process 0's data */
+    sn_status (*broadcast)(void *user, void *data, size_t bytes);
+} sn_collectives;
+#define SN_COLLECTIVES_INIT { sizeof(sn_collectives), 0, 1, NULL, NULL, NULL, NULL }
+
+/* Makes model (built here if it is not yet) a replica trained
+ * data-parallel; a collective call on every process of the group.
+ * Process 0's weights, seed (it orders fit's shuffles), dropout pass
+ * counter and, when it has any (a resumed run), optimizer state are
+ * copied to every process (that process's sn_model_optimizer pointer then
+ * changes); processes whose models differ in their weight count all fail
+ * with SN_ERR_INVALID_ARG.  From then on sn_model_train_on_batch averages
+ * the gradient over the processes (weighted by their batch sizes) before
+ * the optimizer step, and a failure in one process's step fails the step
+ * on all; sn_model_fit (every process passes the whole data set and the
+ * same options; batch_size is per process) splits each epoch's batches
+ * and its validation over the processes, reports the combined loss and
+ * metrics on all of them, and prints and saves checkpoints only on
+ * process 0.  c is copied; NULL (or world 1) detaches.  Dropout masks
+ * differ per process (a stream derived from the rank), so a run is
+ * reproducible for a given number of processes. */
+SN_API sn_status sn_model_set_collectives(sn_model_t *model,
+                                          const sn_collectives *c);
+
+/* ------------------------------------------------------------------------ */
 /* Saving and loading                                                        */
 /* ------------------------------------------------------------------------ */
 /* Saves the model (config, graph, weights and, with include_optimizer, the

@@ -109,6 +109,10 @@ struct sn_model {
     /* set by sn_model_set_vectorizer (text/vectorizer_model.c) or NULL */
     struct sn_vectorizer *vectorizer;
 
+    /* set by sn_model_set_collectives (train/collectives.c); world 0 when
+     * the model trains alone */
+    sn_collectives collectives;
+
     /* how to free each part, given by the file that attached it */
     sn_model_part_free part_free[SN_MODEL_PARTS];
 };
