@@ -351,6 +351,30 @@ static int c_set_collectives(sn_model_t *m)
     c.broadcast = one_broadcast;
     return ok(sn_model_set_collectives(m, &c));
 }
+static int c_set_tokenizer(sn_model_t *m)
+{
+    sn_tokenizer_t *t = sn_tokenizer_new(NULL);
+    ck_assert_ptr_nonnull(t);
+    const char *texts[2] = { "a b", "b c" };
+    ck_assert_int_eq(sn_tokenizer_fit(t, texts, 2), SN_OK);
+    int r = ok(sn_model_set_tokenizer(m, t));
+    sn_tokenizer_free(t);
+    return r;
+}
+static int c_tokenizer(sn_model_t *m) { return sn_model_tokenizer(m) != NULL; }
+static int c_set_bpe(sn_model_t *m)
+{
+    const char *texts[2] = { "abab abab", "abba" };
+    sn_bpe_opts o = SN_BPE_OPTS_INIT;
+    o.vocab_size = 262;
+    o.min_frequency = 1;
+    sn_bpe_t *b = NULL;
+    ck_assert_int_eq(sn_bpe_train(texts, 2, &o, &b), SN_OK);
+    int r = ok(sn_model_set_bpe(m, b));
+    sn_bpe_free(b);
+    return r;
+}
+static int c_bpe(sn_model_t *m) { return sn_model_bpe(m) != NULL; }
 static int c_tensor_value(sn_model_t *m)
 {
     int dims[4], rank;
@@ -424,6 +448,10 @@ static const api_call calls[] = {
     { "sn_model_predict_lengths", c_predict_lengths, "eeooo" },
     { "sn_model_tensor_value", c_tensor_value, "eeeee" },
     { "sn_model_set_collectives", c_set_collectives, "eoooo" },
+    { "sn_model_set_tokenizer", c_set_tokenizer, "eoooo" },
+    { "sn_model_tokenizer", c_tokenizer, "eeeee" },
+    { "sn_model_set_bpe", c_set_bpe, "eoooo" },
+    { "sn_model_bpe", c_bpe, "eeeee" },
     /* END MODEL API */
 };
 
