@@ -472,10 +472,21 @@ typedef struct sn_rnn_opts {
     int go_backwards;                      /* 0                            */
     int stateful;                          /* 0                            */
     int truncate_steps;                    /* truncated BPTT: k > 0; 0 = full */
+    /* What masked steps output with return_sequences (an sn_padded_output,
+     * below): SN_PADDED_CARRY_LAST repeats the last real output (Keras,
+     * the default), SN_PADDED_ZEROS outputs zeros (PyTorch
+     * pack_padded_sequence).  Bidirectional always outputs zeros. */
+    int padded_output;                     /* SN_PADDED_CARRY_LAST         */
 } sn_rnn_opts;
 #define SN_RNN_OPTS_INIT \
     { sizeof(sn_rnn_opts), SN_TANH, SN_SIGMOID, 1, SN_INIT_GLOROT_UNIFORM, \
-      SN_INIT_ORTHOGONAL, SN_INIT_ZEROS, 1, 1, 0.0f, 0.0f, 0, 0, 0, 0, 0 }
+      SN_INIT_ORTHOGONAL, SN_INIT_ZEROS, 1, 1, 0.0f, 0.0f, 0, 0, 0, 0, 0, 0 }
+
+/* sn_rnn_opts.padded_output: what a masked (padded) step outputs. */
+typedef enum sn_padded_output {
+    SN_PADDED_CARRY_LAST = 0,  /* the last real step's output (Keras)     */
+    SN_PADDED_ZEROS = 1        /* zeros (PyTorch packed sequences)        */
+} sn_padded_output;
 
 /* Each returns a new layer owned by the caller until applied, or NULL. */
 SN_API sn_layer_t *sn_simple_rnn(int units, const sn_rnn_opts *opts);
@@ -2215,6 +2226,22 @@ SN_API sn_status sn_clip_grad_value(sn_model_t *model, double clip_value);
 /* ------------------------------------------------------------------------ */
 /* Compiling and training                                                    */
 /* ------------------------------------------------------------------------ */
+/* What one output is trained with (sn_compile_opts.outputs).  An output
+ * with neither loss nor metrics needs no targets (targets[k] may be NULL);
+ * one with metrics but no loss is only measured.  The overall loss is the
+ * sum of loss_weight * loss over the outputs that have a loss; the
+ * history and sn_model_metric_name list, with several outputs, "loss",
+ * then "<output layer>_loss" for each output with a loss (unweighted),
+ * then "<output layer>_<metric>" per output, as Keras does. */
+typedef struct sn_output_opts {
+    size_t size;                   /* sizeof(sn_output_opts)                */
+    const sn_loss_opts *loss;      /* copied; NULL = no loss on this output */
+    float loss_weight;             /* 1.0; finite and >= 0                  */
+    const sn_metric_kind *metrics; /* copied; may be NULL                   */
+    int n_metrics;                 /* entries in metrics                    */
+} sn_output_opts;
+#define SN_OUTPUT_OPTS_INIT { sizeof(sn_output_opts), NULL, 1.0f, NULL, 0 }
+
 /* Options of sn_model_compile: optimizer, loss, metrics. */
 typedef struct sn_compile_opts {
     size_t size;                   /* sizeof(sn_compile_opts)               */
@@ -2222,11 +2249,20 @@ typedef struct sn_compile_opts {
     const sn_loss_opts *loss;      /* copied; NULL = MSE                    */
     const sn_metric_kind *metrics; /* copied; may be NULL                   */
     int n_metrics;                 /* entries in metrics                    */
+    /* Per-output losses, weights and metrics (Keras' loss, loss_weights
+     * and metrics given per output): NULL, or one pointer per model
+     * output (n_outputs == sn_model_num_outputs), each copied; loss and
+     * metrics above must then be NULL / 0.  See sn_output_opts. */
+    const sn_output_opts *const *outputs;
+    int n_outputs;                 /* entries in outputs                    */
 } sn_compile_opts;
-#define SN_COMPILE_OPTS_INIT { sizeof(sn_compile_opts), NULL, NULL, NULL, 0 }
+#define SN_COMPILE_OPTS_INIT \
+    { sizeof(sn_compile_opts), NULL, NULL, NULL, 0, NULL, 0 }
+
 
 /* Sets the optimizer, loss and metrics used by train_on_batch, fit and
- * evaluate (the loss applies to every output).  The model takes ownership
+ * evaluate (opts->loss applies to every output; opts->outputs gives each
+ * output its own).  The model takes ownership
  * of opts->optimizer in every case; compiling again replaces it. */
 SN_API sn_status sn_model_compile(sn_model_t *model,
                                   const sn_compile_opts *opts);
@@ -2249,8 +2285,11 @@ typedef struct sn_dataset {
     const int *timesteps;          /* per input, for SN_ANY_TIME inputs     */
     const float *const *targets;   /* one per model output, [n, ...]        */
     const float *sample_weights;   /* [n] or NULL                           */
+    /* Per input, NULL or [n] per-row lengths of a float sequence input:
+     * steps t >= length are padding (masked).  NULL = none. */
+    const int *const *lengths;
 } sn_dataset;
-#define SN_DATASET_INIT { sizeof(sn_dataset), 0, NULL, NULL, NULL, NULL }
+#define SN_DATASET_INIT { sizeof(sn_dataset), 0, NULL, NULL, NULL, NULL, NULL }
 
 /* One optimisation step on one batch (Keras train_on_batch): forward in
  * training mode, loss, backward, clipping, optimizer step.  Writes the
@@ -2444,6 +2483,48 @@ SN_API sn_status sn_model_load_buffer(const void *data, size_t len,
                                       sn_model_t **model);
 /* Frees memory the library handed to the caller (sn_model_save_buffer). */
 SN_API void sn_free(void *ptr);
+
+/* ------------------------------------------------------------------------ */
+/* Masks for float sequences (docs/LAYERS.md, "Masking")                     */
+/* ------------------------------------------------------------------------ */
+/* Masking (Keras): input [time, features] float.  A step is padding when
+ * ALL its features equal mask_value; padded steps output zeros and the
+ * layer emits a mask that the layers downstream honour like Embedding's
+ * mask_zero (recurrent layers skip padded steps, pooling and attention
+ * leave them out).  mask_value must be finite.  Returns a new layer owned
+ * by the caller until applied, or NULL. */
+SN_API sn_layer_t *sn_masking(float mask_value);
+
+/* sn_model_forward with per-row lengths: lengths[k] (NULL entries allowed;
+ * lengths itself may be NULL) holds batch lengths for input k, which must
+ * be a float sequence; steps t >= lengths[k][b] are padding, exactly as if
+ * a Masking layer had masked them, but the input values are passed on
+ * unchanged.  Each length lies in [0, time]. */
+SN_API sn_status sn_model_forward_lengths(sn_model_t *model, int batch,
+                                          const void *const *inputs,
+                                          const int *timesteps,
+                                          const int *const *lengths,
+                                          int training);
+/* sn_model_predict with per-row lengths (as sn_model_forward_lengths). */
+SN_API sn_status sn_model_predict_lengths(sn_model_t *model, int batch,
+                                          const void *const *inputs,
+                                          const int *timesteps,
+                                          const int *const *lengths,
+                                          float *const *outputs);
+
+/* ------------------------------------------------------------------------ */
+/* Intermediate tensors                                                      */
+/* ------------------------------------------------------------------------ */
+/* The value of any float tensor (an id from sn_input / sn_apply /
+ * sn_apply_n) in the last sn_model_forward (or training step: fit and
+ * train_on_batch run one), owned by the model and valid until the next
+ * forward.  dims (capacity dims_cap; NULL when dims_cap is 0) receives
+ * the shape, batch first, at most dims_cap entries; *rank (may be NULL)
+ * the full rank.  NULL with a message for an unknown id, an int32 tensor
+ * (token ids), or before any forward. */
+SN_API const float *sn_model_tensor_value(const sn_model_t *model,
+                                          int tensor, int *dims,
+                                          int dims_cap, int *rank);
 
 #ifdef __cplusplus
 }

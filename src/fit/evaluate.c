@@ -4,9 +4,16 @@
  * sn_model_predict_batches.
  */
 #include <math.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "fit.h"
+
+const int *const *sn_dataset_lengths(const sn_dataset *d)
+{
+    size_t end = offsetof(sn_dataset, lengths) + sizeof d->lengths;
+    return d != NULL && d->size >= end ? d->lengths : NULL;
+}
 
 sn_status sn_dataset_check(const sn_model *m, const sn_dataset *d,
                            bool need_targets, const char *who)
@@ -31,7 +38,7 @@ sn_status sn_dataset_check(const sn_model *m, const sn_dataset *d,
         return sn_fail(SN_ERR_INVALID_ARG, "%s: data set targets is NULL",
                        who);
     for (int k = 0; k < m->n_outputs; k++)
-        if (d->targets[k] == NULL)
+        if (d->targets[k] == NULL && sn_output_needs_targets(m, k))
             return sn_fail(SN_ERR_INVALID_ARG, "%s: data set targets[%d] is "
                            "NULL", who, k);
     return SN_OK;
@@ -64,7 +71,7 @@ sn_status sn_data_layout_get(const sn_model *m, const sn_dataset *d,
             size_t pred = counts[m->outputs[k]];
             out->pred_count[k] = pred;
             out->out_count[k] = need_targets &&
-                m->loss.kind == SN_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY
+                sn_output_sparse_targets(m, k)
                 ? pred / (size_t)s->dim[s->rank - 1] : pred;
         }
     } else {
@@ -98,6 +105,8 @@ static sn_metric_kind resolve_metric(const sn_model *m, sn_metric_kind kind,
 sn_status sn_compute_metrics(sn_model *m, int batch,
                              const float *const *targets, double *out)
 {
+    if (m->output_train != NULL)
+        return sn_outputs_metrics(m, batch, targets, out);
     bool logits = m->loss.from_logits &&
                   m->loss.kind == SN_LOSS_BINARY_CROSSENTROPY;
     float threshold = logits ? 0.0f : 0.5f;
@@ -121,15 +130,22 @@ sn_status sn_compute_metrics(sn_model *m, int batch,
     return SN_OK;
 }
 
-/* Pointers to sample `first` of every input and target. */
+/* Pointers to sample `first` of every input, its lengths (when the data
+ * set has some) and target. */
 static void offset_batch(const sn_dataset *d, const sn_data_layout *lay,
                          int first, bool targets, const void **in,
-                         const float **tg)
+                         const int **len, const float **tg)
 {
-    for (int k = 0; k < lay->n_inputs; k++)
+    const int *const *lengths = sn_dataset_lengths(d);
+    for (int k = 0; k < lay->n_inputs; k++) {
         in[k] = (const char *)d->inputs[k] + (size_t)first * lay->in_bytes[k];
+        len[k] = lengths != NULL && lengths[k] != NULL ? lengths[k] + first
+                                                       : NULL;
+    }
     for (int k = 0; targets && k < lay->n_outputs; k++)
-        tg[k] = d->targets[k] + (size_t)first * lay->out_count[k];
+        tg[k] = d->targets[k] != NULL
+                    ? d->targets[k] + (size_t)first * lay->out_count[k]
+                    : NULL;
 }
 
 sn_status sn_evaluate_range(sn_model *m, const sn_dataset *d, int first,
@@ -145,14 +161,15 @@ sn_status sn_evaluate_range(sn_model *m, const sn_dataset *d, int first,
     if (n_results > 256)
         return sn_fail(SN_ERR_UNSUPPORTED, "evaluate: at most 256 metrics");
     const void *in[64];
+    const int *len[64];
     const float *tg[64];
     const float *grads[64];
     for (int start = 0; start < n; start += batch_size) {
         int b = n - start < batch_size ? n - start : batch_size;
-        offset_batch(d, &lay, first + start, true, in, tg);
+        offset_batch(d, &lay, first + start, true, in, len, tg);
         const float *sw = d->sample_weights != NULL
                               ? d->sample_weights + first + start : NULL;
-        st = sn_model_forward(m, b, in, d->timesteps, 0);
+        st = sn_model_forward_lengths(m, b, in, d->timesteps, len, 0);
         if (st == SN_OK)
             st = sn_model_loss_and_grad(m, b, tg, sw, &batch_logs[0], grads);
         if (st == SN_OK)
@@ -220,10 +237,11 @@ SN_API sn_status sn_model_predict_batches(sn_model_t *m, int n,
             st = sn_fail(SN_ERR_INVALID_ARG, "sn_model_predict_batches: "
                          "outputs[%d] is NULL", k);
     const void *in[64];
+    const int *len[64];
     float *out[64];
     for (int start = 0; st == SN_OK && start < n; start += batch_size) {
         int b = n - start < batch_size ? n - start : batch_size;
-        offset_batch(&d, &lay, start, false, in, NULL);
+        offset_batch(&d, &lay, start, false, in, len, NULL);
         for (int k = 0; k < m->n_outputs; k++)
             out[k] = outputs[k] + (size_t)start * lay.pred_count[k];
         st = sn_model_predict(m, b, in, timesteps, out);

@@ -23,6 +23,7 @@ typedef struct fit_state {
     int *order;                  /* sample order of this epoch            */
     void *in_buf[MAX_IO];        /* one batch, gathered                   */
     float *tg_buf[MAX_IO];
+    int *len_buf[MAX_IO];        /* the batch's per-row lengths, or NULL  */
     float *sw_buf;
     bool weighted;               /* sample or class weights in play       */
     char *keys[2 * MAX_LOGS + 1];/* history keys                          */
@@ -139,6 +140,11 @@ static sn_status alloc_buffers(fit_state *s)
     for (int k = 0; k < s->lay.n_inputs; k++)
         if ((s->in_buf[k] = sn_mem_calloc(mem, b, s->lay.in_bytes[k])) == NULL)
             return SN_ERR_NOMEM;
+    const int *const *lengths = sn_dataset_lengths(s->train);
+    for (int k = 0; lengths != NULL && k < s->lay.n_inputs; k++)
+        if (lengths[k] != NULL &&
+            (s->len_buf[k] = sn_mem_calloc(mem, b, sizeof(int))) == NULL)
+            return SN_ERR_NOMEM;
     for (int k = 0; k < s->lay.n_outputs; k++)
         if ((s->tg_buf[k] = sn_mem_calloc(mem, b * s->lay.out_count[k],
                                           sizeof(float))) == NULL)
@@ -212,6 +218,7 @@ static void teardown(fit_state *s)
     for (int k = 0; k < MAX_IO; k++) {
         sn_mem_free(mem, s->in_buf[k]);
         sn_mem_free(mem, s->tg_buf[k]);
+        sn_mem_free(mem, s->len_buf[k]);
     }
     sn_mem_free(mem, s->sw_buf);
     for (int i = 0; i < s->n_keys; i++)
@@ -244,9 +251,12 @@ static void order_epoch(fit_state *s, int epoch)
  * rounded binary label, or the argmax of its one-hot target. */
 static sn_status sample_class(const fit_state *s, int row, int *cls)
 {
+    if (s->train->targets[0] == NULL)
+        return sn_fail(SN_ERR_INVALID_ARG, "sn_model_fit: class_weight "
+                       "reads the first output's targets, which are NULL");
     const float *y = s->train->targets[0] + (size_t)row * s->lay.out_count[0];
     size_t n = s->lay.out_count[0];
-    bool sparse = s->m->loss.kind == SN_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY;
+    bool sparse = sn_output_sparse_targets(s->m, 0);
     int c = 0;
     if (sparse || n == 1) {
         c = sparse ? (int)y[0] : (y[0] >= 0.5f ? 1 : 0);
@@ -267,17 +277,22 @@ static sn_status sample_class(const fit_state *s, int row, int *cls)
 static sn_status gather(fit_state *s, int start, int b)
 {
     const sn_dataset *d = s->train;
+    const int *const *lengths = sn_dataset_lengths(d);
     for (int i = 0; i < b; i++) {
         int row = s->order[start + i];
+        for (int k = 0; k < s->lay.n_inputs; k++)
+            if (s->len_buf[k] != NULL)
+                s->len_buf[k][i] = lengths[k][row];
         for (int k = 0; k < s->lay.n_inputs; k++)
             memcpy((char *)s->in_buf[k] + (size_t)i * s->lay.in_bytes[k],
                    (const char *)d->inputs[k] +
                        (size_t)row * s->lay.in_bytes[k],
                    s->lay.in_bytes[k]);
         for (int k = 0; k < s->lay.n_outputs; k++)
-            memcpy(s->tg_buf[k] + (size_t)i * s->lay.out_count[k],
-                   d->targets[k] + (size_t)row * s->lay.out_count[k],
-                   s->lay.out_count[k] * sizeof(float));
+            if (d->targets[k] != NULL)
+                memcpy(s->tg_buf[k] + (size_t)i * s->lay.out_count[k],
+                       d->targets[k] + (size_t)row * s->lay.out_count[k],
+                       s->lay.out_count[k] * sizeof(float));
         if (!s->weighted)
             continue;
         float w = d->sample_weights != NULL ? d->sample_weights[row] : 1.0f;
@@ -315,11 +330,12 @@ static sn_status train_epoch(fit_state *s, int epoch, double *logs,
         if (st == SN_OK && b > 0)
             st = gather(s, start, b);
         if (st == SN_OK && b > 0)
-            st = sn_model_train_on_batch(m, b, (const void *const *)s->in_buf,
-                                         s->train->timesteps,
-                                         (const float *const *)s->tg_buf,
-                                         s->weighted ? s->sw_buf : NULL,
-                                         &batch_logs[0]);
+            st = sn_model_train_step(m, b, (const void *const *)s->in_buf,
+                                     s->train->timesteps,
+                                     (const int *const *)s->len_buf,
+                                     (const float *const *)s->tg_buf,
+                                     s->weighted ? s->sw_buf : NULL,
+                                     &batch_logs[0]);
         else if (sn_collectives_on(m))
             st = sn_collectives_empty_step(m, st);
         if (st == SN_OK && b > 0) {

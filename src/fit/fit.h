@@ -54,6 +54,10 @@ sn_status sn_data_layout_get(const sn_model *m, const sn_dataset *d,
 sn_status sn_dataset_check(const sn_model *m, const sn_dataset *d,
                            bool need_targets, const char *who);
 
+/* The data set's per-row lengths, or NULL when it has none (or was
+ * made before the field existed: its .size says so). */
+const int *const *sn_dataset_lengths(const sn_dataset *d);
+
 /* Metric values of the last forward (every name after "loss"). */
 sn_status sn_compute_metrics(sn_model *m, int batch,
                              const float *const *targets, double *out);

@@ -27,6 +27,7 @@ static const sn_layer_ops *const builtin_ops[] = {
     &sn_bidirectional_ops,
     &sn_attention_ops, &sn_additive_attention_ops, &sn_layer_normalization_ops,
     &sn_mha_ops,
+    &sn_masking_ops,
 };
 
 const sn_layer_ops *sn_builtin_layer_ops(const char *type)

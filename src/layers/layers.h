@@ -26,5 +26,6 @@ extern const sn_layer_ops sn_gru_ops;
 extern const sn_layer_ops sn_bidirectional_ops;
 extern const sn_layer_ops sn_attention_ops, sn_additive_attention_ops, sn_layer_normalization_ops;
 extern const sn_layer_ops sn_mha_ops;
+extern const sn_layer_ops sn_masking_ops;
 
 #endif /* SN_LAYERS_H */

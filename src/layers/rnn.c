@@ -69,7 +69,8 @@ static sn_status rnn_forward(sn_call *c)
     sn_status st = sn_rnn_stateful_begin(c->layer, p, c->batch);
     if (st != SN_OK)
         return st;
-    sn_rnn_cfg cfg = sn_rnn_make_cfg(p, xs->dim[1], false, false);
+    sn_rnn_cfg cfg = sn_rnn_make_cfg(p, xs->dim[1], false,
+                                     p->opts.padded_output == SN_PADDED_ZEROS);
     cfg.reverse_output = cfg.go_backwards; /* Keras returns it reversed */
     sn_rnn_ws ws;
     sn_rnn_scratch *s = sn_rnn_scratch_prepare(c, p, &cfg, 1, c->batch,

@@ -60,6 +60,11 @@ static sn_status check_opts(const sn_rnn_opts *o, int units, const char *who)
     if (!init_ok(o->kernel_initializer) ||
         !init_ok(o->recurrent_initializer) || !init_ok(o->bias_initializer))
         return sn_fail(SN_ERR_INVALID_ARG, "%s: unknown initializer", who);
+    if (o->padded_output != SN_PADDED_CARRY_LAST &&
+        o->padded_output != SN_PADDED_ZEROS)
+        return sn_fail(SN_ERR_INVALID_ARG, "%s: padded_output must be "
+                       "SN_PADDED_CARRY_LAST (0) or SN_PADDED_ZEROS (1), got "
+                       "%d", who, o->padded_output);
     if (o->truncate_steps < 0)
         return sn_fail(SN_ERR_INVALID_ARG, "%s: truncate_steps must be >= 0, "
                        "got %d", who, o->truncate_steps);
@@ -385,6 +390,10 @@ void sn_rnn_save_opts(const sn_rnn_layer *p, sn_writer *w)
     sn_write_i32(w, o->go_backwards);
     sn_write_i32(w, o->stateful);
     sn_write_i32(w, o->truncate_steps);
+    /* appended field, written only when set: files of default layers stay
+     * byte-identical to those of earlier versions */
+    if (o->padded_output != SN_PADDED_CARRY_LAST)
+        sn_write_i32(w, o->padded_output);
 }
 
 sn_layer *sn_rnn_load_opts(sn_reader *r,
@@ -408,6 +417,8 @@ sn_layer *sn_rnn_load_opts(sn_reader *r,
     o.go_backwards = sn_read_int(r, 0, 1, "go_backwards");
     o.stateful = sn_read_int(r, 0, 1, "stateful");
     o.truncate_steps = sn_read_i32(r);
+    if (r->status == SN_OK && sn_reader_remaining(r) >= 4)
+        o.padded_output = sn_read_int(r, 0, 1, "padded_output");
     if (r->status != SN_OK)
         return NULL;
     if (cell != SN_CELL_SIMPLE && cell != SN_CELL_GRU &&

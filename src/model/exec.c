@@ -32,6 +32,9 @@ struct sn_exec {
     sn_buffer *grad;       /* per tensor                                 */
     sn_buffer *mask;       /* per tensor                                 */
     sn_buffer *scratch;    /* per node                                   */
+    /* per-row lengths of the next forward's inputs (sn_exec_set_lengths);
+     * read once by that forward, which turns them into input masks */
+    const int *const *lengths;
 };
 
 sn_exec *sn_exec_new(const sn_model *m, float *weight_grads)
@@ -234,6 +237,45 @@ static void copy_inputs(sn_exec *e, const void *const *inputs)
     }
 }
 
+void sn_exec_set_lengths(sn_exec *e, const int *const *lengths)
+{
+    e->lengths = lengths;
+}
+
+/* Per-row lengths become the masks of the model's float sequence inputs:
+ * steps t < length[b] are real, the rest padding (post-padding, as
+ * PyTorch's pack_padded_sequence). */
+static sn_status lengths_to_masks(sn_exec *e, const int *const *lengths)
+{
+    const sn_model *m = e->model;
+    for (int k = 0; lengths != NULL && k < m->n_inputs; k++) {
+        if (lengths[k] == NULL)
+            continue;
+        sn_value *v = &e->values[m->inputs[k]];
+        if (v->shape.dtype != SN_FLOAT32 || v->shape.rank != 2)
+            return sn_fail(SN_ERR_INVALID_ARG, "lengths[%d] given, but input "
+                           "%d is not a float sequence [time, features] "
+                           "(token inputs are masked by Embedding "
+                           "mask_zero)", k, k);
+        int T = v->shape.dim[0];
+        sn_buffer *b = &e->mask[m->inputs[k]];
+        sn_status st = reserve(e, b, (size_t)e->batch * (size_t)T);
+        if (st != SN_OK)
+            return st;
+        uint8_t *mask = b->ptr;
+        for (int r = 0; r < e->batch; r++) {
+            int len = lengths[k][r];
+            if (len < 0 || len > T)
+                return sn_fail(SN_ERR_INVALID_ARG, "lengths[%d][%d] = %d "
+                               "lies outside [0, %d]", k, r, len, T);
+            for (int t = 0; t < T; t++)
+                mask[(size_t)r * (size_t)T + (size_t)t] = t < len;
+        }
+        v->mask = mask;
+    }
+    return SN_OK;
+}
+
 /* ------------------------------------------------------------ passes */
 
 static void make_call(sn_exec *e, int n, bool training, sn_rng *rng,
@@ -261,6 +303,8 @@ sn_status sn_exec_forward(sn_exec *e, int batch, const void *const *inputs,
                           uint64_t dropout_seed)
 {
     const sn_model *m = e->model;
+    const int *const *lengths = e->lengths;
+    e->lengths = NULL;
     e->forward_done = false;
     e->backward_done = false;
     if (batch <= 0)
@@ -278,6 +322,9 @@ sn_status sn_exec_forward(sn_exec *e, int batch, const void *const *inputs,
     if (st != SN_OK)
         return st;
     copy_inputs(e, inputs);
+    st = lengths_to_masks(e, lengths);
+    if (st != SN_OK)
+        return st;
     enum { MAX_IO = 64 };
     sn_value *in[MAX_IO], *out[MAX_IO];
     for (int n = 0; n < m->n_nodes; n++) {
@@ -331,9 +378,11 @@ static sn_status seed_output_grads(sn_exec *e, const float *const *grads)
 {
     const sn_model *m = e->model;
     for (int k = 0; k < m->n_outputs; k++) {
-        if (grads[k] == NULL)
-            continue;
         sn_value *v = &e->values[m->outputs[k]];
+        /* NULL: zero; no buffer: the output is a model input whose
+         * gradient nobody asked for, so it reaches nothing */
+        if (grads[k] == NULL || v->grad == NULL)
+            continue;
         size_t n = v->count * (size_t)e->batch;
         for (size_t i = 0; i < n; i++) {
             if (!isfinite(grads[k][i]))

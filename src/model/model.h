@@ -108,6 +108,9 @@ struct sn_model {
     int n_metric_names;
     float *loss_grad;               /* dLoss/dy for each output, one array  */
     size_t loss_grad_cap;
+    /* per-output losses, weights and metrics of a compile with
+     * sn_compile_opts.outputs (train/output_losses.c), else NULL */
+    struct sn_output_train *output_train;
 
     /* set by sn_model_set_vectorizer (text/vectorizer_model.c) or NULL */
     struct sn_vectorizer *vectorizer;
@@ -146,6 +149,10 @@ void sn_exec_free(sn_exec *e);
 sn_status sn_exec_forward(sn_exec *e, int batch, const void *const *inputs,
                           const int *timesteps, bool training,
                           uint64_t dropout_seed);
+/* Per-row lengths ([batch] per input, NULL entries and NULL = none) for
+ * the next sn_exec_forward only, which makes them the float sequence
+ * inputs' masks; the arrays must live until that forward returns. */
+void sn_exec_set_lengths(sn_exec *e, const int *const *lengths);
 /* input_grads: also fill the model inputs' gradients (sn_model_backward);
  * a training step leaves them out. */
 sn_status sn_exec_backward(sn_exec *e, const float *const *output_grads,

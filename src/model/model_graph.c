@@ -630,14 +630,22 @@ SN_API sn_status sn_model_build(sn_model_t *m)
 
 /* ------------------------------------------------------------ queries */
 
+/* The counts answer 0 for a NULL model, and say so in sn_last_error(). */
+static bool have_model(const sn_model_t *m, const char *who)
+{
+    if (m == NULL)
+        sn_fail(SN_ERR_INVALID_ARG, "%s: model is NULL", who);
+    return m != NULL;
+}
+
 SN_API int sn_model_num_inputs(const sn_model_t *m)
 {
-    return m != NULL ? m->n_inputs : 0;
+    return have_model(m, "sn_model_num_inputs") ? m->n_inputs : 0;
 }
 
 SN_API int sn_model_num_outputs(const sn_model_t *m)
 {
-    if (m == NULL)
+    if (!have_model(m, "sn_model_num_outputs"))
         return 0;
     return m->n_outputs > 0 ? m->n_outputs : (m->n_tensors > 0 ? 1 : 0);
 }
@@ -645,8 +653,10 @@ SN_API int sn_model_num_outputs(const sn_model_t *m)
 /* The distinct layers are the nodes that are their layer's first use. */
 SN_API int sn_model_num_layers(const sn_model_t *m)
 {
+    if (!have_model(m, "sn_model_num_layers"))
+        return 0;
     int n = 0;
-    for (int i = 0; m != NULL && i < m->n_nodes; i++)
+    for (int i = 0; i < m->n_nodes; i++)
         n += m->nodes[i].layer->node == i;
     return n;
 }

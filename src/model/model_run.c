@@ -27,11 +27,11 @@ static sn_status ensure_built(sn_model *m, const char *who)
     return sn_model_build(m);
 }
 
-SN_API sn_status sn_model_forward(sn_model_t *m, int batch,
-                                  const void *const *inputs,
-                                  const int *timesteps, int training)
+static sn_status forward(sn_model_t *m, int batch, const void *const *inputs,
+                         const int *timesteps, const int *const *lengths,
+                         int training, const char *who)
 {
-    sn_status st = ensure_built(m, "sn_model_forward");
+    sn_status st = ensure_built(m, who);
     if (st != SN_OK)
         return st;
     if (m->train_exec == NULL) {
@@ -43,14 +43,33 @@ SN_API sn_status sn_model_forward(sn_model_t *m, int batch,
     /* each training forward draws fresh dropout masks, reproducibly */
     uint64_t dropout_seed = sn_rng_derive(m->seed ^ 0x64726f706f7574ULL,
                                           ++m->forward_calls);
+    sn_exec_set_lengths(m->train_exec, lengths);
     st = sn_exec_forward(m->train_exec, batch, inputs, timesteps,
                          training != 0, dropout_seed);
     if (st != SN_OK) {
         char msg[480];
         snprintf(msg, sizeof msg, "%s", sn_last_error());
-        sn_fail(st, "sn_model_forward: %s", msg);
+        sn_fail(st, "%s: %s", who, msg);
     }
     return st;
+}
+
+SN_API sn_status sn_model_forward(sn_model_t *m, int batch,
+                                  const void *const *inputs,
+                                  const int *timesteps, int training)
+{
+    return forward(m, batch, inputs, timesteps, NULL, training,
+                   "sn_model_forward");
+}
+
+SN_API sn_status sn_model_forward_lengths(sn_model_t *m, int batch,
+                                          const void *const *inputs,
+                                          const int *timesteps,
+                                          const int *const *lengths,
+                                          int training)
+{
+    return forward(m, batch, inputs, timesteps, lengths, training,
+                   "sn_model_forward_lengths");
 }
 
 SN_API const float *sn_model_output(const sn_model_t *m, int k, int *dims,
@@ -154,28 +173,28 @@ static void give_back_workspace(sn_model *m, sn_exec *e)
 }
 
 
-SN_API sn_status sn_model_predict(sn_model_t *m, int batch,
-                                  const void *const *inputs,
-                                  const int *timesteps, float *const *outputs)
+static sn_status predict(sn_model_t *m, int batch, const void *const *inputs,
+                         const int *timesteps, const int *const *lengths,
+                         float *const *outputs, const char *who)
 {
-    sn_status st = ensure_built(m, "sn_model_predict");
+    sn_status st = ensure_built(m, who);
     if (st != SN_OK)
         return st;
     if (outputs == NULL)
-        return sn_fail(SN_ERR_INVALID_ARG, "sn_model_predict: outputs is "
-                       "NULL");
+        return sn_fail(SN_ERR_INVALID_ARG, "%s: outputs is NULL", who);
     for (int k = 0; k < m->n_outputs; k++)
         if (outputs[k] == NULL)
-            return sn_fail(SN_ERR_INVALID_ARG, "sn_model_predict: "
-                           "outputs[%d] is NULL", k);
+            return sn_fail(SN_ERR_INVALID_ARG, "%s: outputs[%d] is NULL",
+                           who, k);
     sn_exec *e = take_workspace(m);
     if (e == NULL)
         return SN_ERR_NOMEM;
+    sn_exec_set_lengths(e, lengths);
     st = sn_exec_forward(e, batch, inputs, timesteps, false, 0);
     if (st != SN_OK) {
         char msg[480];
         snprintf(msg, sizeof msg, "%s", sn_last_error());
-        sn_fail(st, "sn_model_predict: %s", msg);
+        sn_fail(st, "%s: %s", who, msg);
     }
     for (int k = 0; st == SN_OK && k < m->n_outputs; k++) {
         const sn_value *v = sn_exec_value(e, m->outputs[k]);
@@ -183,4 +202,22 @@ SN_API sn_status sn_model_predict(sn_model_t *m, int batch,
     }
     give_back_workspace(m, e);
     return st;
+}
+
+SN_API sn_status sn_model_predict(sn_model_t *m, int batch,
+                                  const void *const *inputs,
+                                  const int *timesteps, float *const *outputs)
+{
+    return predict(m, batch, inputs, timesteps, NULL, outputs,
+                   "sn_model_predict");
+}
+
+SN_API sn_status sn_model_predict_lengths(sn_model_t *m, int batch,
+                                          const void *const *inputs,
+                                          const int *timesteps,
+                                          const int *const *lengths,
+                                          float *const *outputs)
+{
+    return predict(m, batch, inputs, timesteps, lengths, outputs,
+                   "sn_model_predict_lengths");
 }

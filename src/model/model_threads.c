@@ -49,8 +49,10 @@ SN_API sn_status sn_model_set_num_threads(sn_model_t *m, int threads)
 
 SN_API int sn_model_num_threads(const sn_model_t *m)
 {
-    if (m == NULL)
+    if (m == NULL) {
+        sn_fail(SN_ERR_INVALID_ARG, "sn_model_num_threads: model is NULL");
         return 0;
+    }
     /* both are at most SN_POOL_MAX_THREADS: the setter and the default
      * clamp */
     return m->built ? sn_pool_threads(m->threads) : wanted_threads(m);

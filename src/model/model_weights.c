@@ -19,6 +19,10 @@ static sn_status check_weight(const sn_model *m, int i, const char *who)
 
 SN_API int sn_model_num_weights(const sn_model_t *m)
 {
+    if (m == NULL || !m->built)
+        sn_fail(m == NULL ? SN_ERR_INVALID_ARG : SN_ERR_STATE,
+                "sn_model_num_weights: %s", m == NULL ? "model is NULL"
+                : "the model is not built (sn_model_build)");
     return m != NULL && m->built ? m->n_weights : 0;
 }
 
@@ -75,6 +79,10 @@ SN_API float *sn_model_weight_grad(sn_model_t *m, int i, size_t *count)
 SN_API size_t sn_model_count_params(const sn_model_t *m, size_t *trainable)
 {
     size_t total = 0, train = 0;
+    if (m == NULL || !m->built)
+        sn_fail(m == NULL ? SN_ERR_INVALID_ARG : SN_ERR_STATE,
+                "sn_model_count_params: %s", m == NULL ? "model is NULL"
+                : "the model is not built (sn_model_build)");
     if (m != NULL && m->built) {
         for (int i = 0; i < m->n_weights; i++) {
             total += m->weights[i].count;

@@ -176,6 +176,10 @@ SN_API sn_status sn_model_set_bpe(sn_model_t *m, const sn_bpe_t *b)
 
 SN_API const sn_bpe_t *sn_model_bpe(const sn_model_t *m)
 {
+    if (m == NULL || m->bpe == NULL)
+        sn_fail(m == NULL ? SN_ERR_INVALID_ARG : SN_ERR_NOT_FOUND,
+                "sn_model_bpe: %s", m == NULL ? "model is NULL"
+                : "the model has no BPE tokenizer (sn_model_set_bpe)");
     return m != NULL ? m->bpe : NULL;
 }
 

@@ -193,6 +193,10 @@ SN_API sn_status sn_model_set_tokenizer(sn_model_t *m,
 
 SN_API const sn_tokenizer_t *sn_model_tokenizer(const sn_model_t *m)
 {
+    if (m == NULL || m->tokenizer == NULL)
+        sn_fail(m == NULL ? SN_ERR_INVALID_ARG : SN_ERR_NOT_FOUND,
+                "sn_model_tokenizer: %s", m == NULL ? "model is NULL"
+                : "the model has no tokenizer (sn_model_set_tokenizer)");
     return m != NULL ? m->tokenizer : NULL;
 }
 

@@ -58,6 +58,10 @@ SN_API sn_status sn_model_set_vectorizer(sn_model_t *m,
 
 SN_API const sn_vectorizer_t *sn_model_vectorizer(const sn_model_t *m)
 {
+    if (m == NULL || m->vectorizer == NULL)
+        sn_fail(m == NULL ? SN_ERR_INVALID_ARG : SN_ERR_NOT_FOUND,
+                "sn_model_vectorizer: %s", m == NULL ? "model is NULL"
+                : "the model has no vectorizer (sn_model_set_vectorizer)");
     return m != NULL ? m->vectorizer : NULL;
 }
 

@@ -14,20 +14,6 @@
 
 #include "train.h"
 
-static const char *metric_kind_name(sn_metric_kind kind)
-{
-    switch (kind) {
-    case SN_METRIC_ACCURACY: return "accuracy";
-    case SN_METRIC_BINARY_ACCURACY: return "binary_accuracy";
-    case SN_METRIC_CATEGORICAL_ACCURACY: return "categorical_accuracy";
-    case SN_METRIC_SPARSE_CATEGORICAL_ACCURACY:
-        return "sparse_categorical_accuracy";
-    case SN_METRIC_MAE: return "mae";
-    case SN_METRIC_MSE: return "mse";
-    }
-    return NULL;
-}
-
 static void free_names(sn_model *m)
 {
     for (int i = 0; i < m->n_metric_names; i++)
@@ -53,6 +39,7 @@ static void free_training(sn_model *m)
     sn_mem_free(&m->mem, m->loss_grad);
     m->loss_grad = NULL;
     m->loss_grad_cap = 0;
+    sn_outputs_free(m);
 }
 
 /* The user-facing metric at position i (i < n_metrics: compiled, else
@@ -60,7 +47,7 @@ static void free_training(sn_model *m)
 static const char *base_metric_name(const sn_model *m, int i)
 {
     if (i < m->n_metrics)
-        return metric_kind_name(m->metrics[i]);
+        return sn_metric_kind_name(m->metrics[i]);
     return m->user_metrics[i - m->n_metrics].name;
 }
 
@@ -68,6 +55,8 @@ static sn_status rebuild_names(sn_model *m)
 {
     sn_model_attach(m, SN_PART_TRAINING, free_training);
     free_names(m);
+    if (m->output_train != NULL)
+        return sn_outputs_names(m);
     int n_out = sn_model_num_outputs(m);
     int per_output = m->n_metrics + m->n_user_metrics;
     int total = 1 + per_output * n_out;
@@ -96,45 +85,20 @@ static sn_status rebuild_names(sn_model *m)
     return SN_OK;
 }
 
-static bool valid_metric(int kind)
-{
-    return kind >= SN_METRIC_ACCURACY && kind <= SN_METRIC_MSE;
-}
-
-/* A sparse loss has [rows] class-id targets; every other loss has
- * targets shaped like the predictions.  A metric must read the same. */
-static sn_status check_metric(sn_metric_kind kind, const sn_loss_opts *loss)
-{
-    if (!valid_metric((int)kind))
-        return sn_fail(SN_ERR_INVALID_ARG, "sn_model_compile: unknown "
-                       "metric %d", (int)kind);
-    bool sparse_loss = loss->kind == SN_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY;
-    bool sparse_metric = kind == SN_METRIC_SPARSE_CATEGORICAL_ACCURACY;
-    if (kind != SN_METRIC_ACCURACY && sparse_loss != sparse_metric)
-        return sn_fail(SN_ERR_INVALID_ARG, "sn_model_compile: metric '%s' "
-                       "needs %s targets but the loss takes %s ones",
-                       metric_kind_name(kind),
-                       sparse_metric ? "class-id" : "dense",
-                       sparse_loss ? "class-id" : "dense");
-    return SN_OK;
-}
-
-static bool valid_loss(const sn_loss_opts *l)
-{
-    return l->kind >= SN_LOSS_BINARY_CROSSENTROPY &&
-           l->kind <= SN_LOSS_HUBER && isfinite(l->delta) && l->delta > 0;
-}
-
-/* Installs optimizer (owned from here on), loss and metric kinds. */
+/* Installs optimizer (owned from here on), loss and metric kinds, and
+ * the per-output training (owned from here on; NULL: the loss and metrics
+ * apply to every output). */
 static sn_status install(sn_model *m, sn_optimizer_t *optimizer,
                          const sn_loss_opts *loss,
-                         const sn_metric_kind *metrics, int n_metrics)
+                         const sn_metric_kind *metrics, int n_metrics,
+                         sn_output_train *outputs)
 {
     sn_metric_kind *copy = NULL;
     if (n_metrics > 0) {
         copy = sn_mem_calloc(&m->mem, (size_t)n_metrics, sizeof *copy);
         if (copy == NULL) {
             sn_optimizer_free(optimizer);
+            sn_outputs_free_array(m, outputs);
             return SN_ERR_NOMEM;
         }
         memcpy(copy, metrics, (size_t)n_metrics * sizeof *copy);
@@ -142,6 +106,8 @@ static sn_status install(sn_model *m, sn_optimizer_t *optimizer,
     sn_model_attach(m, SN_PART_TRAINING, free_training);
     sn_optimizer_free(m->optimizer);
     sn_mem_free(&m->mem, m->metrics);
+    sn_outputs_free(m);
+    m->output_train = outputs;
     m->optimizer = optimizer;
     m->loss = *loss;
     m->metrics = copy;
@@ -173,7 +139,7 @@ SN_API sn_status sn_model_compile(sn_model_t *m, const sn_compile_opts *opts)
     sn_loss_opts loss = SN_LOSS_OPTS_INIT;
     if (st == SN_OK && o.loss != NULL)
         st = sn_opts_merge(&loss, sizeof loss, o.loss, "sn_model_compile");
-    if (st == SN_OK && !valid_loss(&loss))
+    if (st == SN_OK && !sn_loss_valid(&loss))
         st = sn_fail(SN_ERR_INVALID_ARG, "sn_model_compile: unknown loss "
                      "kind %d or Huber delta %g <= 0", (int)loss.kind,
                      (double)loss.delta);
@@ -181,15 +147,20 @@ SN_API sn_status sn_model_compile(sn_model_t *m, const sn_compile_opts *opts)
         st = sn_fail(SN_ERR_INVALID_ARG, "sn_model_compile: metrics is NULL "
                      "or n_metrics (%d) is negative", o.n_metrics);
     for (int i = 0; st == SN_OK && i < o.n_metrics; i++)
-        st = check_metric(o.metrics[i], &loss);
+        st = sn_metric_check(o.metrics[i], &loss);
+    sn_output_train *outputs = NULL;
+    if (st == SN_OK && o.outputs != NULL)
+        st = sn_outputs_parse(m, &o, &outputs);
     if (st != SN_OK) {
         sn_optimizer_free(given);
         return st;
     }
     sn_optimizer_t *opt = given != NULL ? given : default_optimizer();
-    if (opt == NULL)
+    if (opt == NULL) {
+        sn_outputs_free_array(m, outputs);
         return SN_ERR_NOMEM;
-    return install(m, opt, &loss, o.metrics, o.n_metrics);
+    }
+    return install(m, opt, &loss, o.metrics, o.n_metrics, outputs);
 }
 
 SN_API sn_status sn_model_add_metric(sn_model_t *m, const char *name,
@@ -227,11 +198,17 @@ SN_API sn_status sn_model_add_metric(sn_model_t *m, const char *name,
 
 SN_API sn_optimizer_t *sn_model_optimizer(const sn_model_t *m)
 {
+    if (m == NULL || m->optimizer == NULL)
+        sn_fail(m == NULL ? SN_ERR_INVALID_ARG : SN_ERR_STATE,
+                "sn_model_optimizer: %s", m == NULL ? "model is NULL"
+                : "the model is not compiled (sn_model_compile)");
     return m != NULL ? m->optimizer : NULL;
 }
 
 SN_API int sn_model_num_metrics(const sn_model_t *m)
 {
+    if (m == NULL)
+        sn_fail(SN_ERR_INVALID_ARG, "sn_model_num_metrics: model is NULL");
     return m != NULL ? m->n_metric_names : 0;
 }
 
@@ -245,25 +222,6 @@ SN_API const char *sn_model_metric_name(const sn_model_t *m, int i)
 }
 
 /* ------------------------------------------------------------ one step */
-
-/* The output's [rows, cols] view: cols = last axis. */
-void sn_output_rows_cols(const sn_model *m, int k, int batch, int *rows,
-                         int *cols)
-{
-    const sn_value *v = sn_exec_value(m->train_exec, m->outputs[k]);
-    *cols = v->shape.dim[v->shape.rank - 1];
-    *rows = (int)(v->count / (size_t)*cols) * batch;
-}
-
-/* Elements per sample of output k's target. */
-size_t sn_target_count(const sn_model *m, int k)
-{
-    const sn_shape *s = &m->tensors[m->outputs[k]].shape;
-    size_t n = sn_shape_count(s);
-    if (m->loss.kind == SN_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY)
-        n /= (size_t)s->dim[s->rank - 1];
-    return n;
-}
 
 /* Per-row weights: each sample's weight repeated over its rows (steps). */
 static sn_status expand_weights(sn_model *m, const float *sample_weights,
@@ -306,7 +264,11 @@ sn_status sn_model_loss_and_grad(sn_model *m, int batch,
         return st;
     double total = 0.0;
     float *g = m->loss_grad;
+    sn_output_train *per = m->output_train;
     for (int k = 0; k < m->n_outputs; k++) {
+        grads[k] = NULL;
+        if (per != NULL && !per[k].has_loss)
+            continue; /* no loss: no gradient, maybe no targets */
         if (targets[k] == NULL)
             return sn_fail(SN_ERR_INVALID_ARG, "targets[%d] is NULL", k);
         int rows, cols;
@@ -315,12 +277,19 @@ sn_status sn_model_loss_and_grad(sn_model *m, int batch,
         float *w;
         expand_weights(m, sample_weights, batch, rows, &w);
         double value;
-        st = sn_loss_compute(&m->loss, rows, cols, pred, targets[k], w,
-                             &value, g);
+        size_t n = (size_t)rows * (size_t)cols;
+        st = sn_loss_compute(per != NULL ? &per[k].loss : &m->loss, rows,
+                             cols, pred, targets[k], w, &value, g);
         if (st != SN_OK)
             return st;
+        if (per != NULL) { /* Keras: loss = sum_k loss_weight_k * loss_k */
+            per[k].last_loss = value;
+            value *= per[k].weight;
+            for (size_t i = 0; i < n; i++)
+                g[i] *= per[k].weight;
+        }
         grads[k] = g;
-        g += (size_t)rows * (size_t)cols;
+        g += n;
         total += value;
     }
     if (!isfinite(total))
@@ -338,6 +307,17 @@ SN_API sn_status sn_model_train_on_batch(sn_model_t *m, int batch,
                                          const float *sample_weights,
                                          double *loss)
 {
+    return sn_model_train_step(m, batch, inputs, timesteps, NULL, targets,
+                               sample_weights, loss);
+}
+
+sn_status sn_model_train_step(sn_model *m, int batch,
+                              const void *const *inputs,
+                              const int *timesteps,
+                              const int *const *lengths,
+                              const float *const *targets,
+                              const float *sample_weights, double *loss)
+{
     if (m == NULL || targets == NULL)
         return sn_fail(SN_ERR_INVALID_ARG, "sn_model_train_on_batch: model "
                        "and targets are required");
@@ -347,7 +327,8 @@ SN_API sn_status sn_model_train_on_batch(sn_model_t *m, int batch,
     if (m->n_outputs > SN_MAX_OUTPUTS)
         return sn_fail(SN_ERR_UNSUPPORTED, "at most %d outputs can be "
                        "trained", SN_MAX_OUTPUTS);
-    sn_status st = sn_model_forward(m, batch, inputs, timesteps, 1);
+    sn_status st = sn_model_forward_lengths(m, batch, inputs, timesteps,
+                                            lengths, 1);
     if (st != SN_OK && !sn_collectives_on(m))
         return st;
     const float *grads[SN_MAX_OUTPUTS];
@@ -390,6 +371,10 @@ void sn_model_save_training_state(const sn_model *m, sn_writer *w)
         if (st != SN_OK && w->status == SN_OK)
             w->status = st;
     }
+    /* appended only by a per-output compile, so other files stay as they
+     * were (and an older reader refuses the unread bytes) */
+    if (m->output_train != NULL)
+        sn_outputs_save(m, w);
 }
 
 enum { SN_MAX_SAVED_METRICS = 1024 };
@@ -403,7 +388,7 @@ sn_status sn_model_load_training_state(sn_model *m, sn_reader *r)
     uint32_t n_metrics = sn_read_u32(r);
     if (r->status != SN_OK)
         return r->status;
-    if (!valid_loss(&loss))
+    if (!sn_loss_valid(&loss))
         return sn_reader_fail(r, SN_ERR_FORMAT, "training state: bad loss "
                               "(kind %d)", (int)loss.kind);
     if (n_metrics > SN_MAX_SAVED_METRICS ||
@@ -413,7 +398,7 @@ sn_status sn_model_load_training_state(sn_model *m, sn_reader *r)
     sn_metric_kind kinds[SN_MAX_SAVED_METRICS];
     for (uint32_t i = 0; i < n_metrics; i++) {
         uint32_t k = sn_read_u32(r);
-        if (r->status == SN_OK && !valid_metric((int)k))
+        if (r->status == SN_OK && !sn_metric_valid((int)k))
             return sn_reader_fail(r, SN_ERR_FORMAT, "training state: "
                                   "unknown metric %u", k);
         kinds[i] = (sn_metric_kind)k;
@@ -441,5 +426,13 @@ sn_status sn_model_load_training_state(sn_model *m, sn_reader *r)
         if (opt == NULL)
             return SN_ERR_NOMEM;
     }
-    return install(m, opt, &loss, kinds, (int)n_metrics);
+    sn_output_train *outputs = NULL;
+    if (sn_reader_remaining(r) > 0) {
+        sn_status st = sn_outputs_load(m, r, &outputs);
+        if (st != SN_OK) {
+            sn_optimizer_free(opt);
+            return st;
+        }
+    }
+    return install(m, opt, &loss, kinds, (int)n_metrics, outputs);
 }

@@ -33,6 +33,54 @@ sn_status sn_model_loss_and_grad(sn_model *m, int batch,
                                  const float *const *targets,
                                  const float *sample_weights, double *loss,
                                  const float **grads);
+/* sn_model_train_on_batch with per-row lengths of the float sequence
+ * inputs (NULL = none), for fit. */
+sn_status sn_model_train_step(sn_model *m, int batch,
+                              const void *const *inputs,
+                              const int *timesteps,
+                              const int *const *lengths,
+                              const float *const *targets,
+                              const float *sample_weights, double *loss);
+
+/* What a compile accepts (compile_checks.c). */
+bool sn_loss_valid(const sn_loss_opts *l);
+bool sn_metric_valid(int kind);
+/* A metric must read the targets the loss reads (class ids or dense). */
+sn_status sn_metric_check(sn_metric_kind kind, const sn_loss_opts *loss);
+const char *sn_metric_kind_name(sn_metric_kind kind);
+
+/* Per-output training of a compile with sn_compile_opts.outputs
+ * (output_losses.c): one entry per model output. */
+typedef struct sn_output_train {
+    bool has_loss;
+    sn_loss_opts loss;
+    float weight;              /* loss_weight                             */
+    sn_metric_kind *metrics;   /* as given (ACCURACY resolved per batch)  */
+    int n_metrics;
+    double last_loss;          /* unweighted loss of the last batch       */
+} sn_output_train;
+
+/* Checks and copies o->outputs into a new array (NULL on failure). */
+sn_status sn_outputs_parse(sn_model *m, const sn_compile_opts *o,
+                           sn_output_train **out);
+/* Frees m->output_train / an array sn_outputs_parse made. */
+void sn_outputs_free(sn_model *m);
+void sn_outputs_free_array(sn_model *m, sn_output_train *o);
+/* Fills m->metric_names (freed and empty on entry) for m->output_train. */
+sn_status sn_outputs_names(sn_model *m);
+/* The values after "loss" of the last forward: per-output losses (of the
+ * last sn_model_loss_and_grad), then metrics. */
+sn_status sn_outputs_metrics(sn_model *m, int batch,
+                             const float *const *targets, double *out);
+/* The per-output training in the model file's TRAN section, after the
+ * optimizer (docs/FORMAT.md); load validates every value. */
+void sn_outputs_save(const sn_model *m, sn_writer *w);
+sn_status sn_outputs_load(sn_model *m, sn_reader *r, sn_output_train **out);
+/* Whether output k is trained or measured against targets (a per-output
+ * compile may leave an output without both). */
+bool sn_output_needs_targets(const sn_model *m, int k);
+/* Whether output k's targets are class ids [rows] (sparse loss). */
+bool sn_output_sparse_targets(const sn_model *m, int k);
 
 /* Data-parallel training (collectives.c); without collectives (or with a
  * world of 1) every one of them does nothing and returns st / SN_OK. */

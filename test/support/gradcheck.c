@@ -13,17 +13,25 @@
 
 const tk_grad_opts tk_grad_defaults = {1e-3f, 1e-2, 1e-3, 1u};
 
-void tk_grad_forward(tk_grad_case *g)
+static void forward(tk_grad_case *g, const tk_grad_mask *mk)
 {
-    sn_status st = sn_model_forward(g->m, g->batch,
-                                    (const void *const *)g->inputs,
-                                    g->timesteps, g->training);
+    sn_status st = sn_model_forward_lengths(g->m, g->batch,
+                                            (const void *const *)g->inputs,
+                                            g->timesteps,
+                                            mk ? mk->lengths : NULL,
+                                            g->training);
     ck_assert_msg(st == SN_OK, "forward failed: %s", sn_last_error());
 }
 
-double tk_grad_loss(tk_grad_case *g, float *const *w)
+void tk_grad_forward(tk_grad_case *g)
 {
-    tk_grad_forward(g);
+    forward(g, NULL);
+}
+
+static double loss_of(tk_grad_case *g, const tk_grad_mask *mk,
+                      float *const *w)
+{
+    forward(g, mk);
     double l = 0.0;
     for (int k = 0; k < sn_model_num_outputs(g->m); k++) {
         const float *y = sn_model_output(g->m, k, NULL, 0, NULL);
@@ -36,15 +44,20 @@ double tk_grad_loss(tk_grad_case *g, float *const *w)
     return l;
 }
 
+double tk_grad_loss(tk_grad_case *g, float *const *w)
+{
+    return loss_of(g, NULL, w);
+}
+
 /* Central difference of the loss in *p. */
-static double numeric_grad(tk_grad_case *g, float *const *w, float *p,
-                           float eps)
+static double numeric_grad(tk_grad_case *g, const tk_grad_mask *mk,
+                           float *const *w, float *p, float eps)
 {
     float saved = *p;
     *p = saved + eps;
-    double lp = tk_grad_loss(g, w);
+    double lp = loss_of(g, mk, w);
     *p = saved - eps;
-    double lm = tk_grad_loss(g, w);
+    double lm = loss_of(g, mk, w);
     *p = saved;
     return (lp - lm) / (2.0 * (double)eps);
 }
@@ -132,15 +145,21 @@ static float **input_grads(const tk_grad_case *g)
 tk_grad_result tk_grad_check(tk_grad_case *g, uint32_t wseed,
                              const tk_grad_opts *o)
 {
+    return tk_grad_check_masked(g, NULL, wseed, o);
+}
+
+tk_grad_result tk_grad_check_masked(tk_grad_case *g, const tk_grad_mask *mk,
+                                    uint32_t wseed, const tk_grad_opts *o)
+{
     tk_grad_result r = {0, 0, 0.0};
     ck_assert_int_le(g->n_inputs, TK_GRAD_MAX_INPUTS);
-    tk_grad_forward(g); /* to learn the output sizes */
+    forward(g, mk); /* to learn the output sizes */
     int n_out = sn_model_num_outputs(g->m);
     float **w = loss_weights(g->m, wseed, o->seed_step);
 
     /* Analytic gradients. */
     ck_assert_int_eq(sn_model_zero_grad(g->m), SN_OK);
-    (void)tk_grad_loss(g, w);
+    (void)loss_of(g, mk, w);
     sn_status st = sn_model_backward(g->m, (const float *const *)w);
     ck_assert_msg(st == SN_OK, "backward failed: %s", sn_last_error());
     int nw = sn_model_num_weights(g->m);
@@ -155,7 +174,7 @@ tk_grad_result tk_grad_check(tk_grad_case *g, uint32_t wseed,
         float *data = sn_model_weight_data(g->m, i, &cnt);
         for (size_t j = 0; j < cnt; j++)
             compare(&r, o, name, j, wg[i][j],
-                    numeric_grad(g, w, &data[j], o->eps));
+                    numeric_grad(g, mk, w, &data[j], o->eps));
     }
     for (int k = 0; k < g->n_inputs; k++) {
         if (!g->in_float[k])
@@ -163,9 +182,11 @@ tk_grad_result tk_grad_check(tk_grad_case *g, uint32_t wseed,
         float *x = g->inputs[k];
         char what[32];
         snprintf(what, sizeof what, "input%d", k);
+        const unsigned char *frozen = mk ? mk->frozen[k] : NULL;
         for (size_t j = 0; j < g->in_count[k]; j++)
-            compare(&r, o, what, j, ig[k][j],
-                    numeric_grad(g, w, &x[j], o->eps));
+            if (frozen == NULL || !frozen[j])
+                compare(&r, o, what, j, ig[k][j],
+                        numeric_grad(g, mk, w, &x[j], o->eps));
     }
     free_each(wg, nw);
     free_each(ig, TK_GRAD_MAX_INPUTS);

@@ -55,6 +55,23 @@ double tk_grad_loss(tk_grad_case *g, float *const *w);
 tk_grad_result tk_grad_check(tk_grad_case *g, uint32_t wseed,
                              const tk_grad_opts *o);
 
+/* What a masked check adds (tk_grad_check_masked). */
+typedef struct tk_grad_mask {
+    /* per-row lengths of float sequence inputs, given to
+     * sn_model_forward_lengths, or NULL */
+    const int *const *lengths;
+    /* per input, NULL or one flag per element: 1 = not perturbed (e.g. a
+     * padded step that Masking recognises by its exact value, which a
+     * perturbation would turn into a real step); the caller checks those
+     * gradients itself */
+    const unsigned char *frozen[TK_GRAD_MAX_INPUTS];
+} tk_grad_mask;
+
+/* tk_grad_check with every forward given mk->lengths and the elements
+ * mk->frozen marks left alone. */
+tk_grad_result tk_grad_check_masked(tk_grad_case *g, const tk_grad_mask *mk,
+                                    uint32_t wseed, const tk_grad_opts *o);
+
 /* Something was checked, nothing differed, and not every gradient was 0. */
 void tk_expect_good_grads(tk_grad_result r, const char *what);
 
