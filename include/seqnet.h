@@ -146,13 +146,32 @@ SN_API sn_status sn_set_allocator(const sn_allocator *allocator);
 /* Element type of a tensor: float (float32) or int32_t (token ids). */
 typedef enum sn_dtype { SN_FLOAT32 = 0, SN_INT32 = 1 } sn_dtype;
 
-/* Activation functions; softmax acts over the last axis. */
+/* Activation functions; softmax acts over the last axis.  Values are
+ * pinned and only appended to.  From SN_GELU on (docs/LAYERS.md has the
+ * equations), as keras.activations with their default arguments:
+ *   gelu        exact erf form, 0.5 x (1 + erf(x / sqrt 2))  (approximate=False)
+ *   elu         x > 0 ? x : e^x - 1                           (alpha 1)
+ *   selu        scale * (x > 0 ? x : alpha (e^x - 1)), scale 1.0507009873554805,
+ *               alpha 1.6732632423543772
+ *   leaky_relu  x > 0 ? x : 0.2 x     (the activation's negative_slope 0.2;
+ *               the Keras LeakyReLU LAYER defaults to 0.3: use sn_leaky_relu)
+ *   swish/silu  x sigmoid(x)          (one function, two Keras names)
+ *   softplus    log(1 + e^x)
+ * Dense, Conv1D and the Activation layer take every value; the recurrent
+ * layers take linear, relu, tanh and sigmoid. */
 typedef enum sn_activation {
     SN_LINEAR = 0,
     SN_RELU = 1,
     SN_TANH = 2,
     SN_SIGMOID = 3,
-    SN_SOFTMAX = 4
+    SN_SOFTMAX = 4,
+    SN_GELU = 5,
+    SN_ELU = 6,
+    SN_SELU = 7,
+    SN_LEAKY_RELU = 8,
+    SN_SWISH = 9,
+    SN_SILU = 9,       /* the same function as SN_SWISH (Keras alias)     */
+    SN_SOFTPLUS = 10
 } sn_activation;
 
 /* Weight initialisers with Keras semantics (see docs/LAYERS.md).
@@ -237,6 +256,54 @@ SN_API sn_layer_t *sn_concatenate(int axis);
  * of the maximum (a fully padded sequence gives zeros). */
 SN_API sn_layer_t *sn_global_average_pooling1d(void);
 SN_API sn_layer_t *sn_global_max_pooling1d(void);
+
+/* ---- Reshaping, merging and wrapper layers (issue 15 item 6) ----------
+ * Each returns a new layer owned by the caller until applied, or NULL
+ * (sn_last_error says why).  Per-sample shapes and axes as in Keras
+ * (axis 0 is the batch); docs/LAYERS.md has the equations. */
+
+/* Flatten: any per-sample shape of known size -> [product].  A mask is
+ * dropped (as Keras). */
+SN_API sn_layer_t *sn_flatten(void);
+
+/* Reshape: per-sample shape -> target_shape[0 .. rank) (rank 1 ..
+ * SN_MAX_RANK); one entry may be -1 (inferred from the size).  The sizes
+ * must agree; a mask is dropped. */
+SN_API sn_layer_t *sn_reshape(const int *target_shape, int rank);
+
+/* RepeatVector: [features] -> [n, features], the input repeated n times. */
+SN_API sn_layer_t *sn_repeat_vector(int n);
+
+/* Multiply: element-wise product of two or more inputs of one shape;
+ * masks are AND-ed (as Add). */
+SN_API sn_layer_t *sn_multiply(void);
+
+/* Dot(axes=(axis_a, axis_b), normalize): per-sample dot products of two
+ * inputs of rank 1 or 2 along axis_a of the first and axis_b of the second
+ * (1 .. rank, or -1 for the last); the output holds the remaining axes of
+ * the first, then of the second ([1] when none remain).  With normalize,
+ * each input is first L2-normalised along its dot axis (x / sqrt(max(sum
+ * x^2, 1e-12))), which gives cosine similarities. */
+SN_API sn_layer_t *sn_dot(int axis_a, int axis_b, int normalize);
+
+/* SpatialDropout1D: on [time, channels], in training, drops whole channels
+ * (the same ones at every step) with probability rate and scales the kept
+ * ones by 1/(1 - rate); identity in inference.  0 <= rate < 1. */
+SN_API sn_layer_t *sn_spatial_dropout1d(float rate);
+
+/* LeakyReLU as a layer: y = x > 0 ? x : negative_slope * x, with
+ * negative_slope >= 0 (Keras' layer default is 0.3; the activation
+ * SN_LEAKY_RELU uses the function's default 0.2). */
+SN_API sn_layer_t *sn_leaky_relu(float negative_slope);
+
+/* TimeDistributed(layer): applies layer to every step of a [time, ...]
+ * input (each step is one sample for it), with one set of weights, named
+ * "<name>/kernel", ... after the wrapper.  The layer must be an unapplied
+ * built-in single-input, single-output layer (Dense, Conv1D, an RNN on a
+ * rank-3 input, Dropout, ...; not a custom layer, whose file form the
+ * wrapper cannot name).  Takes ownership of layer in every case.  The
+ * input's mask passes through. */
+SN_API sn_layer_t *sn_time_distributed(sn_layer_t *layer);
 
 /* Names the layer (it then names its weights "<name>/kernel", ...).  Must
  * be unique in a model; default names follow Keras ("dense", "dense_1"). */
