@@ -27,6 +27,10 @@ static const sn_layer_ops *const builtin_ops[] = {
     &sn_bidirectional_ops,
     &sn_attention_ops, &sn_additive_attention_ops, &sn_layer_normalization_ops,
     &sn_mha_ops,
+    &sn_flatten_ops, &sn_reshape_ops, &sn_repeat_vector_ops,
+    &sn_multiply_ops, &sn_dot_ops,
+    &sn_spatial_dropout1d_ops, &sn_leaky_relu_ops,
+    &sn_time_distributed_ops,
 };
 
 const sn_layer_ops *sn_builtin_layer_ops(const char *type)

@@ -26,5 +26,14 @@ extern const sn_layer_ops sn_gru_ops;
 extern const sn_layer_ops sn_bidirectional_ops;
 extern const sn_layer_ops sn_attention_ops, sn_additive_attention_ops, sn_layer_normalization_ops;
 extern const sn_layer_ops sn_mha_ops;
+/* issue 15 item 6 */
+extern const sn_layer_ops sn_flatten_ops, sn_reshape_ops, sn_repeat_vector_ops;
+extern const sn_layer_ops sn_multiply_ops, sn_dot_ops;
+extern const sn_layer_ops sn_spatial_dropout1d_ops, sn_leaky_relu_ops;
+extern const sn_layer_ops sn_time_distributed_ops;
+
+/* Output 0's mask: the AND of the inputs' masks that are present (NULL if
+ * none is, or there is no time axis: t_len < 0).  merge.c; Add, Multiply. */
+sn_status sn_merge_and_masks(sn_call *c, int t_len);
 
 #endif /* SN_LAYERS_H */
