@@ -1842,7 +1842,9 @@ typedef enum sn_optimizer_kind {
     SN_ADAM = 2,
     SN_ADAMW = 3,
     SN_RMSPROP = 4,
-    SN_ADAGRAD = 5
+    SN_ADAGRAD = 5,
+    SN_NADAM = 6,     /* Keras Nadam (momentum schedule 0.96^t, not torch's) */
+    SN_ADAMAX = 7     /* Keras Adamax (infinity-norm Adam)                  */
 } sn_optimizer_kind;
 
 /* Keras optimizer arguments; fields a kind does not use are ignored.
@@ -1851,11 +1853,11 @@ typedef enum sn_optimizer_kind {
 typedef struct sn_optimizer_opts {
     size_t size;                 /* sizeof(sn_optimizer_opts)               */
     sn_optimizer_kind kind;      /* which optimizer                         */
-    float learning_rate;         /* SGD 0.01, RMSprop/Adam/AdamW/Adagrad 1e-3 */
+    float learning_rate;         /* SGD 0.01, every other kind 1e-3         */
     float momentum;              /* SGD, RMSprop: 0                         */
     int nesterov;                /* SGD: 0                                  */
-    float beta_1;                /* Adam(W): 0.9                            */
-    float beta_2;                /* Adam(W): 0.999                          */
+    float beta_1;                /* Adam(W), Nadam, Adamax: 0.9             */
+    float beta_2;                /* Adam(W), Nadam, Adamax: 0.999           */
     float epsilon;               /* 1e-7                                    */
     int amsgrad;                 /* Adam(W): 0                              */
     float weight_decay;          /* decoupled; AdamW 0.004, others 0        */

@@ -69,7 +69,7 @@ static int reshape_infer(sn_layer *l, const sn_shape *in, int n_in,
     sn_status st = sn_expect_float(l, &in[0]);
     if (st != SN_OK)
         return st;
-    long long count;
+    long long count = 0;
     st = known_count(l, &in[0], &count);
     if (st != SN_OK)
         return st;

@@ -21,7 +21,26 @@ struct sn_optimizer {
     size_t bound_n;
     int n_slots;               /* from the options (sn_opt_slot_count)      */
     float *slot[SN_OPT_MAX_SLOTS];
+    double nadam_u_product;    /* Nadam: prod of u_s for s = 1..iterations  */
 };
+
+/* ------------------------------------------------------ optimizer_more.c */
+
+/* Nadam's u_t = beta_1 (1 - 0.5 * 0.96^t) and the product of u_1 .. u_t
+ * (1 for t = 0; computed, so it need not be saved: it reaches 0 in double
+ * within some 7000 steps, where the loop stops). */
+double sn_nadam_u(float beta_1, int64_t t);
+double sn_nadam_u_product(float beta_1, int64_t t);
+/* One Nadam step of n elements at step t (1-based); u_product_t is the
+ * product up to and including u_t.  m, v: the first and second moments. */
+void sn_update_nadam(const sn_optimizer_opts *o, double lr, int64_t t,
+                     double u_product_t, float *w, const float *g, float *m,
+                     float *v, size_t n);
+/* One Adamax step: m the first moment, u the exponentially weighted
+ * infinity norm. */
+void sn_update_adamax(const sn_optimizer_opts *o, double lr, int64_t t,
+                      float *w, const float *g, float *m, float *u,
+                      size_t n);
 
 /* ------------------------------------------------------- lr_schedule.c */
 
