@@ -305,6 +305,35 @@ SN_API sn_layer_t *sn_leaky_relu(float negative_slope);
  * input's mask passes through. */
 SN_API sn_layer_t *sn_time_distributed(sn_layer_t *layer);
 
+/* Weight regularizers and constraints (Keras kernel_regularizer,
+ * bias_regularizer, kernel_constraint, ...), for one weight of a layer.
+ * The regularizer adds l1 * sum|w| + l2 * sum w^2 to the loss of
+ * sn_model_train_on_batch, sn_model_fit and sn_model_evaluate (Keras
+ * L1L2; L1(l) is {l, 0}, L2(l) is {0, l}) and its gradient
+ * l1 sign(w) + 2 l2 w to the weight's.  The constraints apply after every
+ * optimizer step (sn_optimizer_step): max_norm (Keras MaxNorm(max_value,
+ * axis=0): each slice w[:, j...] along the first axis is scaled by
+ * min(norm, max_norm) / (1e-7 + norm)), then non_neg (w = max(w, 0)).
+ * Only trainable layers are regularized and constrained. */
+typedef struct sn_weight_rules {
+    size_t size;       /* sizeof(sn_weight_rules)                           */
+    float l1;          /* >= 0; default 0                                   */
+    float l2;          /* >= 0; default 0                                   */
+    float max_norm;    /* > 0 turns MaxNorm on; default 0 (off)             */
+    int non_neg;       /* 1 turns NonNeg on; default 0                      */
+} sn_weight_rules;
+#define SN_WEIGHT_RULES_INIT { sizeof(sn_weight_rules), 0.0f, 0.0f, 0.0f, 0 }
+
+/* Sets the rules of the layer's weight called weight ("kernel", "bias",
+ * "recurrent_kernel", "embeddings", "forward_lstm/kernel" in a
+ * Bidirectional: the weight's name without the layer's).  NULL rules
+ * removes them; setting again replaces them.  May be called before or
+ * after the layer is applied; a name the built layer lacks fails the next
+ * training step with SN_ERR_NOT_FOUND.  Saved in the model file. */
+SN_API sn_status sn_layer_set_weight_rules(sn_layer_t *layer,
+                                           const char *weight,
+                                           const sn_weight_rules *rules);
+
 /* Names the layer (it then names its weights "<name>/kernel", ...).  Must
  * be unique in a model; default names follow Keras ("dense", "dense_1"). */
 SN_API sn_status sn_layer_set_name(sn_layer_t *layer, const char *name);

@@ -347,6 +347,9 @@ struct sn_layer {
     int first_weight;     /* index of its first weight in the model       */
     int n_weights;
     void *priv;           /* the layer type's own configuration           */
+    /* regularizers and constraints by weight name (model/weight_rules.c) */
+    struct sn_weight_rule *rules;
+    int n_rules;
 };
 
 /* Allocates a layer with priv_size bytes of zeroed private state. */

@@ -155,6 +155,11 @@ sn_status sn_evaluate_range(sn_model *m, const sn_dataset *d, int first,
         st = sn_model_forward(m, b, in, d->timesteps, 0);
         if (st == SN_OK)
             st = sn_model_loss_and_grad(m, b, tg, sw, &batch_logs[0], grads);
+        if (st == SN_OK) { /* the weights' regularizers, as Keras */
+            double penalty;
+            sn_weight_rules_penalty(m, NULL, &penalty);
+            batch_logs[0] += penalty;
+        }
         if (st == SN_OK)
             st = sn_compute_metrics(m, b, tg, &batch_logs[1]);
         if (st != SN_OK)

@@ -348,16 +348,22 @@ SN_API sn_status sn_model_train_on_batch(sn_model_t *m, int batch,
         return sn_fail(SN_ERR_UNSUPPORTED, "at most %d outputs can be "
                        "trained", SN_MAX_OUTPUTS);
     sn_status st = sn_model_forward(m, batch, inputs, timesteps, 1);
+    if (st == SN_OK)
+        st = sn_weight_rules_check(m);
     if (st != SN_OK)
         return st;
     const float *grads[SN_MAX_OUTPUTS];
-    double value = 0.0;
+    double value = 0.0, penalty = 0.0;
     st = sn_model_loss_and_grad(m, batch, targets, sample_weights, &value,
                                 grads);
     if (st == SN_OK)
         st = sn_model_zero_grad(m);
     if (st == SN_OK) /* nobody can read dL/dinput here: skip it */
         st = sn_exec_backward(m->train_exec, grads, false);
+    if (st == SN_OK) { /* weight regularizers (weight_rules.c) */
+        sn_weight_rules_penalty(m, m->grads, &penalty);
+        value += penalty;
+    }
     if (st == SN_OK)
         st = sn_optimizer_step(m->optimizer, m);
     if (st != SN_OK) {

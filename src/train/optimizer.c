@@ -494,6 +494,8 @@ SN_API sn_status sn_optimizer_step(sn_optimizer_t *opt, sn_model_t *m)
     /* (5) */
     opt->iterations = t;
     opt->nadam_u_product = u_product;
+    /* (6) Weight constraints after the update (Keras), weight_rules.c. */
+    sn_weight_rules_constrain(m);
     return SN_OK;
 }
 
