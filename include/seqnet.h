@@ -2064,6 +2064,23 @@ typedef struct sn_checkpoint_opts {
     { sizeof(sn_checkpoint_opts), NULL, "val_loss", SN_MODE_AUTO, 0, 1 }
 
 /* Options of sn_model_fit (Keras fit's arguments). */
+/* Keras CSVLogger: after every epoch, one line "epoch,<key>,..." with the
+ * epoch (0-based) and every history key in sorted order (Keras sorts
+ * them), values as %.17g in the C locale; a header line first.  Each line
+ * is appended with one write() and fsync'ed, so a crash leaves whole
+ * lines.  append = 0 replaces the file (the header is written atomically:
+ * temporary file and rename); append = 1 adds to it, with a header only
+ * when the file is new or empty.  A failure to write stops fit with
+ * SN_ERR_IO; nothing is printed. */
+typedef struct sn_csv_logger_opts {
+    size_t size;          /* sizeof(sn_csv_logger_opts)                    */
+    const char *path;     /* required                                      */
+    int append;           /* 0                                             */
+    char separator;       /* ','                                           */
+} sn_csv_logger_opts;
+#define SN_CSV_LOGGER_OPTS_INIT \
+    { sizeof(sn_csv_logger_opts), NULL, 0, ',' }
+
 typedef struct sn_fit_opts {
     size_t size;                  /* sizeof(sn_fit_opts)                   */
     int epochs;                   /* 1                                     */
@@ -2081,10 +2098,11 @@ typedef struct sn_fit_opts {
     const sn_early_stopping_opts *early_stopping; /* NULL = off            */
     const sn_reduce_lr_opts *reduce_lr;           /* NULL = off            */
     const sn_checkpoint_opts *checkpoint;         /* NULL = off            */
+    const sn_csv_logger_opts *csv_logger;         /* NULL = off            */
 } sn_fit_opts;
 #define SN_FIT_OPTS_INIT \
     { sizeof(sn_fit_opts), 1, 32, 1, 0.0f, NULL, NULL, 0, 0, NULL, NULL, \
-      NULL, NULL, NULL, NULL, NULL }
+      NULL, NULL, NULL, NULL, NULL, NULL }
 
 /* Trains a compiled model (Keras fit).  If history is not NULL it receives
  * a new history the caller frees with sn_history_free (also on failure,

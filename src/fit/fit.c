@@ -45,6 +45,7 @@ typedef struct fit_state {
     bool ck_on;
     sn_monitor ck;
     sn_checkpoint_opts ck_o;
+    sn_csv_logger csv;           /* CSVLogger (csv_logger.c)              */
 } fit_state;
 
 /* ------------------------------------------------------------ setup */
@@ -202,6 +203,9 @@ static sn_status setup_monitors(fit_state *s)
         s->ck_o = d;
         s->ck_on = st == SN_OK;
     }
+    if (st == SN_OK)
+        st = sn_csv_logger_begin(&s->csv, s->o.csv_logger, s->keys,
+                                 s->n_keys, &s->m->mem);
     return st;
 }
 
@@ -422,6 +426,8 @@ static sn_status run_epochs(fit_state *s)
             return st;
         row[s->n_keys - 1] = lr;
         st = sn_history_append(s->history, row);
+        if (st == SN_OK)
+            st = sn_csv_logger_row(&s->csv, epoch, row);
         if (st == SN_OK)
             st = checkpoint(s, row);
         if (st == SN_OK)

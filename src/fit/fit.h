@@ -76,4 +76,23 @@ sn_status sn_monitor_init(sn_monitor *mon, const char *monitor,
                           char *const *keys, int n_keys, const char *who);
 bool sn_monitor_improved(const sn_monitor *mon, double value);
 
+/* ----------------------------------------------------------- csv_logger */
+enum { SN_CSV_MAX_KEYS = 1024 };
+typedef struct sn_csv_logger {
+    bool on;
+    sn_csv_logger_opts o;
+    sn_mem mem;
+    char *const *keys;
+    int n_keys;
+    int order[SN_CSV_MAX_KEYS];  /* key indices in sorted order      */
+} sn_csv_logger;
+
+/* Validates opts (NULL: off) and writes the header unless appending to a
+ * file with content. */
+sn_status sn_csv_logger_begin(sn_csv_logger *c, const sn_csv_logger_opts *o,
+                              char *const *keys, int n_keys,
+                              const sn_mem *mem);
+/* Appends one epoch's line (row in key order). */
+sn_status sn_csv_logger_row(sn_csv_logger *c, int epoch, const double *row);
+
 #endif /* SN_FIT_H */
