@@ -1843,7 +1843,20 @@ typedef enum sn_metric_kind {
     SN_METRIC_CATEGORICAL_ACCURACY = 3,
     SN_METRIC_SPARSE_CATEGORICAL_ACCURACY = 4,
     SN_METRIC_MAE = 5,
-    SN_METRIC_MSE = 6
+    SN_METRIC_MSE = 6,
+    /* Keras AUC(), Precision(), Recall() with their defaults, over every
+     * element as a binary decision (label != 0 is positive).  In fit and
+     * evaluate they accumulate over the epoch (Keras' stateful metrics:
+     * the value is that of all batches so far, not a mean of batch
+     * values).  AUC: ROC curve, 200 thresholds (0 - 1e-7, i/199 for
+     * i = 1..198, 1 + 1e-7), interpolated (trapezoid) sum.  Precision and
+     * recall count pred > threshold (0.5) as positive.  With a
+     * from_logits binary crossentropy the predictions pass through a
+     * sigmoid first (Keras' from_logits=True), and sn_metric_compute's
+     * threshold is that of precision and recall. */
+    SN_METRIC_AUC = 7,
+    SN_METRIC_PRECISION = 8,
+    SN_METRIC_RECALL = 9
 } sn_metric_kind;
 
 /* Mean of a metric over rows (pred [rows, cols]; target as for losses).

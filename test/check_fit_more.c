@@ -2,7 +2,9 @@
  * check_fit_more.c - the fit additions of issue 15 item 6 through the
  * public API: the CSVLogger (header, one line per epoch equal to the
  * history, sorted keys, append and replace, errors as statuses, no
- * temporary files left).
+ * temporary files left) and the metrics AUC, Precision and Recall (hand
+ * values, and accumulation over the batches of an epoch or evaluation as
+ * Keras' stateful metrics do).
  */
 #include <check.h>
 #include <math.h>
@@ -146,11 +148,129 @@ START_TEST(test_csv_logger)
 }
 END_TEST
 
+/* ------------------------------------------------------------- metrics */
+
+START_TEST(test_confusion_metrics_by_hand)
+{
+    /* positives {0.9, 0.3, 0.7}, negatives {0.6, 0.1, 0.35}: 7 of the 9
+     * (pos, neg) pairs are ordered, and no two scores share a threshold
+     * bin of width 1/199, so the interpolated ROC sum is exactly 7/9 */
+    const float p[6] = {0.9f, 0.3f, 0.6f, 0.1f, 0.7f, 0.35f};
+    const float y[6] = {1, 1, 0, 0, 1, 0};
+    double v;
+    ck_assert_int_eq(sn_metric_compute(SN_METRIC_AUC, 6, 1, p, y, 0.5f, &v),
+                     SN_OK);
+    ck_assert_double_eq_tol(v, 7.0 / 9.0, 1e-12);
+    /* at 0.5: tp 2 (0.9, 0.7), fp 1 (0.6), fn 1 (0.3) */
+    ck_assert_int_eq(sn_metric_compute(SN_METRIC_PRECISION, 3, 2, p, y, 0.5f,
+                                       &v), SN_OK);
+    ck_assert_double_eq_tol(v, 2.0 / 3.0, 1e-12);
+    ck_assert_int_eq(sn_metric_compute(SN_METRIC_RECALL, 6, 1, p, y, 0.5f,
+                                       &v), SN_OK);
+    ck_assert_double_eq_tol(v, 2.0 / 3.0, 1e-12);
+    /* ties: every score 0.5 gives the diagonal, AUC 0.5; no positive
+     * prediction gives precision 0 (Keras divide_no_nan), not NaN */
+    const float half[4] = {0.5f, 0.5f, 0.5f, 0.5f}, y4[4] = {1, 0, 1, 0};
+    ck_assert_int_eq(sn_metric_compute(SN_METRIC_AUC, 4, 1, half, y4, 0.5f,
+                                       &v), SN_OK);
+    ck_assert_double_eq_tol(v, 0.5, 1e-12);
+    ck_assert_int_eq(sn_metric_compute(SN_METRIC_PRECISION, 4, 1, half, y4,
+                                       0.5f, &v), SN_OK);
+    ck_assert_double_eq(v, 0.0);
+    /* perfectly separated: 1 */
+    const float sep[4] = {0.8f, 0.2f, 0.9f, 0.1f};
+    ck_assert_int_eq(sn_metric_compute(SN_METRIC_AUC, 4, 1, sep, y4, 0.5f,
+                                       &v), SN_OK);
+    ck_assert_double_eq_tol(v, 1.0, 1e-12);
+}
+END_TEST
+
+/* Input(2) -> Dense(1, sigmoid) with binary crossentropy and the three
+ * metrics: evaluate over batches of 3 reports the metrics of the whole
+ * set (accumulated), not a mean of per-batch values; fit names them as
+ * Keras does. */
+START_TEST(test_confusion_metrics_accumulate)
+{
+    enum { M = 40 };
+    sn_model_t *m = tk_new_model(8);
+    ck_assert_int_ge(sn_apply(m, sn_dense(1, SN_SIGMOID, NULL),
+                              sn_input(m, SN_NO_TIME, 2)), 0);
+    sn_loss_opts lo = SN_LOSS_OPTS_INIT;
+    lo.kind = SN_LOSS_BINARY_CROSSENTROPY;
+    sn_metric_kind mk[3] = {SN_METRIC_AUC, SN_METRIC_PRECISION,
+                            SN_METRIC_RECALL};
+    sn_compile_opts co = SN_COMPILE_OPTS_INIT;
+    co.loss = &lo;
+    co.metrics = mk;
+    co.n_metrics = 3;
+    ck_assert_int_eq(sn_model_compile(m, &co), SN_OK);
+    ck_assert_str_eq(sn_model_metric_name(m, 1), "auc");
+    ck_assert_str_eq(sn_model_metric_name(m, 2), "precision");
+    ck_assert_str_eq(sn_model_metric_name(m, 3), "recall");
+    float x[M * 2], y[M], p[M];
+    tk_fill(x, M * 2, 3, -1.0f, 1.0f);
+    for (int i = 0; i < M; i++) /* a noisy rule, so AUC is not 0 or 1 */
+        y[i] = x[2 * i] + 0.5f * x[2 * i + 1] + 0.3f * (i % 3 - 1) > 0;
+    const void *in[1] = {x};
+    float *out[1] = {p};
+    ck_assert_int_eq(sn_model_predict(m, M, in, NULL, out), SN_OK);
+    double whole[3];
+    for (int k = 0; k < 3; k++)
+        ck_assert_int_eq(sn_metric_compute(mk[k], M, 1, p, y, 0.5f,
+                                           &whole[k]), SN_OK);
+    const float *tg[1] = {y};
+    sn_dataset d = SN_DATASET_INIT;
+    d.n_samples = M;
+    d.inputs = in;
+    d.targets = tg;
+    double res[4];
+    ck_assert_int_eq(sn_model_evaluate(m, &d, 3, res, 4), SN_OK);
+    for (int k = 0; k < 3; k++)
+        ck_assert_double_eq_tol(res[1 + k], whole[k], 1e-12);
+    /* the mean of per-batch AUCs would differ: the test can tell */
+    double mean_auc = 0.0;
+    for (int s = 0; s < M; s += 4) {
+        double v;
+        ck_assert_int_eq(sn_metric_compute(SN_METRIC_AUC, 4, 1, p + s, y + s,
+                                           0.5f, &v), SN_OK);
+        mean_auc += v / (M / 4);
+    }
+    ck_assert_double_gt(fabs(mean_auc - whole[0]), 1e-3);
+
+    sn_fit_opts fo = SN_FIT_OPTS_INIT;
+    fo.epochs = 2;
+    fo.batch_size = 7;
+    fo.validation_split = 0.25f;
+    sn_history_t *h = NULL;
+    ck_assert_int_eq(sn_model_fit(m, &d, &fo, &h), SN_OK);
+    const char *keys[6] = {"auc", "precision", "recall", "val_auc",
+                           "val_precision", "val_recall"};
+    for (int k = 0; k < 6; k++) {
+        const double *v = sn_history_values(h, keys[k]);
+        ck_assert_msg(v != NULL, "no history key %s", keys[k]);
+        ck_assert(v[1] >= 0.0 && v[1] <= 1.0);
+    }
+    /* val_auc is the AUC of the last 10 samples after the last epoch */
+    ck_assert_int_eq(sn_model_predict(m, M, in, NULL, out), SN_OK);
+    double val_auc;
+    ck_assert_int_eq(sn_metric_compute(SN_METRIC_AUC, 10, 1, p + 30, y + 30,
+                                       0.5f, &val_auc), SN_OK);
+    ck_assert_double_eq_tol(sn_history_values(h, "val_auc")[1], val_auc,
+                            1e-12);
+    sn_history_free(h);
+    sn_model_free(m);
+}
+END_TEST
+
 static Suite *fit_more_suite(void)
 {
     Suite *s = suite_create("fit_more");
     TCase *tc = tcase_create("csv_logger");
     tcase_add_test(tc, test_csv_logger);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("metrics");
+    tcase_add_test(tc, test_confusion_metrics_by_hand);
+    tcase_add_test(tc, test_confusion_metrics_accumulate);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -308,6 +308,9 @@ static sn_status train_epoch(fit_state *s, int epoch, double *logs,
     order_epoch(s, epoch);
     double sums[MAX_LOGS] = { 0 }, batch_logs[MAX_LOGS];
     int seen = 0;
+    sn_status rst = sn_metric_state_reset(s->m); /* Keras: every epoch */
+    if (rst != SN_OK)
+        return rst;
     for (int step = 0; step < steps && !*stop; step++) {
         int start = step * s->o.batch_size;
         int b = s->n_train - start < s->o.batch_size ? s->n_train - start
@@ -330,7 +333,9 @@ static sn_status train_epoch(fit_state *s, int epoch, double *logs,
         seen += b;
         for (int i = 0; i < s->n_logs; i++) {
             sums[i] += batch_logs[i] * b;
-            logs[i] = sums[i] / seen;
+            /* AUC, precision, recall: already over the epoch so far */
+            logs[i] = sn_metric_log_is_stateful(s->m, i) ? batch_logs[i]
+                                                          : sums[i] / seen;
         }
         sn_progress_update(&bar, step + 1, s->keys, logs, s->n_logs);
         if (s->o.on_batch_end != NULL &&

@@ -102,6 +102,8 @@ struct sn_model {
     int n_metric_names;
     float *loss_grad;               /* dLoss/dy for each output, one array  */
     size_t loss_grad_cap;
+    /* counts of AUC/Precision/Recall (train/metrics_confusion.c) */
+    struct sn_metric_state *metric_state;
 
     /* set by sn_model_set_vectorizer (text/vectorizer_model.c) or NULL */
     struct sn_vectorizer *vectorizer;

@@ -24,6 +24,9 @@ static const char *metric_kind_name(sn_metric_kind kind)
         return "sparse_categorical_accuracy";
     case SN_METRIC_MAE: return "mae";
     case SN_METRIC_MSE: return "mse";
+    case SN_METRIC_AUC: return "auc";
+    case SN_METRIC_PRECISION: return "precision";
+    case SN_METRIC_RECALL: return "recall";
     }
     return NULL;
 }
@@ -53,6 +56,7 @@ static void free_training(sn_model *m)
     sn_mem_free(&m->mem, m->loss_grad);
     m->loss_grad = NULL;
     m->loss_grad_cap = 0;
+    sn_metric_state_free(m);
 }
 
 /* The user-facing metric at position i (i < n_metrics: compiled, else
@@ -98,7 +102,7 @@ static sn_status rebuild_names(sn_model *m)
 
 static bool valid_metric(int kind)
 {
-    return kind >= SN_METRIC_ACCURACY && kind <= SN_METRIC_MSE;
+    return kind >= SN_METRIC_ACCURACY && kind <= SN_METRIC_RECALL;
 }
 
 /* A sparse loss has [rows] class-id targets; every other loss has

@@ -34,4 +34,25 @@ sn_status sn_model_loss_and_grad(sn_model *m, int batch,
                                  const float *sample_weights, double *loss,
                                  const float **grads);
 
+/* Keras' stateful confusion metrics, AUC, Precision, Recall
+ * (metrics_confusion.c). */
+typedef struct sn_confusion sn_confusion;
+bool sn_metric_is_stateful(sn_metric_kind kind);
+/* The metric over one batch alone (sn_metric_compute). */
+double sn_confusion_once(sn_metric_kind kind, size_t n, const float *pred,
+                         const float *target, float threshold);
+/* Zeroes (allocating on first use) the counts fit and evaluate keep per
+ * (output, compiled metric); called at the start of every epoch and of
+ * every evaluation. */
+sn_status sn_metric_state_reset(sn_model *m);
+void sn_metric_state_free(sn_model *m);
+/* Adds one batch of output `output` to compiled metric `metric` and
+ * returns the value over everything since the reset. */
+double sn_metric_state_update(sn_model *m, int output, int metric, size_t n,
+                              const float *pred, const float *target,
+                              bool logits);
+/* Whether log entry log_index (0 = loss) is such a metric: its epoch
+ * value is its last value, not a mean over batches. */
+bool sn_metric_log_is_stateful(const sn_model *m, int log_index);
+
 #endif /* SN_TRAIN_H */
