@@ -2125,6 +2125,53 @@ SN_API sn_status sn_model_fit(sn_model_t *model, const sn_dataset *train,
                               const sn_fit_opts *opts,
                               sn_history_t **history);
 
+/* ---- fit from a batch-producing callback (issue 15 item 6) -------------
+ * For data that does not fit in memory or is made on the fly (Keras
+ * fit(generator, steps_per_epoch, validation_data=generator,
+ * validation_steps)).  The producer fills *out with one batch: batch (the
+ * rows, >= 1) and pointers to inputs[k] (one per model input, [batch,
+ * ...]), targets[k] (one per output) and optionally sample_weights
+ * [batch] and timesteps (for SN_ANY_TIME inputs).  The pointers must stay
+ * valid until the producer is called again (or fit returns).  Return 1
+ * for a batch, 0 at the end of the data (the epoch, or the validation,
+ * ends there), or a negative sn_status to stop fit with that status. */
+typedef struct sn_batch {
+    size_t size;                   /* sizeof(sn_batch), set by the library  */
+    int batch;                     /* rows in this batch                    */
+    const void *const *inputs;     /* one per model input                   */
+    const float *const *targets;   /* one per model output                  */
+    const float *sample_weights;   /* [batch] or NULL                       */
+    const int *timesteps;          /* per input, for SN_ANY_TIME, or NULL   */
+} sn_batch;
+typedef int (*sn_batch_fn)(void *user, int epoch, int step, sn_batch *out);
+
+/* Where the batches come from. */
+typedef struct sn_generator_opts {
+    size_t size;                   /* sizeof(sn_generator_opts)             */
+    sn_batch_fn next;              /* required: the training batches        */
+    void *user;                    /* handed to next                        */
+    int steps_per_epoch;           /* > 0: batches per epoch; 0: until next
+                                      returns 0 (each epoch)                */
+    sn_batch_fn validation_next;   /* NULL = no generated validation        */
+    void *validation_user;         /* handed to validation_next             */
+    int validation_steps;          /* > 0: batches; 0: until it returns 0   */
+} sn_generator_opts;
+#define SN_GENERATOR_OPTS_INIT \
+    { sizeof(sn_generator_opts), NULL, NULL, 0, NULL, NULL, 0 }
+
+/* sn_model_fit with the training batches from gen->next: the same
+ * progress bar, history, callbacks, early stopping, learning-rate
+ * reduction, checkpoints and CSV log.  Validation comes from
+ * gen->validation_next or from opts->validation_data (not both);
+ * validation_split, shuffle and class_weight do not apply to generated
+ * data (validation_split and class_weight are refused; shuffle is the
+ * producer's business).  An epoch that gets no batch at all is an error
+ * (SN_ERR_INVALID_ARG), as is a batch with rows < 1 or a NULL pointer. */
+SN_API sn_status sn_model_fit_generator(sn_model_t *model,
+                                        const sn_generator_opts *gen,
+                                        const sn_fit_opts *opts,
+                                        sn_history_t **history);
+
 /* Loss and metrics over a data set in batches (inference mode), written to
  * results[0 .. max_results-1] in sn_model_metric_name order. */
 SN_API sn_status sn_model_evaluate(sn_model_t *model, const sn_dataset *data,

@@ -4,7 +4,9 @@
  * history, sorted keys, append and replace, errors as statuses, no
  * temporary files left) and the metrics AUC, Precision and Recall (hand
  * values, and accumulation over the batches of an epoch or evaluation as
- * Keras' stateful metrics do).
+ * Keras' stateful metrics do), and fit from a batch producer (the same
+ * history as array fit on the same batches, steps_per_epoch or end of
+ * data, generated validation, data made on the fly, errors).
  */
 #include <check.h>
 #include <math.h>
@@ -262,6 +264,227 @@ START_TEST(test_confusion_metrics_accumulate)
 }
 END_TEST
 
+/* ------------------------------------------------------ fit_generator */
+
+/* Serves rows [0, n) of x, y in batches of `bs` in order; with
+ * end_after > 0 it reports the end of data after that many batches. */
+typedef struct producer {
+    const float *x, *y;
+    int n, bs, end_after, calls, fail_at_call;
+    const void *in[1];
+    const float *tg[1];
+} producer;
+
+static int produce(void *user, int epoch, int step, sn_batch *out)
+{
+    producer *p = user;
+    (void)epoch;
+    p->calls++;
+    if (p->fail_at_call > 0 && p->calls == p->fail_at_call)
+        return SN_ERR_IO;
+    int steps = (p->n + p->bs - 1) / p->bs;
+    if ((p->end_after > 0 && step >= p->end_after) || step >= steps)
+        return 0;
+    int first = step * p->bs;
+    out->batch = p->n - first < p->bs ? p->n - first : p->bs;
+    p->in[0] = p->x + (size_t)first * 3;
+    p->tg[0] = p->y + first;
+    out->inputs = p->in;
+    out->targets = p->tg;
+    return 1;
+}
+
+static int count_batches(void *user, int epoch, int batch, const double *logs,
+                         int n)
+{
+    (void)epoch;
+    (void)batch;
+    (void)logs;
+    (void)n;
+    ++*(int *)user;
+    return 0;
+}
+
+START_TEST(test_fit_generator_matches_array_fit)
+{
+    float x[N * 3], y[N], vx[N * 3], vy[N];
+    sn_model_t *a = regression(x, y), *g = regression(x, y);
+    tk_fill(vx, N * 3, 9, -1.0f, 1.0f);
+    for (int i = 0; i < N; i++)
+        vy[i] = vx[i * 3] - vx[i * 3 + 1];
+    const void *in[1] = {x}, *vin[1] = {vx};
+    const float *tg[1] = {y}, *vtg[1] = {vy};
+    sn_dataset d = SN_DATASET_INIT, vd = SN_DATASET_INIT;
+    d.n_samples = vd.n_samples = N;
+    d.inputs = in;
+    d.targets = tg;
+    vd.inputs = vin;
+    vd.targets = vtg;
+    sn_fit_opts fo = SN_FIT_OPTS_INIT;
+    fo.epochs = 3;
+    fo.batch_size = 8;
+    fo.shuffle = 0;
+    fo.validation_data = &vd;
+    sn_history_t *ha = NULL, *hg = NULL;
+    ck_assert_int_eq(sn_model_fit(a, &d, &fo, &ha), SN_OK);
+
+    producer p = {x, y, N, 8, 0, 0, 0, {0}, {0}};
+    sn_generator_opts go = SN_GENERATOR_OPTS_INIT;
+    go.next = produce;
+    go.user = &p;            /* steps_per_epoch 0: until the producer ends */
+    int batches = 0;
+    fo.on_batch_end = count_batches;
+    fo.user = &batches;
+    FILE *bar = tmpfile();
+    fo.progress = bar;
+    ck_assert_int_eq(sn_model_fit_generator(g, &go, &fo, &hg), SN_OK);
+    ck_assert_int_eq(batches, 9);
+    ck_assert_int_eq(p.calls, 12); /* 3 batches + the end, 3 epochs */
+    rewind(bar);
+    char text[4096];
+    size_t len = fread(text, 1, sizeof text - 1, bar);
+    text[len] = '\0';
+    fclose(bar);
+    ck_assert_msg(tk_contains(text, "3/3") && tk_contains(text, "val_loss"),
+                  "progress: %s", text);
+    ck_assert_int_eq(sn_history_num_keys(ha), sn_history_num_keys(hg));
+    for (int k = 0; k < sn_history_num_keys(ha); k++) {
+        const char *key = sn_history_key(ha, k);
+        ck_assert_str_eq(key, sn_history_key(hg, k));
+        for (int e = 0; e < 3; e++)
+            ck_assert_double_eq(sn_history_values(ha, key)[e],
+                                sn_history_values(hg, key)[e]);
+    }
+    sn_history_free(ha);
+    sn_history_free(hg);
+
+    /* steps_per_epoch and a produced validation: the validation values
+     * are evaluate's on the same batches */
+    producer v = {vx, vy, N, 8, 0, 0, 0, {0}, {0}};
+    go.steps_per_epoch = 2;
+    go.validation_next = produce;
+    go.validation_user = &v;
+    fo.validation_data = NULL;
+    fo.on_batch_end = NULL;
+    fo.progress = NULL;
+    fo.epochs = 1;
+    p.calls = 0;
+    ck_assert_int_eq(sn_model_fit_generator(g, &go, &fo, &hg), SN_OK);
+    ck_assert_int_eq(p.calls, 2);
+    double res[2];
+    ck_assert_int_eq(sn_model_evaluate(g, &vd, 8, res, 2), SN_OK);
+    ck_assert_double_eq_tol(sn_history_values(hg, "val_loss")[0], res[0],
+                            1e-12);
+    ck_assert_double_eq_tol(sn_history_values(hg, "val_mae")[0], res[1],
+                            1e-12);
+    sn_history_free(hg);
+    sn_model_free(a);
+    sn_model_free(g);
+}
+END_TEST
+
+/* Data made on the fly: y = x0 - x1 from a generator; training learns. */
+static int make_on_the_fly(void *user, int epoch, int step, sn_batch *out)
+{
+    static const void *in[1];
+    static const float *tg[1];
+    float *buf = user; /* 16 x 3 inputs, then 16 targets */
+    tk_fill(buf, 48, (uint32_t)(epoch * 1000 + step + 1), -1.0f, 1.0f);
+    for (int i = 0; i < 16; i++)
+        buf[48 + i] = buf[i * 3] - buf[i * 3 + 1];
+    in[0] = buf;
+    tg[0] = buf + 48;
+    out->batch = 16;
+    out->inputs = in;
+    out->targets = tg;
+    return 1;
+}
+
+START_TEST(test_fit_generator_on_the_fly_and_errors)
+{
+    float x[N * 3], y[N], buf[64];
+    sn_model_t *m = regression(x, y);
+    sn_generator_opts go = SN_GENERATOR_OPTS_INIT;
+    go.next = make_on_the_fly;
+    go.user = buf;
+    go.steps_per_epoch = 30;
+    sn_fit_opts fo = SN_FIT_OPTS_INIT;
+    fo.epochs = 4;
+    sn_history_t *h = NULL;
+    ck_assert_int_eq(sn_model_fit_generator(m, &go, &fo, &h), SN_OK);
+    const double *loss = sn_history_values(h, "loss");
+    ck_assert_double_lt(loss[3], 0.5 * loss[0]);
+    sn_history_free(h);
+
+    /* a producer's error stops fit with its status; completed epochs
+     * stay in the history */
+    producer p = {x, y, N, 8, 0, 0, 5, {0}, {0}};
+    go.next = produce;
+    go.user = &p;
+    go.steps_per_epoch = 0;
+    ck_assert_int_eq(sn_model_fit_generator(m, &go, &fo, &h), SN_ERR_IO);
+    ck_assert_int_eq(sn_history_epochs(h), 1);
+    sn_history_free(h);
+    /* no batch at all */
+    p.fail_at_call = 0;
+    p.end_after = -1;
+    p.n = 0;
+    ck_assert_int_eq(sn_model_fit_generator(m, &go, &fo, NULL),
+                     SN_ERR_INVALID_ARG);
+    tk_expect_error_mentions("no batch");
+    /* options that need a data set, or clash */
+    p.n = N;
+    p.end_after = 0;
+    fo.validation_split = 0.2f;
+    ck_assert_int_eq(sn_model_fit_generator(m, &go, &fo, NULL),
+                     SN_ERR_INVALID_ARG);
+    fo.validation_split = 0.0f;
+    go.steps_per_epoch = -1;
+    ck_assert_int_eq(sn_model_fit_generator(m, &go, &fo, NULL),
+                     SN_ERR_INVALID_ARG);
+    go.steps_per_epoch = 0;
+    go.next = NULL;
+    ck_assert_int_eq(sn_model_fit_generator(m, &go, &fo, NULL),
+                     SN_ERR_INVALID_ARG);
+    ck_assert_int_eq(sn_model_fit_generator(m, NULL, &fo, NULL),
+                     SN_ERR_INVALID_ARG);
+    ck_assert_int_eq(sn_model_fit_generator(NULL, &go, &fo, NULL),
+                     SN_ERR_INVALID_ARG);
+    sn_model_free(m);
+}
+END_TEST
+
+/* A batch without targets, or with no rows. */
+static int bad_batch(void *user, int epoch, int step, sn_batch *out)
+{
+    static const void *in[1];
+    (void)epoch;
+    (void)step;
+    in[0] = user;
+    out->batch = *(const float *)user > 0 ? 2 : 0;
+    out->inputs = in;
+    return 1;
+}
+
+START_TEST(test_fit_generator_bad_batches)
+{
+    float x[N * 3], y[N];
+    sn_model_t *m = regression(x, y);
+    sn_generator_opts go = SN_GENERATOR_OPTS_INIT;
+    go.next = bad_batch;
+    go.user = x;
+    x[0] = 1.0f;
+    ck_assert_int_eq(sn_model_fit_generator(m, &go, NULL, NULL),
+                     SN_ERR_INVALID_ARG);
+    tk_expect_error_mentions("targets");
+    x[0] = -1.0f;
+    ck_assert_int_eq(sn_model_fit_generator(m, &go, NULL, NULL),
+                     SN_ERR_INVALID_ARG);
+    tk_expect_error_mentions("rows");
+    sn_model_free(m);
+}
+END_TEST
+
 static Suite *fit_more_suite(void)
 {
     Suite *s = suite_create("fit_more");
@@ -271,6 +494,11 @@ static Suite *fit_more_suite(void)
     tc = tcase_create("metrics");
     tcase_add_test(tc, test_confusion_metrics_by_hand);
     tcase_add_test(tc, test_confusion_metrics_accumulate);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("fit_generator");
+    tcase_add_test(tc, test_fit_generator_matches_array_fit);
+    tcase_add_test(tc, test_fit_generator_on_the_fly_and_errors);
+    tcase_add_test(tc, test_fit_generator_bad_batches);
     suite_add_tcase(s, tc);
     return s;
 }

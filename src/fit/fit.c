@@ -46,7 +46,21 @@ typedef struct fit_state {
     sn_monitor ck;
     sn_checkpoint_opts ck_o;
     sn_csv_logger csv;           /* CSVLogger (csv_logger.c)              */
+    /* sn_model_fit_generator: batches from a producer (fit_generator.c) */
+    bool use_gen;
+    sn_generator_opts gen;
 } fit_state;
+
+static const char *fit_who(const fit_state *s)
+{
+    return s->use_gen ? "sn_model_fit_generator" : "sn_model_fit";
+}
+
+/* Validation after each epoch: a data set or a producer. */
+static bool has_validation(const fit_state *s)
+{
+    return s->val != NULL || (s->use_gen && s->gen.validation_next != NULL);
+}
 
 /* ------------------------------------------------------------ setup */
 
@@ -79,7 +93,7 @@ static sn_status check_opts(fit_state *s)
 /* Keras: validation_split takes the last samples, before shuffling. */
 static sn_status split_data(fit_state *s)
 {
-    int n = s->train->n_samples;
+    int n = s->train != NULL ? s->train->n_samples : 0; /* 0: generated */
     s->n_train = n;
     if (s->o.validation_data != NULL) {
         sn_status st = sn_dataset_check(s->m, s->o.validation_data, true,
@@ -115,7 +129,7 @@ static sn_status make_keys(fit_state *s)
     int at = 0;
     for (int i = 0; i < s->n_logs; i++)
         s->keys[at++] = sn_mem_strdup(&s->m->mem, m->metric_names[i]);
-    for (int i = 0; s->val != NULL && i < s->n_logs; i++) {
+    for (int i = 0; has_validation(s) && i < s->n_logs; i++) {
         char buf[320];
         snprintf(buf, sizeof buf, "val_%s", m->metric_names[i]);
         s->keys[at++] = sn_mem_strdup(&s->m->mem, buf);
@@ -299,37 +313,66 @@ static sn_status gather(fit_state *s, int start, int b)
 
 /* ------------------------------------------------------------ epochs */
 
+/* Batch `step` of the epoch into *bt: gathered from the data set, or
+ * from the producer.  1 with a batch, 0 at the end of the data, or a
+ * negative status. */
+static int next_batch(fit_state *s, int epoch, int step, sn_batch *bt)
+{
+    if (s->use_gen)
+        return sn_generator_next(s->m, s->gen.next, s->gen.user, epoch, step,
+                                 bt, fit_who(s));
+    int start = step * s->o.batch_size;
+    if (start >= s->n_train)
+        return 0;
+    int b = s->n_train - start < s->o.batch_size ? s->n_train - start
+                                                 : s->o.batch_size;
+    sn_status st = gather(s, start, b);
+    if (st != SN_OK)
+        return st;
+    bt->batch = b;
+    bt->inputs = (const void *const *)s->in_buf;
+    bt->targets = (const float *const *)s->tg_buf;
+    bt->sample_weights = s->weighted ? s->sw_buf : NULL;
+    bt->timesteps = s->train->timesteps;
+    return 1;
+}
+
 static sn_status train_epoch(fit_state *s, int epoch, double *logs,
                              bool *stop)
 {
-    int steps = (s->n_train + s->o.batch_size - 1) / s->o.batch_size;
+    /* steps 0 (a producer without steps_per_epoch): until it ends */
+    int steps = s->use_gen
+                    ? s->gen.steps_per_epoch
+                    : (s->n_train + s->o.batch_size - 1) / s->o.batch_size;
     sn_progress bar;
     sn_progress_begin_epoch(&bar, s->o.progress, epoch, s->o.epochs, steps);
-    order_epoch(s, epoch);
+    if (!s->use_gen)
+        order_epoch(s, epoch);
     double sums[MAX_LOGS] = { 0 }, batch_logs[MAX_LOGS];
-    int seen = 0;
+    long seen = 0;
+    int done = 0;
     sn_status rst = sn_metric_state_reset(s->m); /* Keras: every epoch */
     if (rst != SN_OK)
         return rst;
-    for (int step = 0; step < steps && !*stop; step++) {
-        int start = step * s->o.batch_size;
-        int b = s->n_train - start < s->o.batch_size ? s->n_train - start
-                                                     : s->o.batch_size;
-        sn_status st = gather(s, start, b);
+    for (int step = 0; (steps == 0 || step < steps) && !*stop; step++) {
+        sn_batch bt;
+        int r = next_batch(s, epoch, step, &bt);
+        if (r == 0)
+            break;
+        int b = bt.batch;
+        sn_status st = r < 0 ? (sn_status)r : SN_OK;
         if (st == SN_OK)
-            st = sn_model_train_on_batch(s->m, b, (const void *const *)s->in_buf,
-                                         s->train->timesteps,
-                                         (const float *const *)s->tg_buf,
-                                         s->weighted ? s->sw_buf : NULL,
+            st = sn_model_train_on_batch(s->m, b, bt.inputs, bt.timesteps,
+                                         bt.targets, bt.sample_weights,
                                          &batch_logs[0]);
         if (st == SN_OK)
-            st = sn_compute_metrics(s->m, b, (const float *const *)s->tg_buf,
-                                    &batch_logs[1]);
+            st = sn_compute_metrics(s->m, b, bt.targets, &batch_logs[1]);
         if (st != SN_OK) {
             if (bar.out != NULL && bar.tty)
                 fputc('\n', bar.out);
             return st;
         }
+        done++;
         seen += b;
         for (int i = 0; i < s->n_logs; i++) {
             sums[i] += batch_logs[i] * b;
@@ -342,15 +385,23 @@ static sn_status train_epoch(fit_state *s, int epoch, double *logs,
             s->o.on_batch_end(s->o.user, epoch, step, logs, s->n_logs))
             *stop = true;
     }
+    if (done == 0 && !*stop)
+        return sn_fail(SN_ERR_INVALID_ARG, "%s: epoch %d got no batch",
+                       fit_who(s), epoch);
+    bar.steps = done; /* the count, when the producer decided it */
     double *val_logs = logs + s->n_logs;
-    if (s->val != NULL) {
-        sn_status st = sn_evaluate_range(s->m, s->val, s->val_first, s->n_val,
-                                         s->o.batch_size, val_logs);
-        if (st != SN_OK)
-            return st;
-    }
+    sn_status st = SN_OK;
+    if (s->val != NULL)
+        st = sn_evaluate_range(s->m, s->val, s->val_first, s->n_val,
+                               s->o.batch_size, val_logs);
+    else if (has_validation(s))
+        st = sn_evaluate_generator(s->m, s->gen.validation_next,
+                                   s->gen.validation_user, epoch,
+                                   s->gen.validation_steps, val_logs);
+    if (st != SN_OK)
+        return st;
     sn_progress_end_epoch(&bar, s->keys, logs, s->n_logs, s->keys, val_logs,
-                          s->val != NULL ? s->n_logs : 0);
+                          has_validation(s) ? s->n_logs : 0);
     return SN_OK;
 }
 
@@ -452,6 +503,8 @@ static sn_status run_epochs(fit_state *s)
     return SN_OK;
 }
 
+static sn_status finish(fit_state *s, sn_status st, sn_history_t **history);
+
 SN_API sn_status sn_model_fit(sn_model_t *m, const sn_dataset *train,
                               const sn_fit_opts *opts,
                               sn_history_t **history)
@@ -481,14 +534,78 @@ SN_API sn_status sn_model_fit(sn_model_t *m, const sn_dataset *train,
         st = make_keys(&s);
     if (st == SN_OK)
         st = alloc_buffers(&s);
+    return finish(&s, st, history);
+}
+
+/* What is left in common: monitors, the epochs, cleaning up, the
+ * history to the caller. */
+static sn_status finish(fit_state *s, sn_status st, sn_history_t **history)
+{
     if (st == SN_OK)
-        st = setup_monitors(&s);
+        st = setup_monitors(s);
     if (st == SN_OK)
-        st = run_epochs(&s);
-    teardown(&s);
+        st = run_epochs(s);
+    teardown(s);
     if (history != NULL)
-        *history = s.history;
+        *history = s->history;
     else
-        sn_history_free(s.history);
+        sn_history_free(s->history);
     return st;
+}
+
+/* The generator's options and what fit options cannot apply to it. */
+static sn_status check_generator(fit_state *s, const sn_generator_opts *gen)
+{
+    static const char who[] = "sn_model_fit_generator";
+    if (gen == NULL)
+        return sn_fail(SN_ERR_INVALID_ARG, "%s: gen is NULL", who);
+    s->gen = (sn_generator_opts)SN_GENERATOR_OPTS_INIT;
+    sn_status st = sn_opts_merge(&s->gen, sizeof s->gen, gen, who);
+    if (st != SN_OK)
+        return st;
+    if (s->gen.next == NULL)
+        return sn_fail(SN_ERR_INVALID_ARG, "%s: gen->next is NULL", who);
+    if (s->gen.steps_per_epoch < 0 || s->gen.validation_steps < 0)
+        return sn_fail(SN_ERR_INVALID_ARG, "%s: steps_per_epoch (%d) and "
+                       "validation_steps (%d) must be >= 0 (0: until the "
+                       "producer ends)", who, s->gen.steps_per_epoch,
+                       s->gen.validation_steps);
+    if (s->o.validation_split > 0.0f || s->o.class_weight != NULL)
+        return sn_fail(SN_ERR_INVALID_ARG, "%s: validation_split and "
+                       "class_weight need a data set (as in Keras, use "
+                       "validation_next or sample weights)", who);
+    if (s->o.validation_data != NULL && s->gen.validation_next != NULL)
+        return sn_fail(SN_ERR_INVALID_ARG, "%s: validation_data and "
+                       "validation_next are both set", who);
+    return SN_OK;
+}
+
+SN_API sn_status sn_model_fit_generator(sn_model_t *m,
+                                        const sn_generator_opts *gen,
+                                        const sn_fit_opts *opts,
+                                        sn_history_t **history)
+{
+    static const char who[] = "sn_model_fit_generator";
+    if (history != NULL)
+        *history = NULL;
+    if (m == NULL)
+        return sn_fail(SN_ERR_INVALID_ARG, "%s: model is NULL", who);
+    if (!m->compiled)
+        return sn_fail(SN_ERR_STATE, "%s: compile the model first "
+                       "(sn_model_compile)", who);
+    fit_state s;
+    memset(&s, 0, sizeof s);
+    s.m = m;
+    s.use_gen = true;
+    s.o = (sn_fit_opts)SN_FIT_OPTS_INIT;
+    sn_status st = sn_opts_merge(&s.o, sizeof s.o, opts, who);
+    if (st == SN_OK)
+        st = check_opts(&s);
+    if (st == SN_OK)
+        st = check_generator(&s, gen);
+    if (st == SN_OK)
+        st = split_data(&s); /* validation_data, if any */
+    if (st == SN_OK)
+        st = make_keys(&s);
+    return finish(&s, st, history);
 }

@@ -95,4 +95,14 @@ sn_status sn_csv_logger_begin(sn_csv_logger *c, const sn_csv_logger_opts *o,
 /* Appends one epoch's line (row in key order). */
 sn_status sn_csv_logger_row(sn_csv_logger *c, int epoch, const double *row);
 
+/* ---------------------------------------------------------- generators */
+/* Asks fn for batch `step` into *out (fit_generator.c): 1 with a checked
+ * batch, 0 at the end of the data, or a negative status. */
+int sn_generator_next(const sn_model *m, sn_batch_fn fn, void *user,
+                      int epoch, int step, sn_batch *out, const char *who);
+/* Loss and metrics over the batches fn produces (steps of them, or until
+ * it returns 0 when steps is 0), inference mode. */
+sn_status sn_evaluate_generator(sn_model *m, sn_batch_fn fn, void *user,
+                                int epoch, int steps, double *results);
+
 #endif /* SN_FIT_H */
