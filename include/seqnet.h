@@ -63,14 +63,14 @@ extern "C" {
 /* ------------------------------------------------------------------------ */
 /* Version                                                                   */
 /* ------------------------------------------------------------------------ */
-#define SN_VERSION_MAJOR 0  /* bumped by incompatible ABI changes (SONAME) */
-#define SN_VERSION_MINOR 1  /* bumped when functions are added            */
+#define SN_VERSION_MAJOR 1  /* bumped by incompatible ABI changes (SONAME) */
+#define SN_VERSION_MINOR 0  /* bumped when functions are added            */
 #define SN_VERSION_PATCH 0  /* bumped by fixes that change no declaration */
 /* The header's version as one number, MAJOR*10000 + MINOR*100 + PATCH. */
 #define SN_VERSION_NUMBER \
     (SN_VERSION_MAJOR * 10000 + SN_VERSION_MINOR * 100 + SN_VERSION_PATCH)
 /* The header's version as "MAJOR.MINOR.PATCH". */
-#define SN_VERSION_STRING "0.1.0"
+#define SN_VERSION_STRING "1.0.0"
 
 /* The version of the library actually linked, as "MAJOR.MINOR.PATCH".
  * Compare with SN_VERSION_STRING to catch a header/library mismatch.
@@ -126,12 +126,16 @@ SN_API void sn_clear_error(void);
 /* Memory                                                                    */
 /* ------------------------------------------------------------------------ */
 /* A caller-supplied allocator.  alloc must return memory aligned for any
- * type (as malloc does) or NULL; free must accept NULL. */
+ * type (as malloc does) or NULL; free must accept NULL.  Start from
+ * SN_ALLOCATOR_INIT: size lets later versions append fields (a realloc,
+ * an aligned alloc) and still accept this layout. */
 typedef struct sn_allocator {
+    size_t size;                              /* sizeof(sn_allocator)      */
     void *(*alloc)(void *user, size_t bytes); /* NULL when out of memory   */
     void (*free)(void *user, void *ptr);      /* ptr from alloc, or NULL   */
     void *user;                               /* passed to both            */
 } sn_allocator;
+#define SN_ALLOCATOR_INIT { sizeof(sn_allocator), NULL, NULL, NULL }
 
 /* Sets the allocator the calling thread uses for objects it creates from now
  * on; NULL restores malloc/free.  Each object remembers the allocator it was
@@ -442,11 +446,12 @@ SN_API sn_layer_t *sn_model_layer(const sn_model_t *model, int index);
 SN_API sn_layer_t *sn_model_find_layer(const sn_model_t *model,
                                        const char *name);
 
-/* Per-sample shape of tensor id: writes rank dims to dims[SN_MAX_RANK]
- * (-1 for a length given at call time) and returns the rank, or a negative
- * status.  *dtype may be NULL. */
+/* Per-sample shape of tensor id: returns its rank (or a negative status)
+ * and writes the first min(rank, dims_cap) dimensions to dims (-1 for a
+ * length given at call time), so a caller can size dims from the return
+ * value; dims may be NULL when dims_cap is 0.  *dtype may be NULL. */
 SN_API int sn_model_tensor_shape(const sn_model_t *model, int tensor,
-                                 int *dims, sn_dtype *dtype);
+                                 int *dims, int dims_cap, sn_dtype *dtype);
 /* Tensor ids of the k-th input / output. */
 SN_API int sn_model_input_id(const sn_model_t *model, int k);
 SN_API int sn_model_output_id(const sn_model_t *model, int k);
@@ -464,12 +469,14 @@ SN_API sn_status sn_model_forward(sn_model_t *model, int batch,
                                   const void *const *inputs,
                                   const int *timesteps, int training);
 
-/* The k-th output of the last sn_model_forward, owned by the model.  If
- * dims is not NULL it receives the full shape, batch first
- * (SN_MAX_RANK + 1 ints), and *rank (if not NULL) its length.  NULL on
- * error (model not built, no forward yet, k out of range). */
+/* The k-th output of the last sn_model_forward, owned by the model.  Its
+ * full shape, batch first, has rank (SN_MAX_RANK + 1 at most) entries:
+ * *rank (if not NULL) receives that length and dims its first
+ * min(rank, dims_cap) entries (dims may be NULL when dims_cap is 0).  NULL
+ * on error (model not built, no forward yet, k out of range, dims NULL
+ * with dims_cap > 0). */
 SN_API const float *sn_model_output(const sn_model_t *model, int k,
-                                   int *dims, int *rank);
+                                   int *dims, int dims_cap, int *rank);
 
 /* Backward pass through the last forward.  output_grads[k] is dLoss/dy for
  * output k, shaped like that output; NULL entries count as zero.  Weight
@@ -505,10 +512,11 @@ SN_API sn_status sn_model_predict(sn_model_t *model, int batch,
 SN_API int sn_model_num_weights(const sn_model_t *model);
 
 /* Describes weight tensor i: name ("dense/kernel", owned by the model),
- * shape (dims[SN_MAX_RANK], returned rank) and trainable flag.  Any output
- * pointer may be NULL.  Returns the rank or a negative status. */
+ * shape (the first min(rank, dims_cap) dimensions to dims) and trainable
+ * flag.  name and trainable may be NULL, dims when dims_cap is 0.  Returns
+ * the rank or a negative status. */
 SN_API int sn_model_weight_info(const sn_model_t *model, int i,
-                                const char **name, int *dims,
+                                const char **name, int *dims, int dims_cap,
                                 int *trainable);
 
 /* Index of the weight tensor with this name, or SN_ERR_NOT_FOUND. */
@@ -604,12 +612,14 @@ SN_API int sn_rnn_step_grad_norms(const sn_layer_t *layer, sn_step_grad which,
 
 /* Copies the gate activations of the last forward pass into out, laid out
  * [batch, time, gates * units] in Keras gate order (LSTM i,f,c,o with c
- * the candidate act(z); GRU z,r,h; SimpleRNN h), and writes
- * {batch, time, gates * units} to dims; for a Bidirectional layer, the
- * forward direction's.  Returns the number of floats, or a negative status
- * (SN_ERR_INVALID_ARG if max_floats is too small). */
+ * the candidate act(z); GRU z,r,h; SimpleRNN h), and writes the first
+ * min(3, dims_cap) of {batch, time, gates * units} to dims (NULL when
+ * dims_cap is 0); for a Bidirectional layer, the forward direction's.
+ * Returns the number of floats, or a negative status (SN_ERR_INVALID_ARG
+ * if max_floats is too small). */
 SN_API long sn_rnn_gate_activations(const sn_layer_t *layer, float *out,
-                                    size_t max_floats, int *dims);
+                                    size_t max_floats, int *dims,
+                                    int dims_cap);
 
 /* Recurrent weights in Keras or PyTorch layout (docs/RECURRENT.md).
  * Keras: "kernel" [in, G*units], "recurrent_kernel" [units, G*units],
@@ -627,10 +637,12 @@ typedef enum sn_weight_layout {
 /* Number of weight tensors the layer has in that layout. */
 SN_API int sn_rnn_num_weights(const sn_layer_t *layer,
                               sn_weight_layout layout);
-/* Name (owned by the library) and shape of the i-th; returns the rank. */
+/* Name (owned by the library) and shape (the first min(rank, dims_cap)
+ * dimensions; dims may be NULL when dims_cap is 0) of the i-th; returns
+ * the rank or a negative status. */
 SN_API int sn_rnn_weight_info(const sn_layer_t *layer,
                               sn_weight_layout layout, int i,
-                              const char **name, int *dims);
+                              const char **name, int *dims, int dims_cap);
 /* Reads or writes one weight tensor; count must equal its size. */
 SN_API sn_status sn_rnn_get_weight(const sn_layer_t *layer,
                                    sn_weight_layout layout, const char *name,
@@ -865,12 +877,25 @@ SN_API sn_layer_t *sn_multi_head_attention(int num_heads, int key_dim,
  * or frees the model. */
 
 /* A per-sample shape.  dims[i] is -1 where the length is given only at
- * call time (SN_ANY_TIME); entries at and past rank are ignored. */
+ * call time (SN_ANY_TIME); entries at and past rank are ignored.
+ *
+ * size is sizeof(sn_tensor_shape) of the header the code was compiled
+ * with, so that a later version can append fields (more dimensions):
+ * - shapes the library hands to callbacks (infer's in and out arrays,
+ *   build's in array) come with size set, in the layout of the header the
+ *   layer was compiled against (identified by its ops->size), so callbacks
+ *   index the arrays as plain C arrays; infer must not change out[k].size;
+ * - a shape the caller passes to be filled (sn_custom_input_shape,
+ *   sn_custom_output_shape) must have size set: start from
+ *   SN_TENSOR_SHAPE_INIT. */
 typedef struct sn_tensor_shape {
+    size_t size;               /* sizeof(sn_tensor_shape)                */
     sn_dtype dtype;            /* element type                           */
     int rank;                  /* 1 .. SN_MAX_RANK                       */
     int dims[SN_MAX_RANK];     /* the first rank entries count           */
 } sn_tensor_shape;
+#define SN_TENSOR_SHAPE_INIT \
+    { sizeof(sn_tensor_shape), SN_FLOAT32, 0, { 0 } }
 
 /* What forward and backward see: valid only during that callback. */
 typedef struct sn_custom_call sn_custom_call_t;
@@ -991,7 +1016,8 @@ SN_API int sn_custom_training(const sn_custom_call_t *c);
 SN_API int sn_custom_can_backward(const sn_custom_call_t *c);
 SN_API int sn_custom_num_inputs(const sn_custom_call_t *c);
 SN_API int sn_custom_num_outputs(const sn_custom_call_t *c);
-/* Concrete shapes (no -1) of this call; return the rank. */
+/* Concrete shapes (no -1) of this call; return the rank.  shape->size
+ * must be set (SN_TENSOR_SHAPE_INIT); SN_ERR_INVALID_ARG otherwise. */
 SN_API int sn_custom_input_shape(const sn_custom_call_t *c, int i,
                                  sn_tensor_shape *shape);
 SN_API int sn_custom_output_shape(const sn_custom_call_t *c, int k,

@@ -61,7 +61,7 @@ static void check_against_torch(int r, int through_dense)
     }
     const void *in[1] = {x};
     ck_assert_int_eq(sn_model_forward(m, 1, in, NULL, 1), SN_OK);
-    const float *y = sn_model_output(m, 0, NULL, NULL);
+    const float *y = sn_model_output(m, 0, NULL, 0, NULL);
     const float *g[1] = {ones};
     ck_assert_int_eq(sn_model_backward(m, g), SN_OK);
     const float *dx = sn_model_input_grad(m, 0);
@@ -128,7 +128,7 @@ START_TEST(test_extremes_finite)
         ck_assert_int_eq(sn_model_build(m), SN_OK);
         const void *in[1] = {x};
         ck_assert_int_eq(sn_model_forward(m, 1, in, NULL, 0), SN_OK);
-        const float *y = sn_model_output(m, 0, NULL, NULL);
+        const float *y = sn_model_output(m, 0, NULL, 0, NULL);
         float ones[6] = {1, 1, 1, 1, 1, 1};
         const float *g[1] = {ones};
         ck_assert_int_eq(sn_model_backward(m, g), SN_OK);
