@@ -19,7 +19,8 @@
 /* Output k of the last forward with its shape (batch first). */
 static const float *out_of(sn_model_t *m, int k, int *dims, int *rank)
 {
-    const float *y = sn_model_output(m, k, dims, dims != NULL ? SN_MAX_RANK + 1 : 0, rank);
+    int cap = dims != NULL ? SN_MAX_RANK + 1 : 0;
+    const float *y = sn_model_output(m, k, dims, cap, rank);
     ck_assert_msg(y != NULL, "no output: %s", sn_last_error());
     return y;
 }
