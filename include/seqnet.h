@@ -2102,7 +2102,6 @@ typedef struct sn_checkpoint_opts {
 #define SN_CHECKPOINT_OPTS_INIT \
     { sizeof(sn_checkpoint_opts), NULL, "val_loss", SN_MODE_AUTO, 0, 1 }
 
-/* Options of sn_model_fit (Keras fit's arguments). */
 /* Keras CSVLogger: after every epoch, one line "epoch,<key>,..." with the
  * epoch (0-based) and every history key in sorted order (Keras sorts
  * them), values as %.17g in the C locale; a header line first.  Each line
@@ -2120,6 +2119,7 @@ typedef struct sn_csv_logger_opts {
 #define SN_CSV_LOGGER_OPTS_INIT \
     { sizeof(sn_csv_logger_opts), NULL, 0, ',' }
 
+/* Options of sn_model_fit (Keras fit's arguments). */
 typedef struct sn_fit_opts {
     size_t size;                  /* sizeof(sn_fit_opts)                   */
     int epochs;                   /* 1                                     */
@@ -2169,6 +2169,9 @@ typedef struct sn_batch {
     const float *sample_weights;   /* [batch] or NULL                       */
     const int *timesteps;          /* per input, for SN_ANY_TIME, or NULL   */
 } sn_batch;
+/* The batch producer: fills *out for batch `step` (0-based, restarting
+ * every epoch) of `epoch`; returns 1, 0 at the end of the data, or a
+ * negative sn_status. */
 typedef int (*sn_batch_fn)(void *user, int epoch, int step, sn_batch *out);
 
 /* Where the batches come from. */

@@ -10,6 +10,10 @@
  * it runs through a view of itself that carries the wrapper's weight
  * index, node (scratch) and trainable flag; the view is a stack copy, so
  * concurrent predictions never write the layer.
+ *
+ * The ops table, the loader and sn_time_distributed() are in
+ * layer_registry.c: they need the table of built-in types, and the table
+ * needs them.
  */
 #include <limits.h>
 #include <string.h>
@@ -26,6 +30,13 @@ typedef struct td_priv {
     int depth;         /* 1, or 1 + the inner wrapper's depth            */
 } td_priv;
 
+/* By name: the ops table lives in layer_registry.c, which loads the
+ * wrapped layer by its type (so this file does not call the registry). */
+static bool is_td(const sn_layer *l)
+{
+    return strcmp(l->ops->type, "TimeDistributed") == 0;
+}
+
 static sn_shape drop_time(const sn_shape *s)
 {
     sn_shape r = *s;
@@ -36,8 +47,8 @@ static sn_shape drop_time(const sn_shape *s)
     return r;
 }
 
-static int td_infer(sn_layer *l, const sn_shape *in, int n_in,
-                    sn_shape *out, int max_out)
+int sn_td_infer(sn_layer *l, const sn_shape *in, int n_in, sn_shape *out,
+                int max_out)
 {
     const td_priv *p = l->priv;
     (void)n_in;
@@ -67,8 +78,8 @@ static int td_infer(sn_layer *l, const sn_shape *in, int n_in,
     return 1;
 }
 
-static sn_status td_build(sn_layer *l, sn_build *b, const sn_shape *in,
-                          int n_in)
+sn_status sn_td_build(sn_layer *l, sn_build *b, const sn_shape *in,
+                      int n_in)
 {
     const td_priv *p = l->priv;
     (void)n_in;
@@ -128,7 +139,7 @@ static sn_status td_run(sn_call *c, td_pass pass)
     return pass(&sub);
 }
 
-static sn_status td_forward(sn_call *c)
+sn_status sn_td_forward(sn_call *c)
 {
     const td_priv *p = c->layer->priv;
     sn_status st = td_run(c, p->inner->ops->forward);
@@ -136,13 +147,13 @@ static sn_status td_forward(sn_call *c)
     return st;
 }
 
-static sn_status td_backward(sn_call *c)
+sn_status sn_td_backward(sn_call *c)
 {
     const td_priv *p = c->layer->priv;
     return td_run(c, p->inner->ops->backward);
 }
 
-static void td_destroy(sn_layer *l)
+void sn_td_destroy(sn_layer *l)
 {
     td_priv *p = l->priv;
     if (p != NULL)
@@ -151,95 +162,40 @@ static void td_destroy(sn_layer *l)
 
 /* Config: i32 depth (1 .. TD_MAX_DEPTH), the innermost layer's type (str)
  * and its config.  The wrappers in between have no config of their own. */
-static void td_save_config(const sn_layer *l, sn_writer *w)
+void sn_td_save_config(const sn_layer *l, sn_writer *w)
 {
     const td_priv *p = l->priv;
     const sn_layer *inner = p->inner;
-    while (inner->ops == &sn_time_distributed_ops)
+    while (is_td(inner))
         inner = ((const td_priv *)inner->priv)->inner;
     sn_write_i32(w, p->depth);
     sn_write_str(w, inner->ops->type);
     inner->ops->save_config(inner, w);
 }
 
-static sn_layer *td_load_config(sn_reader *r)
-{
-    int depth = sn_read_int(r, 1, TD_MAX_DEPTH, "TimeDistributed depth");
-    sn_mem mem = sn_mem_current();
-    char *type = sn_read_str(r, &mem, 64);
-    if (r->status != SN_OK)
-        return NULL;
-    const sn_layer_ops *ops = sn_builtin_layer_ops(type);
-    if (ops == NULL || ops == &sn_time_distributed_ops ||
-        ops->load_config == NULL) {
-        sn_reader_fail(r, SN_ERR_FORMAT, "TimeDistributed: cannot wrap "
-                       "layer type '%.64s'", type);
-        sn_mem_free(&mem, type);
-        return NULL;
-    }
-    sn_mem_free(&mem, type);
-    sn_layer *l = ops->load_config(r);
-    for (int d = 0; d < depth && l != NULL; d++)
-        l = sn_time_distributed(l);
-    return l;
-}
-
-const sn_layer_ops sn_time_distributed_ops = {
-    .type = "TimeDistributed",
-    .base_name = "time_distributed",
-    .min_inputs = 1,
-    .max_inputs = 1,
-    .infer = td_infer,
-    .build = td_build,
-    .forward = td_forward,
-    .backward = td_backward,
-    .destroy = td_destroy,
-    .save_config = td_save_config,
-    .load_config = td_load_config,
-};
-
-/* Why layer cannot be wrapped, or NULL. */
-static const char *unwrappable(const sn_layer *layer)
+/* Why layer cannot be wrapped (apart from being built in, which the
+ * registry checks), or NULL. */
+const char *sn_td_unwrappable(const sn_layer *layer)
 {
     if (layer->owner != NULL)
         return "is already applied to a model";
-    if (sn_builtin_layer_ops(layer->ops->type) != layer->ops)
-        return "is not a built-in layer";
     if (strcmp(layer->ops->type, "InputLayer") == 0 ||
         layer->ops->min_inputs != 1)
         return "does not take one input";
-    if (layer->ops == &sn_time_distributed_ops &&
-        ((const td_priv *)layer->priv)->depth >= TD_MAX_DEPTH)
+    if (is_td(layer) && ((const td_priv *)layer->priv)->depth >= TD_MAX_DEPTH)
         return "is nested too deep";
     return NULL;
 }
 
-sn_layer_t *sn_time_distributed(sn_layer_t *layer)
+sn_layer *sn_td_wrap(const sn_layer_ops *ops, sn_layer *inner)
 {
-    if (layer == NULL) {
-        sn_status cause = sn_last_status();
-        sn_fail(cause != SN_OK ? cause : SN_ERR_INVALID_ARG,
-                "sn_time_distributed: layer is NULL (did its constructor "
-                "fail? it said: %.300s)", sn_last_error());
-        return NULL;
-    }
-    const char *why = unwrappable(layer);
-    if (why != NULL) {
-        sn_fail(SN_ERR_INVALID_ARG, "sn_time_distributed: layer '%s' (%s) %s",
-                sn_layer_label(layer), layer->ops->type, why);
-        if (layer->owner == NULL)
-            sn_layer_free(layer);
-        return NULL;
-    }
-    sn_layer *l = sn_layer_create(&sn_time_distributed_ops, sizeof(td_priv));
+    sn_layer *l = sn_layer_create(ops, sizeof(td_priv));
     if (l == NULL) {
-        sn_layer_free(layer);
+        sn_layer_free(inner);
         return NULL;
     }
     td_priv *p = l->priv;
-    p->inner = layer;
-    p->depth = layer->ops == &sn_time_distributed_ops
-                   ? ((const td_priv *)layer->priv)->depth + 1
-                   : 1;
+    p->inner = inner;
+    p->depth = is_td(inner) ? ((const td_priv *)inner->priv)->depth + 1 : 1;
     return l;
 }

@@ -208,7 +208,6 @@ static sn_optimizer_t *alloc_optimizer(const sn_mem *mem,
     opt->mem = *mem;
     opt->o = *o;
     opt->n_slots = used_slot_count(o);
-    opt->nadam_u_product = 1.0;
     return opt;
 }
 
@@ -447,9 +446,8 @@ SN_API sn_status sn_optimizer_step(sn_optimizer_t *opt, sn_model_t *m)
         alpha = (float)(lr_d * sqrt(1.0 - b2p) / (1.0 - b1p));
     }
     float decay = o->weight_decay * lr;
-    double u_product = opt->nadam_u_product;
-    if (o->kind == SN_NADAM)
-        u_product *= sn_nadam_u(o->beta_1, t);
+    double u_product = o->kind == SN_NADAM
+                           ? sn_nadam_u_product(o->beta_1, t) : 1.0;
 
     for (int i = 0; i < m->n_weights; i++) {
         if (!sn_opt_weight_trainable(m, i))
@@ -493,7 +491,6 @@ SN_API sn_status sn_optimizer_step(sn_optimizer_t *opt, sn_model_t *m)
     }
     /* (5) */
     opt->iterations = t;
-    opt->nadam_u_product = u_product;
     /* (6) Weight constraints after the update (Keras), weight_rules.c. */
     sn_weight_rules_constrain(m);
     return SN_OK;
@@ -662,7 +659,6 @@ sn_status sn_optimizer_load_state(sn_reader *r, const sn_mem *mem,
     if (has_schedule)
         opt->sched = s;
     opt->iterations = iterations;
-    opt->nadam_u_product = sn_nadam_u_product(o.beta_1, iterations);
     if (bound) {
         size_t n = (size_t)bound_n;
         if (alloc_slots(opt, n) != SN_OK) {

@@ -21,14 +21,12 @@ struct sn_optimizer {
     size_t bound_n;
     int n_slots;               /* from the options (sn_opt_slot_count)      */
     float *slot[SN_OPT_MAX_SLOTS];
-    double nadam_u_product;    /* Nadam: prod of u_s for s = 1..iterations  */
 };
 
 /* ------------------------------------------------------ optimizer_more.c */
 
-/* Nadam's u_t = beta_1 (1 - 0.5 * 0.96^t) and the product of u_1 .. u_t
- * (1 for t = 0; computed, so it need not be saved: it reaches 0 in double
- * within some 7000 steps, where the loop stops). */
+/* Nadam's u_t = beta_1 (1 - 0.5 * 0.96^t) and the product P_t of
+ * u_1 .. u_t (1 for t = 0), a function of the step count: not saved. */
 double sn_nadam_u(float beta_1, int64_t t);
 double sn_nadam_u_product(float beta_1, int64_t t);
 /* One Nadam step of n elements at step t (1-based); u_product_t is the

@@ -31,12 +31,22 @@ double sn_nadam_u(float beta_1, int64_t t)
     return (double)beta_1 * (1.0 - 0.5 * pow(NADAM_DECAY, (double)t));
 }
 
+/* P_t = beta_1^t * prod_{s=1..t} (1 - 0.5 * 0.96^s), summed in logs; the
+ * factors are 1 to double precision after s = 1000 (0.96^1000 < 2e-18),
+ * so at most 1000 terms: the same value at every step and after a load
+ * (nothing to save), in bounded time for any step count. */
 double sn_nadam_u_product(float beta_1, int64_t t)
 {
-    double p = 1.0;
-    for (int64_t s = 1; s <= t && p != 0.0; s++)
-        p *= sn_nadam_u(beta_1, s);
-    return p;
+    if (t <= 0)
+        return 1.0;
+    if (beta_1 <= 0.0f)
+        return 0.0;
+    double sum = 0.0, d = 1.0;
+    for (int64_t s = 1; s <= t && s <= 1000; s++) {
+        d *= NADAM_DECAY;
+        sum += log1p(-0.5 * d);
+    }
+    return exp((double)t * log((double)beta_1) + sum);
 }
 
 void sn_update_nadam(const sn_optimizer_opts *o, double lr, int64_t t,
