@@ -51,11 +51,6 @@ typedef struct fit_state {
     sn_generator_opts gen;
 } fit_state;
 
-static const char *fit_who(const fit_state *s)
-{
-    return s->use_gen ? "sn_model_fit_generator" : "sn_model_fit";
-}
-
 /* Validation after each epoch: a data set or a producer. */
 static bool has_validation(const fit_state *s)
 {
@@ -313,95 +308,85 @@ static sn_status gather(fit_state *s, int start, int b)
 
 /* ------------------------------------------------------------ epochs */
 
-/* Batch `step` of the epoch into *bt: gathered from the data set, or
- * from the producer.  1 with a batch, 0 at the end of the data, or a
- * negative status. */
-static int next_batch(fit_state *s, int epoch, int step, sn_batch *bt)
-{
-    if (s->use_gen)
-        return sn_generator_next(s->m, s->gen.next, s->gen.user, epoch, step,
-                                 bt, fit_who(s));
-    int start = step * s->o.batch_size;
-    if (start >= s->n_train)
-        return 0;
-    int b = s->n_train - start < s->o.batch_size ? s->n_train - start
-                                                 : s->o.batch_size;
-    sn_status st = gather(s, start, b);
-    if (st != SN_OK)
-        return st;
-    bt->batch = b;
-    bt->inputs = (const void *const *)s->in_buf;
-    bt->targets = (const float *const *)s->tg_buf;
-    bt->sample_weights = s->weighted ? s->sw_buf : NULL;
-    bt->timesteps = s->train->timesteps;
-    return 1;
-}
+static sn_status train_epoch_generated(fit_state *s, int epoch,
+                                      double *logs, bool *stop);
 
 static sn_status train_epoch(fit_state *s, int epoch, double *logs,
                              bool *stop)
 {
-    /* steps 0 (a producer without steps_per_epoch): until it ends */
-    int steps = s->use_gen
-                    ? s->gen.steps_per_epoch
-                    : (s->n_train + s->o.batch_size - 1) / s->o.batch_size;
+    if (s->use_gen)
+        return train_epoch_generated(s, epoch, logs, stop);
+    sn_model *m = s->m;
+    int steps = sn_fit_steps(m, s->n_train, s->o.batch_size);
     sn_progress bar;
     sn_progress_begin_epoch(&bar, s->o.progress, epoch, s->o.epochs, steps);
-    if (!s->use_gen)
-        order_epoch(s, epoch);
-    double sums[MAX_LOGS] = { 0 }, batch_logs[MAX_LOGS];
-    long seen = 0;
-    int done = 0;
-    sn_status rst = sn_metric_state_reset(s->m); /* Keras: every epoch */
-    if (rst != SN_OK)
-        return rst;
-    for (int step = 0; (steps == 0 || step < steps) && !*stop; step++) {
-        sn_batch bt;
-        int r = next_batch(s, epoch, step, &bt);
-        if (r == 0)
-            break;
-        int b = bt.batch;
-        sn_status st = r < 0 ? (sn_status)r : SN_OK;
-        if (st == SN_OK)
-            st = sn_model_train_on_batch(s->m, b, bt.inputs, bt.timesteps,
-                                         bt.targets, bt.sample_weights,
+    order_epoch(s, epoch);
+    double sums[MAX_LOGS] = { 0 }, batch_logs[MAX_LOGS], last[MAX_LOGS];
+    int seen = 0;
+    /* data-parallel: a failure after this step's collective waits for the
+     * next one, so that every process stops at the same call */
+    sn_status pending = sn_metric_state_reset(m); /* Keras: every epoch */
+    for (int step = 0; step < steps && !*stop; step++) {
+        int start, b;
+        sn_fit_shard(m, s->n_train, s->o.batch_size, step, &start, &b);
+        sn_status st = pending;
+        if (st == SN_OK && b > 0)
+            st = gather(s, start, b);
+        if (st == SN_OK && b > 0)
+            st = sn_model_train_on_batch(m, b, (const void *const *)s->in_buf,
+                                         s->train->timesteps,
+                                         (const float *const *)s->tg_buf,
+                                         s->weighted ? s->sw_buf : NULL,
                                          &batch_logs[0]);
-        if (st == SN_OK)
-            st = sn_compute_metrics(s->m, b, bt.targets, &batch_logs[1]);
+        else if (sn_collectives_on(m))
+            st = sn_collectives_empty_step(m, st);
+        if (st == SN_OK && b > 0) {
+            st = sn_compute_metrics(m, b, (const float *const *)s->tg_buf,
+                                    &batch_logs[1]);
+            if (st != SN_OK && sn_collectives_on(m)) {
+                pending = st;
+                continue;
+            }
+        }
         if (st != SN_OK) {
             if (bar.out != NULL && bar.tty)
                 fputc('\n', bar.out);
             return st;
         }
-        done++;
         seen += b;
         for (int i = 0; i < s->n_logs; i++) {
             sums[i] += batch_logs[i] * b;
-            /* AUC, precision, recall: already over the epoch so far */
-            logs[i] = sn_metric_log_is_stateful(s->m, i) ? batch_logs[i]
-                                                          : sums[i] / seen;
+            logs[i] = seen > 0 ? sums[i] / seen : 0.0;
+            /* AUC, precision, recall: already over the epoch so far (on
+             * this process's share when data-parallel) */
+            last[i] = batch_logs[i];
+            if (b > 0 && sn_metric_log_is_stateful(m, i))
+                logs[i] = last[i];
         }
         sn_progress_update(&bar, step + 1, s->keys, logs, s->n_logs);
-        if (s->o.on_batch_end != NULL &&
-            s->o.on_batch_end(s->o.user, epoch, step, logs, s->n_logs))
-            *stop = true;
+        if (s->o.on_batch_end != NULL)
+            *stop = sn_fit_agree_stop(m, s->o.on_batch_end(s->o.user, epoch,
+                                                           step, logs,
+                                                           s->n_logs) != 0,
+                                      &st);
+        if (st != SN_OK)
+            return st;
     }
-    if (done == 0 && !*stop)
-        return sn_fail(SN_ERR_INVALID_ARG, "%s: epoch %d got no batch",
-                       fit_who(s), epoch);
-    bar.steps = done; /* the count, when the producer decided it */
-    double *val_logs = logs + s->n_logs;
-    sn_status st = SN_OK;
-    if (s->val != NULL)
-        st = sn_evaluate_range(s->m, s->val, s->val_first, s->n_val,
-                               s->o.batch_size, val_logs);
-    else if (has_validation(s))
-        st = sn_evaluate_generator(s->m, s->gen.validation_next,
-                                   s->gen.validation_user, epoch,
-                                   s->gen.validation_steps, val_logs);
+    sn_status st = sn_fit_reduce_logs(m, sums, s->n_logs, &seen, pending);
     if (st != SN_OK)
         return st;
+    for (int i = 0; i < s->n_logs; i++)
+        logs[i] = sn_metric_log_is_stateful(m, i) ? last[i]
+                                                  : sums[i] / seen;
+    double *val_logs = logs + s->n_logs;
+    if (s->val != NULL) {
+        st = sn_fit_evaluate(m, s->val, s->val_first, s->n_val,
+                             s->o.batch_size, val_logs);
+        if (st != SN_OK)
+            return st;
+    }
     sn_progress_end_epoch(&bar, s->keys, logs, s->n_logs, s->keys, val_logs,
-                          has_validation(s) ? s->n_logs : 0);
+                          s->val != NULL ? s->n_logs : 0);
     return SN_OK;
 }
 
@@ -414,6 +399,8 @@ static sn_status checkpoint(fit_state *s, const double *row)
             return SN_OK;
         s->ck.best = row[s->ck.index];
     }
+    if (sn_collectives_rank(s->m) != 0)   /* data-parallel: one writer */
+        return SN_OK;
     return sn_model_save(s->m, s->ck_o.path, s->ck_o.include_optimizer);
 }
 
@@ -488,6 +475,7 @@ static sn_status run_epochs(fit_state *s)
             st = checkpoint(s, row);
         if (st == SN_OK)
             st = reduce_lr(s, row);
+        st = sn_collectives_agree(s->m, st, "sn_model_fit");
         if (st != SN_OK)
             return st;
         if (early_stop(s, epoch, row)) {
@@ -495,15 +483,16 @@ static sn_status run_epochs(fit_state *s)
             sn_history_set_stopped(s->history, epoch);
         }
         if (s->o.on_epoch_end != NULL &&
-            s->o.on_epoch_end(s->o.user, epoch, s->history))
+            sn_fit_agree_stop(s->m, s->o.on_epoch_end(s->o.user, epoch,
+                                                      s->history) != 0, &st))
             stop = true;
+        if (st != SN_OK)
+            return st;
     }
     if (s->best_weights != NULL && s->have_best)
         memcpy(s->m->values, s->best_weights, s->m->n_values * sizeof(float));
     return SN_OK;
 }
-
-static sn_status finish(fit_state *s, sn_status st, sn_history_t **history);
 
 SN_API sn_status sn_model_fit(sn_model_t *m, const sn_dataset *train,
                               const sn_fit_opts *opts,
@@ -530,27 +519,95 @@ SN_API sn_status sn_model_fit(sn_model_t *m, const sn_dataset *train,
         st = sn_data_layout_get(m, train, true, &s.lay, "sn_model_fit");
     if (st == SN_OK)
         st = split_data(&s);
+    if (sn_collectives_rank(m) != 0)   /* data-parallel: one printer */
+        s.o.progress = NULL;
     if (st == SN_OK)
         st = make_keys(&s);
     if (st == SN_OK)
         st = alloc_buffers(&s);
-    return finish(&s, st, history);
+    if (st == SN_OK)
+        st = setup_monitors(&s);
+    /* data-parallel: a set-up failure on one process stops all of them */
+    st = sn_collectives_agree(m, st, "sn_model_fit");
+    if (st == SN_OK)
+        st = sn_fit_check_same_data(m, s.n_train, s.n_val);
+    if (st == SN_OK)
+        st = run_epochs(&s);
+    teardown(&s);
+    if (history != NULL)
+        *history = s.history;
+    else
+        sn_history_free(s.history);
+    return st;
 }
 
-/* What is left in common: monitors, the epochs, cleaning up, the
- * history to the caller. */
-static sn_status finish(fit_state *s, sn_status st, sn_history_t **history)
+/* ------------------------------------------------------------ generated */
+
+/* One epoch from the producer (not data-parallel: see
+ * sn_model_fit_generator). */
+static sn_status train_epoch_generated(fit_state *s, int epoch,
+                                      double *logs, bool *stop)
 {
-    if (st == SN_OK)
-        st = setup_monitors(s);
-    if (st == SN_OK)
-        st = run_epochs(s);
-    teardown(s);
-    if (history != NULL)
-        *history = s->history;
-    else
-        sn_history_free(s->history);
-    return st;
+    static const char who[] = "sn_model_fit_generator";
+    int steps = s->gen.steps_per_epoch; /* 0: until the producer ends */
+    sn_progress bar;
+    sn_progress_begin_epoch(&bar, s->o.progress, epoch, s->o.epochs, steps);
+    double sums[MAX_LOGS] = { 0 }, batch_logs[MAX_LOGS];
+    long seen = 0;
+    int done = 0;
+    sn_status st = sn_metric_state_reset(s->m); /* Keras: every epoch */
+    for (int step = 0; st == SN_OK && (steps == 0 || step < steps) && !*stop;
+         step++) {
+        sn_batch bt;
+        int r = sn_generator_next(s->m, s->gen.next, s->gen.user, epoch, step,
+                                  &bt, who);
+        if (r == 0)
+            break;
+        st = r < 0 ? (sn_status)r : SN_OK;
+        if (st == SN_OK)
+            st = sn_model_train_on_batch(s->m, bt.batch, bt.inputs,
+                                         bt.timesteps, bt.targets,
+                                         bt.sample_weights, &batch_logs[0]);
+        if (st == SN_OK)
+            st = sn_compute_metrics(s->m, bt.batch, bt.targets,
+                                    &batch_logs[1]);
+        if (st != SN_OK)
+            break;
+        done++;
+        seen += bt.batch;
+        for (int i = 0; i < s->n_logs; i++) {
+            sums[i] += batch_logs[i] * bt.batch;
+            /* AUC, precision, recall: already over the epoch so far */
+            logs[i] = sn_metric_log_is_stateful(s->m, i) ? batch_logs[i]
+                                                          : sums[i] / seen;
+        }
+        sn_progress_update(&bar, step + 1, s->keys, logs, s->n_logs);
+        if (s->o.on_batch_end != NULL &&
+            s->o.on_batch_end(s->o.user, epoch, step, logs, s->n_logs))
+            *stop = true;
+    }
+    if (st == SN_OK && done == 0)
+        st = sn_fail(SN_ERR_INVALID_ARG, "%s: epoch %d got no batch", who,
+                     epoch);
+    if (st != SN_OK) {
+        if (bar.out != NULL && bar.tty)
+            fputc('\n', bar.out);
+        return st;
+    }
+    bar.steps = done; /* the count, when the producer decided it */
+    double *val_logs = logs + s->n_logs;
+    if (s->val != NULL)
+        st = sn_evaluate_range(s->m, s->val, s->val_first, s->n_val,
+                               s->o.batch_size, val_logs);
+    else if (has_validation(s))
+        st = sn_evaluate_generator(s->m, s->gen.validation_next,
+                                   s->gen.validation_user, epoch,
+                                   s->gen.validation_steps, val_logs);
+    if (st != SN_OK)
+        return st;
+    sn_progress_end_epoch(&bar, s->keys, logs, s->n_logs, s->keys, val_logs,
+                          has_validation(s) ? s->n_logs : 0);
+    return SN_OK;
 }
 
 /* The generator's options and what fit options cannot apply to it. */
@@ -593,6 +650,9 @@ SN_API sn_status sn_model_fit_generator(sn_model_t *m,
     if (!m->compiled)
         return sn_fail(SN_ERR_STATE, "%s: compile the model first "
                        "(sn_model_compile)", who);
+    if (sn_collectives_on(m))
+        return sn_fail(SN_ERR_UNSUPPORTED, "%s: not data-parallel (each "
+                       "process would need its own producer's share)", who);
     fit_state s;
     memset(&s, 0, sizeof s);
     s.m = m;
@@ -607,5 +667,14 @@ SN_API sn_status sn_model_fit_generator(sn_model_t *m,
         st = split_data(&s); /* validation_data, if any */
     if (st == SN_OK)
         st = make_keys(&s);
-    return finish(&s, st, history);
+    if (st == SN_OK)
+        st = setup_monitors(&s);
+    if (st == SN_OK)
+        st = run_epochs(&s);
+    teardown(&s);
+    if (history != NULL)
+        *history = s.history;
+    else
+        sn_history_free(s.history);
+    return st;
 }
