@@ -690,7 +690,7 @@ examples-quick: examples
 	$(SN_RUN_ENV) SN_EXAMPLES_BIN='$(BUILDDIR)/examples' \
 	    SN_EXAMPLES_OUT=build/examples-quick bash test/examples_quick.sh
 
-# The demo: IMDB sentiment with an LSTM (example 03), the quick version.
+# The demo: IMDB sentiment with a BiGRU and an NBSVM (example 03 --quick).
 DEMO_SRC := $(wildcard examples/03_text_classification.c)
 ifneq ($(DEMO_SRC),)
 demo: examples
@@ -698,8 +698,8 @@ demo: examples
 	$(SN_RUN_ENV) ./$(BUILDDIR)/examples/03_text_classification --quick \
 	    --out out/03-quick
 	@echo
-	@echo "That was the quick version (a small subset of IMDB).  The full"
-	@echo "example (all 25000 reviews, about 10 minutes on 2 AVX-512 cores) is:"
+	@echo "That was the quick version (160 tokens a review, 1000 test reviews)."
+	@echo "The full example (all 25000 test reviews, 400 tokens) is:"
 	@echo "    ./$(BUILDDIR)/examples/03_text_classification"
 	@echo "(report and figures in out/03/; see docs/tutorials/03_text_classification.md)"
 else

@@ -388,7 +388,15 @@ SN_API int sn_input_tokens(sn_model_t *model, int timesteps);
 /* Applies layer to tensor input and returns the id of its (first) output,
  * or a negative status.  The model takes ownership of layer in every case,
  * so chains such as sn_apply(m, sn_dense(..), sn_apply(m, ..)) never leak:
- * a negative input is passed through unchanged and the layer is freed. */
+ * a negative input is passed through unchanged and the layer is freed.
+ * When the apply fails the model keeps the layer, unapplied, and frees it
+ * with itself (with a NULL model the layer is freed at once), so the
+ * handle stays valid for sn_layer_name and for a later apply, which then
+ * fails cleanly.  Applying a layer this model already holds again shares
+ * it (same weights, gradients summed over the uses; docs/SHARED_LAYERS.md):
+ * the inputs must have the shapes of its first application, and a stateful
+ * recurrent layer cannot be shared; a refused reuse leaves the layer in the
+ * model. */
 SN_API int sn_apply(sn_model_t *model, sn_layer_t *layer, int input);
 
 /* Applies layer to n_inputs tensors (Add, Concatenate, attention...).
@@ -441,7 +449,8 @@ SN_API size_t sn_model_count_params(const sn_model_t *model,
                                     size_t *trainable);
 
 /* The i-th layer in creation order (inputs included), owned by the model,
- * or NULL.  sn_model_find_layer looks up a layer by name. */
+ * or NULL.  sn_model_find_layer looks up a layer by name.  A shared layer
+ * counts once, at its first application. */
 SN_API sn_layer_t *sn_model_layer(const sn_model_t *model, int index);
 SN_API sn_layer_t *sn_model_find_layer(const sn_model_t *model,
                                        const char *name);
@@ -521,6 +530,10 @@ SN_API int sn_model_weight_info(const sn_model_t *model, int i,
 
 /* Index of the weight tensor with this name, or SN_ERR_NOT_FOUND. */
 SN_API int sn_model_find_weight(const sn_model_t *model, const char *name);
+/* Index in its model of the layer's weight called name relative to the
+ * layer ("kernel", "forward_lstm/bias": the names sn_rnn_weight_info
+ * gives in Keras layout), or a negative status.  The model must be built. */
+SN_API int sn_layer_find_weight(const sn_layer_t *layer, const char *name);
 
 /* Writable views of weight tensor i and of its gradient, owned by the
  * model; *count (if not NULL) gets the number of floats.  NULL on error. */
@@ -650,6 +663,60 @@ SN_API sn_status sn_rnn_get_weight(const sn_layer_t *layer,
 SN_API sn_status sn_rnn_set_weight(sn_layer_t *layer, sn_weight_layout layout,
                                    const char *name, const float *data,
                                    size_t count);
+
+/* --- PyTorch import and export (docs/RECURRENT.md, "PyTorch") ----------- */
+/* An LSTM or SimpleRNN has one bias for PyTorch's two: it computes with
+ * bias_ih + bias_hh and remembers the pair last set, so that export gives
+ * it back exactly while the summed bias is unchanged (after training, a
+ * Keras-layout write or a load: bias_ih = the bias, bias_hh = 0).  Setting
+ * bias_ih keeps the remembered bias_hh and vice versa, so the setters
+ * work in any order and repeating one changes nothing. */
+
+/* Reads dLoss/d(tensor name) of the last backward pass in either layout
+ * (PyTorch: transposed and gate-permuted like the weight; an LSTM's or
+ * SimpleRNN's bias_ih and bias_hh both get dLoss/dbias, as in PyTorch).
+ * count must equal the tensor's size. */
+SN_API sn_status sn_rnn_get_grad(const sn_layer_t *layer,
+                                 sn_weight_layout layout, const char *name,
+                                 float *out, size_t count);
+
+/* A whole PyTorch nn.RNN / nn.LSTM / nn.GRU module at once.  A module
+ * with num_layers = L maps to L recurrent layers of the model: first and
+ * the next L - 1 SimpleRNN, LSTM, GRU or Bidirectional layers after it in
+ * model order (other layers in between, e.g. Dropout, are skipped); names
+ * "weight_ih_l<k>", "weight_hh_l<k>", "bias_ih_l<k>", "bias_hh_l<k>" (and
+ * "..._reverse" for a Bidirectional layer) belong to the k-th of them.
+ * Names are the module's own, without a parent module's "rnn." prefix. */
+SN_API int sn_rnn_torch_num_tensors(const sn_layer_t *first, int num_layers);
+/* Writes the name of tensor i (PyTorch state-dict order: layer by layer,
+ * forward before _reverse, weight_ih, weight_hh, bias_ih, bias_hh) into
+ * name[name_cap] and up to dims_cap dimensions into dims; returns the
+ * rank or a negative status (a name longer than name_cap - 1 fails).
+ * name and dims may be NULL when their capacity is 0. */
+SN_API int sn_rnn_torch_tensor_info(const sn_layer_t *first, int num_layers,
+                                    int i, char *name, size_t name_cap,
+                                    int *dims, int dims_cap);
+/* Imports a state dict given as n entries (names[e], data[e] holding
+ * counts[e] floats) in any order.  It must hold every tensor of the
+ * stack exactly once; names, sizes and values (finite) are all checked
+ * before anything is written, so a failed import changes nothing. */
+SN_API sn_status sn_rnn_torch_import(sn_layer_t *first, int num_layers,
+                                     const char *const *names,
+                                     const float *const *data,
+                                     const size_t *counts, int n);
+/* What sn_rnn_torch_export reads. */
+typedef enum sn_weight_view {
+    SN_VIEW_VALUES = 0,   /* the weights                                   */
+    SN_VIEW_GRADS = 1     /* their gradients from the last backward pass   */
+} sn_weight_view;
+/* Exports the n named tensors (any subset, any order) of the stack into
+ * out[e] (counts[e] floats each, which must equal the tensor's size).  On
+ * a failure (a bad name or size) the entries before it are written. */
+SN_API sn_status sn_rnn_torch_export(const sn_layer_t *first, int num_layers,
+                                     sn_weight_view view,
+                                     const char *const *names,
+                                     float *const *out, const size_t *counts,
+                                     int n);
 
 /* ------------------------------------------------------------------------ */
 /* Convolution and pooling over time                                        */

@@ -168,6 +168,8 @@ typedef struct sn_call {
     sn_value **out;       /* n_out outputs, buffers allocated by the caller */
     int n_out;
     sn_rng *rng;          /* per-call stream for dropout                    */
+    int node;             /* the node (application of layer) being run:    */
+                          /* a shared layer runs once per node             */
 } sn_call;
 
 /* The layer's k-th weight (in registration order) and its gradient. */
@@ -338,6 +340,10 @@ typedef struct sn_layer_ops {
      * validates every value (the bytes may be corrupt): NULL on failure
      * with the reader failed or sn_fail called. */
     sn_layer *(*load_config)(sn_reader *r);
+    /* May be NULL (the layer can be applied several times).  Otherwise
+     * returns why this layer cannot be shared (e.g. it carries state from
+     * call to call), or NULL if it can. */
+    const char *(*unshareable)(const sn_layer *l);
 } sn_layer_ops;
 
 /* The built-in layer types by Keras class name, for loading (NULL if
@@ -350,13 +356,15 @@ struct sn_layer {
     char *name;           /* NULL until named or applied                  */
     bool trainable;
     sn_model *owner;      /* NULL until applied                           */
-    int node;             /* index of its node in the owner               */
+    int node;             /* its first node (application) in the owner;   */
+                          /* a shared layer has later nodes too          */
     int first_weight;     /* index of its first weight in the model       */
     int n_weights;
     void *priv;           /* the layer type's own configuration           */
     /* regularizers and constraints by weight name (model/weight_rules.c) */
     struct sn_weight_rule *rules;
     int n_rules;
+    struct sn_layer *parked_next; /* owner's list of failed first applies */
 };
 
 /* Allocates a layer with priv_size bytes of zeroed private state. */

@@ -459,10 +459,15 @@ START_TEST(test_apply_errors_and_ownership)
                      SN_ERR_INVALID_ARG);
     ck_assert_int_eq(sn_apply_n(m, sn_add(), NULL, 2, &out, 1),
                      SN_ERR_INVALID_ARG);
-    /* a layer instance is used once */
+    /* applying a layer again shares it (docs/SHARED_LAYERS.md); another
+     * model cannot use it */
     sn_layer_t *d = sn_dense(2, SN_RELU, NULL);
     ck_assert_int_ge(sn_apply(m, d, x), 0);
-    ck_assert_int_eq(sn_apply(m, d, x), SN_ERR_STATE);
+    ck_assert_int_ge(sn_apply(m, d, x), 0);
+    sn_model_t *other = sn_model_new(NULL);
+    ck_assert_int_eq(sn_apply(other, d, sn_input(other, SN_NO_TIME, 3)),
+                     SN_ERR_STATE);
+    sn_model_free(other);
     ck_assert_str_eq(sn_layer_name(d), "dense");
     sn_layer_free(d); /* belongs to the model: refused, no double free */
     ck_assert(tk_contains(sn_last_error(), "belongs to a model"));

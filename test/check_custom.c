@@ -987,28 +987,34 @@ START_TEST(test_state_ownership)
     /* freed unapplied */
     sn_layer_free(my_dense_layer(2));
     ck_assert_int_eq(destroy_calls, 1);
-    /* failed apply: infer refuses int32 ids, with the callback's words */
+    /* failed apply: infer refuses int32 ids, with the callback's words;
+     * the model keeps the unapplied layer until it is freed (a handle
+     * kept for a shared application must not dangle) */
     sn_model_t *m = tk_new_model(1);
     int tok = sn_input_tokens(m, 4);
     ck_assert_int_eq(sn_apply(m, my_dense_layer(2), tok), SN_ERR_SHAPE);
     ck_assert_ptr_nonnull(strstr(sn_last_error(), "expected float"));
     ck_assert_ptr_nonnull(strstr(sn_last_error(), "my_dense"));
-    ck_assert_int_eq(destroy_calls, 2);
+    ck_assert_int_eq(destroy_calls, 1);
     /* failed apply: an earlier failure passed through */
     ck_assert_int_eq(sn_apply(m, my_dense_layer(2), SN_ERR_SHAPE),
                      SN_ERR_SHAPE);
-    ck_assert_int_eq(destroy_calls, 3);
     /* too many inputs */
     int ins[2] = { tok, tok }, out;
     ck_assert_int_lt(sn_apply_n(m, my_dense_layer(2), ins, 2, &out, 1), 0);
-    ck_assert_int_eq(destroy_calls, 4);
-    /* applied: freed with the model */
+    ck_assert_int_eq(destroy_calls, 1);
+    ck_assert_int_eq(live_states, 3);
+    /* applied: freed with the model, with the three failed ones */
     int x = sn_input(m, SN_NO_TIME, 3);
     ck_assert_int_ge(sn_apply(m, my_dense_layer(2), x), 0);
-    ck_assert_int_eq(live_states, 1);
+    ck_assert_int_eq(live_states, 4);
     sn_model_free(m);
     ck_assert_int_eq(destroy_calls, 5);
     ck_assert_int_eq(live_states, 0);
+    /* with no model there is no owner: freed at once */
+    ck_assert_int_eq(sn_apply(NULL, my_dense_layer(2), 0),
+                     SN_ERR_INVALID_ARG);
+    ck_assert_int_eq(destroy_calls, 6);
 }
 END_TEST
 

@@ -25,7 +25,10 @@
  * text-mode transfers that mangle line ends are caught by the magic. */
 static const uint8_t file_magic[8] = {0x89, 'S', 'N', 'M',
                                       '\r', '\n', 0x1a, '\n'};
-enum { FORMAT_VERSION = 1 };
+/* Version 2 adds shared layers (a node naming an earlier node's layer);
+ * a model without one is still written as version 1, so that older
+ * libraries read it. */
+enum { FORMAT_VERSION = 2, FORMAT_SHARED_LAYERS = 2 };
 enum { FLAG_TRAINING = 1u }; /* a TRAN section is present */
 
 enum {
@@ -75,8 +78,20 @@ static sn_status check_saveable(const sn_model *m)
     return SN_OK;
 }
 
-static void write_node(const sn_node *node, sn_writer *w)
+/* Whether some layer is applied more than once. */
+static bool has_shared_layer(const sn_model *m)
 {
+    for (int i = 0; i < m->n_nodes; i++)
+        if (m->nodes[i].layer->node != i)
+            return true;
+    return false;
+}
+
+/* Node n; a further application of a shared layer has an empty config
+ * (the layer is the earlier node's of the same name). */
+static void write_node(const sn_model *m, int n, sn_writer *w)
+{
+    const sn_node *node = &m->nodes[n];
     const sn_layer *l = node->layer;
     sn_write_str(w, l->ops->type);
     sn_write_str(w, l->name);
@@ -87,7 +102,8 @@ static void write_node(const sn_node *node, sn_writer *w)
     sn_write_u32(w, (uint32_t)node->n_out);
     size_t at = w->len;
     sn_write_u32(w, 0); /* config length, patched below */
-    l->ops->save_config(l, w);
+    if (l->node == n)
+        l->ops->save_config(l, w);
     if (w->status == SN_OK)
         sn_writer_patch_u32(w, at, (uint32_t)(w->len - at - 4));
 }
@@ -100,7 +116,7 @@ static void write_conf(const sn_model *m, sn_writer *w)
     sn_write_u64(w, m->forward_calls);
     sn_write_u32(w, (uint32_t)m->n_nodes);
     for (int i = 0; i < m->n_nodes; i++)
-        write_node(&m->nodes[i], w);
+        write_node(m, i, w);
     sn_write_u32(w, (uint32_t)m->n_outputs);
     for (int i = 0; i < m->n_outputs; i++)
         sn_write_i32(w, m->outputs[i]);
@@ -138,7 +154,7 @@ static sn_status serialise(sn_model *m, int include_optimizer, sn_writer *w,
     sn_writer_init(w, &mem);
     sn_user_buffer_begin(w);
     sn_write_bytes(w, file_magic, sizeof file_magic);
-    sn_write_u32(w, FORMAT_VERSION);
+    sn_write_u32(w, has_shared_layer(m) ? FORMAT_SHARED_LAYERS : 1);
     sn_write_u32(w, training ? FLAG_TRAINING : 0);
     write_conf(m, w);
     write_weights(m, w);
@@ -338,9 +354,42 @@ static sn_layer *make_layer(const sn_registry *reg, const char *type,
     return l;
 }
 
+/* A node record naming an earlier node's layer (version 2): applies
+ * that layer again.  Its type and trainable flag must match, and it
+ * carries no config. */
+static sn_status place_again(sn_model *m, sn_layer *l, const char *type,
+                             int trainable, uint32_t cfg_len,
+                             const int *ids, int n_in, int n_out)
+{
+    if (strcmp(type, l->ops->type) != 0 || cfg_len != 0 ||
+        trainable != (int)l->trainable)
+        return sn_fail(SN_ERR_FORMAT, "layer '%s' is used again with type "
+                       "'%s', %lu config bytes and trainable %d (expected "
+                       "'%s', 0 and %d)", l->name, type,
+                       (unsigned long)cfg_len, trainable, l->ops->type,
+                       (int)l->trainable);
+    int outs[MAX_NODE_IO];
+    int got = sn_apply_n(m, l, ids, n_in, outs, MAX_NODE_IO);
+    if (got < 0)
+        return as_format(got, l->name);
+    if (got != n_out)
+        return sn_fail(SN_ERR_FORMAT, "layer '%s' has %d outputs, the file "
+                       "says %d", l->name, got, n_out);
+    return SN_OK;
+}
+
+/* The layer called name among m's nodes, or NULL. */
+static sn_layer *earlier_layer(const sn_model *m, const char *name)
+{
+    for (int i = 0; i < m->n_nodes; i++)
+        if (strcmp(m->nodes[i].layer->name, name) == 0)
+            return m->nodes[i].layer;
+    return NULL;
+}
+
 /* Reads one node record and adds it to m.  type and name are the
  * caller's so that it frees them on every path. */
-static sn_status load_node(sn_reader *r, sn_model *m,
+static sn_status load_node(sn_reader *r, sn_model *m, uint32_t version,
                            const sn_registry *reg, char **type, char **name)
 {
     *type = sn_read_str(r, &m->mem, MAX_TYPE_NAME);
@@ -357,6 +406,11 @@ static sn_status load_node(sn_reader *r, sn_model *m,
     const uint8_t *cfg = sn_read_view(r, cfg_len);
     if (r->status != SN_OK)
         return r->status;
+    sn_layer *shared = version >= FORMAT_SHARED_LAYERS
+                           ? earlier_layer(m, *name) : NULL;
+    if (shared != NULL)
+        return place_again(m, shared, *type, trainable, cfg_len, ids, n_in,
+                           n_out);
     sn_status st;
     sn_layer *l = make_layer(reg, *type, *name, cfg, cfg_len, &st);
     if (l == NULL)
@@ -444,7 +498,7 @@ static sn_status build_capped(sn_model *m, size_t file_len)
 }
 
 /* CONF: creates *out (freed by the caller on failure) and its graph. */
-static sn_status load_conf(sn_reader *r, size_t file_len,
+static sn_status load_conf(sn_reader *r, size_t file_len, uint32_t version,
                            const sn_registry *reg, sn_model **out)
 {
     sn_mem mem = sn_mem_current();
@@ -472,7 +526,7 @@ static sn_status load_conf(sn_reader *r, size_t file_len,
      * bytes on the way */
     for (uint32_t i = 0; i < n_nodes; i++) {
         char *type = NULL, *lname = NULL;
-        sn_status st = load_node(r, m, reg, &type, &lname);
+        sn_status st = load_node(r, m, version, reg, &type, &lname);
         sn_mem_free(&m->mem, type);
         sn_mem_free(&m->mem, lname);
         if (st != SN_OK)
@@ -537,6 +591,7 @@ static void tag_text(const uint8_t tag[4], char buf[20])
 typedef struct load_state {
     size_t file_len;
     const sn_registry *registry; /* custom layer types, or NULL */
+    uint32_t version;
     uint32_t flags;
     sn_model *m;
     int seen;       /* SEEN_* bits */
@@ -554,7 +609,8 @@ static sn_status run_section(load_state *ls, const uint8_t tag[4],
         if (ls->seen != 0)
             return sn_fail(SN_ERR_FORMAT, "CONF must be the first section");
         ls->seen |= SEEN_CONF;
-        return load_conf(sub, ls->file_len, ls->registry, &ls->m);
+        return load_conf(sub, ls->file_len, ls->version, ls->registry,
+                         &ls->m);
     }
     if (memcmp(tag, "WGHT", 4) == 0) {
         if (ls->seen != SEEN_CONF)
@@ -644,7 +700,8 @@ static sn_status next_section(sn_reader *r, load_state *ls)
     return st;
 }
 
-static sn_status read_header(sn_reader *r, uint32_t *flags)
+static sn_status read_header(sn_reader *r, uint32_t *version_out,
+                             uint32_t *flags)
 {
     const uint8_t *magic = sn_read_view(r, sizeof file_magic);
     if (magic == NULL || memcmp(magic, file_magic, sizeof file_magic) != 0)
@@ -664,6 +721,7 @@ static sn_status read_header(sn_reader *r, uint32_t *flags)
     if ((*flags & ~(uint32_t)FLAG_TRAINING) != 0)
         return sn_fail(SN_ERR_FORMAT, "unknown header flags 0x%08lx",
                        (unsigned long)*flags);
+    *version_out = version;
     return SN_OK;
 }
 
@@ -686,7 +744,7 @@ SN_API sn_status sn_model_load_buffer_ex(const void *data, size_t len,
     load_state ls = {0};
     ls.file_len = len;
     ls.registry = registry;
-    sn_status st = read_header(&r, &ls.flags);
+    sn_status st = read_header(&r, &ls.version, &ls.flags);
     while (st == SN_OK && !ls.ended)
         st = next_section(&r, &ls);
     if (st == SN_OK && sn_reader_remaining(&r) != 0)

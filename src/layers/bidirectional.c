@@ -278,6 +278,13 @@ static sn_layer *bidi_load_config(sn_reader *r)
     return sn_bidirectional(cell, (sn_merge_mode)mode);
 }
 
+/* As its cell: a stateful one carries one state per direction. */
+static const char *bidi_unshareable(const sn_layer *l)
+{
+    const sn_layer *cell = sn_rnn_cell_layer(l);
+    return cell->ops->unshareable(cell);
+}
+
 const sn_layer_ops sn_bidirectional_ops = {
     .type = "Bidirectional",
     .base_name = "bidirectional",
@@ -288,6 +295,7 @@ const sn_layer_ops sn_bidirectional_ops = {
     .forward = bidi_forward,
     .backward = bidi_backward,
     .destroy = bidi_destroy,
+    .unshareable = bidi_unshareable,
     .save_config = bidi_save_config,
     .load_config = bidi_load_config,
 };

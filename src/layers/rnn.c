@@ -128,6 +128,15 @@ static void rnn_destroy(sn_layer *l)
     sn_rnn_layer *p = l->priv;
     sn_mem_free(&l->mem, p->state_h);
     sn_mem_free(&l->mem, p->state_c);
+    sn_mem_free(&l->mem, p->torch_bias);
+}
+
+/* A stateful layer carries one state from call to call: two uses would
+ * overwrite each other's. */
+static const char *rnn_unshareable(const sn_layer *l)
+{
+    const sn_rnn_layer *p = l->priv;
+    return p->opts.stateful ? "it is stateful (one carried state)" : NULL;
 }
 
 static void rnn_save_config(const sn_layer *l, sn_writer *w)
@@ -168,7 +177,7 @@ const sn_layer_ops sn_simple_rnn_ops = {
     .min_inputs = 1, .max_inputs = 2,
     .infer = rnn_infer, .build = rnn_build,
     .forward = rnn_forward, .backward = rnn_backward,
-    .destroy = rnn_destroy,
+    .destroy = rnn_destroy, .unshareable = rnn_unshareable,
     .save_config = rnn_save_config, .load_config = simple_load,
 };
 const sn_layer_ops sn_lstm_ops = {
@@ -176,7 +185,7 @@ const sn_layer_ops sn_lstm_ops = {
     .min_inputs = 1, .max_inputs = 3,
     .infer = rnn_infer, .build = rnn_build,
     .forward = rnn_forward, .backward = rnn_backward,
-    .destroy = rnn_destroy,
+    .destroy = rnn_destroy, .unshareable = rnn_unshareable,
     .save_config = rnn_save_config, .load_config = lstm_load,
 };
 const sn_layer_ops sn_gru_ops = {
@@ -184,7 +193,7 @@ const sn_layer_ops sn_gru_ops = {
     .min_inputs = 1, .max_inputs = 2,
     .infer = rnn_infer, .build = rnn_build,
     .forward = rnn_forward, .backward = rnn_backward,
-    .destroy = rnn_destroy,
+    .destroy = rnn_destroy, .unshareable = rnn_unshareable,
     .save_config = rnn_save_config, .load_config = gru_load,
 };
 

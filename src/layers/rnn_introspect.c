@@ -24,8 +24,9 @@ static const sn_rnn_scratch *last_scratch(const sn_layer *l,
         return NULL;
     }
     const sn_model *m = l->owner;
-    void *s = m != NULL ? sn_exec_node_scratch(m->train_exec, l->node, NULL)
-                        : NULL;
+    void *s = m != NULL && l->node >= 0
+                  ? sn_exec_node_scratch(m->train_exec, l->node, NULL)
+                  : NULL;
     if (s == NULL)
         *st = sn_fail(SN_ERR_STATE, "%s: layer '%s' has not run a "
                       "sn_model_forward yet", who, sn_layer_label(l));

@@ -20,6 +20,10 @@ typedef struct sn_rnn_layer {
     int units;
     float *state_h, *state_c;   /* stateful: carried [dirs, batch, units] */
     int state_batch;            /* 0 = nothing carried yet              */
+    /* LSTM / SimpleRNN: the PyTorch bias pair last imported, per
+     * direction [bias_ih | bias_hh] (2 * 2 * G*units floats), valid while
+     * the Keras bias still equals their sum (rnn_weights.c); NULL = none */
+    float *torch_bias;
 } sn_rnn_layer;
 
 /* Header at the start of a recurrent node's scratch memory. */
@@ -93,6 +97,14 @@ void sn_rnn_carried_state(const sn_rnn_layer *p, int batch, int d,
 sn_status sn_rnn_stateful_end(sn_rnn_layer *p, const sn_mem *mem, int batch,
                               int n_dirs, const float *const *h,
                               const float *const *c);
+
+/* PyTorch layout (rnn_weights.c): allocates the bias pair memory of an
+ * LSTM or SimpleRNN layer l now, so that later writes cannot fail on it. */
+sn_status sn_rnn_torch_reserve(const sn_layer *l);
+/* Sets direction dir's bias pair of an LSTM or SimpleRNN l at once, in
+ * PyTorch gate order (reserved, values finite, sums finite). */
+void sn_rnn_torch_set_pair(const sn_layer *l, int dir, const float *ih,
+                           const float *hh);
 
 /* Config (de)serialisation shared with Bidirectional. */
 void sn_rnn_save_opts(const sn_rnn_layer *p, sn_writer *w);

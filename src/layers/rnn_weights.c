@@ -9,8 +9,9 @@
  * Gate blocks: LSTM i,f,c,o = PyTorch i,f,g,o (same order); GRU Keras
  * z,r,h = PyTorch blocks 1,0,2 (r,z,n).  PyTorch's GRU is the reset_after
  * form; reset_before has no PyTorch equivalent.  An LSTM or SimpleRNN has
- * one Keras bias for PyTorch's two: export gives bias_ih = bias and
- * bias_hh = 0; import sets bias = bias_ih, then adds bias_hh.
+ * one Keras bias for PyTorch's two: the bias is bias_ih + bias_hh, and
+ * the layer remembers the pair it was given (see "Bias pairs" below) so
+ * that export returns it exactly and the setters work in any order.
  * Bidirectional: Keras names gain "forward_<cell>/" or "backward_<cell>/",
  * PyTorch names the backward half with a "_reverse" suffix.
  */
@@ -113,7 +114,7 @@ static sn_status check_layer(const sn_layer *l, sn_weight_layout layout,
     if (sn_rnn_cell_layer(l) == NULL)
         return sn_fail(SN_ERR_INVALID_ARG, "%s: layer '%s' (%s) is not "
                        "recurrent", who, sn_layer_label(l), l->ops->type);
-    if (l->owner == NULL || !l->owner->built)
+    if (l->owner == NULL || !l->owner->built || l->node < 0)
         return sn_fail(SN_ERR_STATE, "%s: layer '%s' must belong to a built "
                        "model", who, sn_layer_label(l));
     if (layout != SN_LAYOUT_KERAS && layout != SN_LAYOUT_PYTORCH)
@@ -179,15 +180,21 @@ static sn_status find_slot(const sn_layer *l, sn_weight_layout layout,
                    layout == SN_LAYOUT_KERAS ? "Keras" : "PyTorch", name);
 }
 
-/* The model's array for (direction, Keras part). */
-static float *model_weight(const sn_layer *l, int dir, int keras_part)
+/* The model's array (values or gradients) for (direction, Keras part). */
+static float *model_array(const sn_layer *l, int dir, int keras_part,
+                         bool grads)
 {
     const sn_rnn_layer *p = cell_priv(l);
     const sn_model *m = l->owner;
     int per = p->opts.use_bias ? 3 : 2;
     const sn_weight *w = &m->weights[l->first_weight + dir * per +
                                      keras_part];
-    return m->values + w->offset;
+    return (grads ? m->grads : m->values) + w->offset;
+}
+
+static float *model_weight(const sn_layer *l, int dir, int keras_part)
+{
+    return model_array(l, dir, keras_part, false);
 }
 
 /* PyTorch gate block g holds Keras block keras_block(g). */
@@ -233,38 +240,137 @@ static void permute_bias(const sn_rnn_layer *p, float *keras, float *torch,
         }
 }
 
-/* Moves one PyTorch tensor to or from the model. */
+/* ------------------------------------------------------------ bias pairs
+ *
+ * An LSTM or SimpleRNN computes with one bias b = bias_ih + bias_hh (gate
+ * blocks in the same order in both layouts).  To give back exactly what
+ * was imported, the layer keeps the pair (ih, hh) it was last given per
+ * direction, and trusts it only while b still equals ih + hh element for
+ * element; otherwise (training moved b, the Keras bias was set, the model
+ * was loaded) the pair is taken as (b, 0).  Setting bias_ih keeps the
+ * pair's hh, setting bias_hh keeps its ih, so the two setters commute and
+ * repeating one changes nothing.
+ */
+
+sn_status sn_rnn_torch_reserve(const sn_layer *l)
+{
+    const sn_layer *cell = sn_rnn_cell_layer(l);
+    sn_rnn_layer *p = cell->priv;
+    if (p->torch_bias != NULL || p->cell == SN_CELL_GRU || !p->opts.use_bias)
+        return SN_OK;
+    size_t n = (size_t)2 * 2 * (size_t)p->cell * (size_t)p->units;
+    sn_mem mem = cell->mem;
+    p->torch_bias = sn_mem_calloc(&mem, n, sizeof(float));
+    return p->torch_bias != NULL ? SN_OK : SN_ERR_NOMEM;
+}
+
+/* Direction dir's pair [ih | hh] if it still sums to the bias, or NULL. */
+static float *valid_pair(const sn_layer *l, int dir)
+{
+    const sn_rnn_layer *p = cell_priv(l);
+    if (p->torch_bias == NULL)
+        return NULL;
+    int GH = (int)p->cell * p->units;
+    float *pair = p->torch_bias + (size_t)dir * 2 * GH;
+    const float *b = model_weight(l, dir, 2);
+    for (int j = 0; j < GH; j++)
+        if (b[j] != pair[j] + pair[GH + j])
+            return NULL;
+    return pair;
+}
+
+/* Element j of bias_ih or bias_hh of direction dir, given
+ * pair = valid_pair(l, dir). */
+static float pair_elem(const sn_layer *l, int dir, const float *pair,
+                       part what, int j)
+{
+    int GH = (int)cell_priv(l)->cell * cell_priv(l)->units;
+    if (pair != NULL)
+        return pair[(what == BIAS_HH ? GH : 0) + j];
+    return what == BIAS_HH ? 0.0f : model_weight(l, dir, 2)[j];
+}
+
+/* Export of bias_ih / bias_hh of an LSTM or SimpleRNN. */
+static void pair_get(const sn_layer *l, int dir, part what, float *out)
+{
+    int GH = (int)cell_priv(l)->cell * cell_priv(l)->units;
+    const float *pair = valid_pair(l, dir);
+    for (int j = 0; j < GH; j++)
+        out[j] = pair_elem(l, dir, pair, what, j);
+}
+
+/* Whether setting `what` to t keeps every bias element finite. */
+static bool pair_sum_finite(const sn_layer *l, int dir, part what,
+                            const float *t)
+{
+    int GH = (int)cell_priv(l)->cell * cell_priv(l)->units;
+    const float *pair = valid_pair(l, dir);
+    part other = what == BIAS_IH ? BIAS_HH : BIAS_IH;
+    for (int j = 0; j < GH; j++) {
+        float sum = t[j] + pair_elem(l, dir, pair, other, j);
+        if (sum - sum != 0.0f)
+            return false;
+    }
+    return true;
+}
+
+/* Import of bias_ih / bias_hh (memory reserved, sum checked finite). */
+static void pair_set(const sn_layer *l, int dir, part what, const float *t)
+{
+    const sn_rnn_layer *p = cell_priv(l);
+    int GH = (int)p->cell * p->units;
+    float *ih = p->torch_bias + (size_t)dir * 2 * GH, *hh = ih + GH;
+    if (valid_pair(l, dir) == NULL) {
+        memcpy(ih, model_weight(l, dir, 2), (size_t)GH * sizeof *ih);
+        memset(hh, 0, (size_t)GH * sizeof *hh);
+    }
+    memcpy(what == BIAS_HH ? hh : ih, t, (size_t)GH * sizeof *t);
+    float *b = model_weight(l, dir, 2);
+    for (int j = 0; j < GH; j++)
+        b[j] = ih[j] + hh[j];
+}
+
+void sn_rnn_torch_set_pair(const sn_layer *l, int dir, const float *ih,
+                           const float *hh)
+{
+    const sn_rnn_layer *p = cell_priv(l);
+    int GH = (int)p->cell * p->units;
+    float *pair = p->torch_bias + (size_t)dir * 2 * GH;
+    memcpy(pair, ih, (size_t)GH * sizeof *ih);
+    memcpy(pair + GH, hh, (size_t)GH * sizeof *hh);
+    float *b = model_weight(l, dir, 2);
+    for (int j = 0; j < GH; j++)
+        b[j] = ih[j] + hh[j];
+}
+
+/* ------------------------------------------------------------ copies */
+
+/* Moves one PyTorch tensor to or from the model's values (grads: reads
+ * the gradients; dLoss/dbias_ih = dLoss/dbias_hh = dLoss/dbias for an
+ * LSTM or SimpleRNN, as in PyTorch). */
 static void torch_copy(const sn_layer *l, const slot *s, float *torch,
-                       bool to_torch)
+                       bool to_torch, bool grads)
 {
     const sn_rnn_layer *p = cell_priv(l);
     int GH = (int)p->cell * p->units;
     if (s->what == KERNEL || s->what == RECURRENT) {
-        transpose_gates(p, model_weight(l, s->dir, s->what), torch,
+        transpose_gates(p, model_array(l, s->dir, s->what, grads), torch,
                         s->dims[1], to_torch);
         return;
     }
-    float *bias = model_weight(l, s->dir, 2);
+    float *bias = model_array(l, s->dir, 2, grads);
     bool two_rows = p->cell == SN_CELL_GRU && p->opts.reset_after;
     if (two_rows) {
         permute_bias(p, bias + (s->what == BIAS_HH ? GH : 0), torch,
                      to_torch);
         return;
     }
-    if (to_torch) {
-        if (s->what == BIAS_IH)
-            permute_bias(p, bias, torch, true);
-        else
-            memset(torch, 0, (size_t)GH * sizeof *torch);
-        return;
-    }
-    int H = p->units;
-    for (int g = 0; g < (int)p->cell; g++)
-        for (int j = 0; j < H; j++) {
-            float *k = &bias[keras_block(p, g) * H + j];
-            float t = torch[g * H + j];
-            *k = s->what == BIAS_IH ? t : *k + t;
-        }
+    if (grads)
+        permute_bias(p, bias, torch, true);
+    else if (to_torch)
+        pair_get(l, s->dir, s->what, torch);
+    else
+        pair_set(l, s->dir, s->what, torch);
 }
 
 SN_API sn_status sn_rnn_get_weight(const sn_layer_t *layer,
@@ -281,7 +387,26 @@ SN_API sn_status sn_rnn_get_weight(const sn_layer_t *layer,
     if (layout == SN_LAYOUT_KERAS)
         memcpy(out, model_weight(layer, s.dir, s.what), count * sizeof *out);
     else
-        torch_copy(layer, &s, out, true);
+        torch_copy(layer, &s, out, true, false);
+    return SN_OK;
+}
+
+SN_API sn_status sn_rnn_get_grad(const sn_layer_t *layer,
+                                 sn_weight_layout layout, const char *name,
+                                 float *out, size_t count)
+{
+    slot s;
+    sn_status st = find_slot(layer, layout, name, count, &s,
+                             "sn_rnn_get_grad");
+    if (st != SN_OK)
+        return st;
+    if (out == NULL)
+        return sn_fail(SN_ERR_INVALID_ARG, "sn_rnn_get_grad: out is NULL");
+    if (layout == SN_LAYOUT_KERAS)
+        memcpy(out, model_array(layer, s.dir, s.what, true),
+               count * sizeof *out);
+    else
+        torch_copy(layer, &s, out, true, true);
     return SN_OK;
 }
 
@@ -289,20 +414,28 @@ SN_API sn_status sn_rnn_set_weight(sn_layer_t *layer, sn_weight_layout layout,
                                    const char *name, const float *data,
                                    size_t count)
 {
+    const char *who = "sn_rnn_set_weight";
     slot s;
-    sn_status st = find_slot(layer, layout, name, count, &s,
-                             "sn_rnn_set_weight");
+    sn_status st = find_slot(layer, layout, name, count, &s, who);
     if (st != SN_OK)
         return st;
     if (data == NULL)
-        return sn_fail(SN_ERR_INVALID_ARG, "sn_rnn_set_weight: data is NULL");
+        return sn_fail(SN_ERR_INVALID_ARG, "%s: data is NULL", who);
     for (size_t i = 0; i < count; i++)
         if (!(data[i] == data[i]) || data[i] - data[i] != 0.0f)
-            return sn_fail(SN_ERR_NUMERIC, "sn_rnn_set_weight: '%s' element "
-                           "%zu is not finite", name, i);
-    if (layout == SN_LAYOUT_KERAS)
+            return sn_fail(SN_ERR_NUMERIC, "%s: '%s' element %zu is not "
+                           "finite", who, name, i);
+    if (layout == SN_LAYOUT_KERAS) {
         memcpy(model_weight(layer, s.dir, s.what), data, count * sizeof *data);
-    else
-        torch_copy(layer, &s, (float *)data, false);
+        return SN_OK;
+    }
+    bool pair = (s.what == BIAS_IH || s.what == BIAS_HH) &&
+                cell_priv(layer)->cell != SN_CELL_GRU;
+    if (pair && !pair_sum_finite(layer, s.dir, s.what, data))
+        return sn_fail(SN_ERR_NUMERIC, "%s: '%s' plus the other PyTorch bias "
+                       "overflows float", who, name);
+    if (pair && sn_rnn_torch_reserve(layer) != SN_OK)
+        return sn_fail(SN_ERR_NOMEM, "%s: out of memory", who);
+    torch_copy(layer, &s, (float *)data, false, false);
     return SN_OK;
 }

@@ -85,7 +85,7 @@ static sn_status reserve(sn_exec *e, sn_buffer *b, size_t bytes)
 
 static const sn_node *call_node(const sn_call *c)
 {
-    return &c->exec->model->nodes[c->layer->node];
+    return &c->exec->model->nodes[c->node];
 }
 
 float *sn_call_weight(const sn_call *c, int k)
@@ -115,7 +115,7 @@ bool sn_call_wants_weight_grad(const sn_call *c)
 
 void *sn_call_scratch(sn_call *c, size_t bytes)
 {
-    sn_buffer *b = &c->exec->scratch[c->layer->node];
+    sn_buffer *b = &c->exec->scratch[c->node];
     if (reserve(c->exec, b, bytes) != SN_OK)
         return NULL;
     return b->ptr;
@@ -253,6 +253,7 @@ static void make_call(sn_exec *e, int n, bool training, sn_rng *rng,
     c->out = out;
     c->n_out = node->n_out;
     c->rng = rng;
+    c->node = n;
 }
 
 sn_status sn_exec_forward(sn_exec *e, int batch, const void *const *inputs,

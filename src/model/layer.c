@@ -48,7 +48,7 @@ SN_API void sn_layer_free(sn_layer_t *layer)
         return;
     if (layer->owner != NULL) {
         sn_fail(SN_ERR_STATE, "sn_layer_free: layer '%s' belongs to a model; "
-                "sn_model_free frees it", layer->name);
+                "sn_model_free frees it", sn_layer_label(layer));
         return;
     }
     sn_layer_destroy(layer);
@@ -75,7 +75,7 @@ SN_API sn_status sn_layer_set_name(sn_layer_t *layer, const char *name)
     if (layer->owner != NULL)
         return sn_fail(SN_ERR_STATE, "sn_layer_set_name: layer '%s' is "
                        "already in a model; name it before applying it",
-                       layer->name);
+                       sn_layer_label(layer));
     char *copy = sn_mem_strdup(&layer->mem, name);
     if (copy == NULL)
         return SN_ERR_NOMEM;

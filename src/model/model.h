@@ -66,6 +66,10 @@ struct sn_model {
 
     sn_node *nodes;
     int n_nodes, cap_nodes;
+    /* Layers whose first sn_apply failed: the model owns them (so that a
+     * handle kept for a second, shared application never dangles) and
+     * frees them with itself; their node is -1. */
+    sn_layer *parked;
     sn_tensor *tensors;
     int n_tensors, cap_tensors;
     int *inputs;     /* tensor ids of the Input nodes, in order        */

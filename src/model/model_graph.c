@@ -4,6 +4,12 @@
  *
  * Nodes can only consume tensors that already exist, so creation order is
  * a topological order and the executor simply walks the nodes in order.
+ *
+ * A node is one application of a layer.  A layer applied again (a shared
+ * layer) gets a further node with the same layer: its weights are
+ * registered once, at its first node (layer->node), and every node's
+ * backward adds into the same gradients, so they sum over the uses.  The
+ * model's "layers" are the distinct ones, in the order of first use.
  */
 #include <stdio.h>
 #include <string.h>
@@ -124,9 +130,17 @@ SN_API void sn_model_free(sn_model_t *m)
             m->part_free[p](m);
     sn_model_stop_threads(m);
     pthread_mutex_destroy(&m->pool_lock);
-    for (int i = 0; i < m->n_nodes; i++) {
-        sn_layer_destroy(m->nodes[i].layer);
+    /* last node first: a shared layer is destroyed at its first use,
+     * after its later uses have looked at it */
+    for (int i = m->n_nodes - 1; i >= 0; i--) {
+        if (m->nodes[i].layer->node == i)
+            sn_layer_destroy(m->nodes[i].layer);
         sn_mem_free(&mem, m->nodes[i].in);
+    }
+    while (m->parked != NULL) {
+        sn_layer *next = m->parked->parked_next;
+        sn_layer_destroy(m->parked);
+        m->parked = next;
     }
     for (int i = 0; i < m->n_weights; i++)
         sn_mem_free(&mem, m->weights[i].name);
@@ -191,9 +205,10 @@ static sn_status assign_name(sn_model *m, sn_layer *l)
 /* ------------------------------------------------------------ nodes */
 
 /* Adds a node for l (already validated) with the given input tensors and
- * output shapes; on success the model owns l. */
+ * output shapes; on success the model owns l.  again: l is in the model
+ * already (a further application of a shared layer). */
 static sn_status push_node(sn_model *m, sn_layer *l, const int *in, int n_in,
-                           const sn_shape *out, int n_out)
+                           const sn_shape *out, int n_out, bool again)
 {
     sn_status st = grow(&m->mem, (void **)&m->nodes, &m->cap_nodes,
                         m->n_nodes + 1, sizeof *m->nodes);
@@ -209,7 +224,7 @@ static sn_status push_node(sn_model *m, sn_layer *l, const int *in, int n_in,
             return SN_ERR_NOMEM;
         memcpy(in_copy, in, (size_t)n_in * sizeof *in_copy);
     }
-    st = assign_name(m, l);
+    st = again ? SN_OK : assign_name(m, l);
     if (st != SN_OK) {
         sn_mem_free(&m->mem, in_copy);
         return st;
@@ -226,8 +241,10 @@ static sn_status push_node(sn_model *m, sn_layer *l, const int *in, int n_in,
         t->node = m->n_nodes;
         t->slot = k;
     }
-    l->owner = m;
-    l->node = m->n_nodes;
+    if (!again) {
+        l->owner = m;
+        l->node = m->n_nodes;
+    }
     m->n_nodes++;
     m->n_tensors += n_out;
     return SN_OK;
@@ -256,7 +273,7 @@ static int add_input(sn_model *m, sn_shape shape, const char *who)
     if (l == NULL)
         return SN_ERR_NOMEM;
     *(sn_shape *)l->priv = shape;
-    st = push_node(m, l, NULL, 0, &shape, 1);
+    st = push_node(m, l, NULL, 0, &shape, 1, false);
     if (st != SN_OK) {
         sn_layer_destroy(l);
         return st;
@@ -326,14 +343,75 @@ static int check_apply(const sn_model *m, const sn_layer *l, const int *in,
 
 enum { SN_MAX_LAYER_IO = 64 };
 
+/* After a failed first application the model keeps l, unapplied, until it
+ * is freed: the caller may still hold l for a second application, which
+ * then fails cleanly instead of reading freed memory.  Without a model
+ * (or a layer) there is no owner: l is destroyed. */
+static void park(sn_model *m, sn_layer *l)
+{
+    if (m == NULL || l == NULL) {
+        sn_layer_destroy(l);
+        return;
+    }
+    l->owner = m;
+    l->node = -1;
+    l->parked_next = m->parked;
+    m->parked = l;
+}
+
+/* Whether a further application of the shared layer l to in[n_in] may
+ * be added: same model, a shareable layer, and inputs shaped as at its
+ * first application (its weights were sized for those). */
+static sn_status check_again(const sn_model *m, const sn_layer *l,
+                             const int *in, int n_in)
+{
+    if (l->owner != m)
+        return sn_fail(SN_ERR_STATE, "sn_apply: layer '%s' belongs to "
+                       "another model", sn_layer_label(l));
+    if (l->node < 0)
+        return sn_fail(SN_ERR_STATE, "sn_apply: layer '%s' is not in the "
+                       "graph: its first sn_apply failed", sn_layer_label(l));
+    if (l->ops == &sn_input_layer_ops)
+        return sn_fail(SN_ERR_INVALID_ARG, "sn_apply: '%s' is an input "
+                       "layer; it cannot be applied", l->name);
+    const char *why = l->ops->unshareable != NULL ? l->ops->unshareable(l)
+                                                  : NULL;
+    if (why != NULL)
+        return sn_fail(SN_ERR_UNSUPPORTED, "sn_apply: layer '%s' (%s) cannot "
+                       "be applied twice: %s", l->name, l->ops->type, why);
+    const sn_node *first = &m->nodes[l->node];
+    if (n_in != first->n_in)
+        return sn_fail(SN_ERR_SHAPE, "sn_apply: shared layer '%s' was first "
+                       "applied to %d inputs, now to %d", l->name,
+                       first->n_in, n_in);
+    for (int i = 0; i < n_in; i++) {
+        const sn_shape *a = &m->tensors[first->in[i]].shape;
+        const sn_shape *b = &m->tensors[in[i]].shape;
+        bool same = a->dtype == b->dtype && a->rank == b->rank;
+        for (int d = 0; same && d < a->rank; d++)
+            same = a->dim[d] == b->dim[d];
+        if (!same) {
+            char sa[64], sb[64];
+            sn_shape_format(a, sa, sizeof sa);
+            sn_shape_format(b, sb, sizeof sb);
+            return sn_fail(SN_ERR_SHAPE, "sn_apply: shared layer '%s' was "
+                           "first applied to input %d of shape %s, now to %s "
+                           "(a shared layer needs the same input shapes)",
+                           l->name, i, sa, sb);
+        }
+    }
+    return SN_OK;
+}
+
 SN_API int sn_apply_n(sn_model_t *m, sn_layer_t *l, const int *in, int n_in,
                       int *outputs, int max_outputs)
 {
-    if (l != NULL && l->owner != NULL)
-        return sn_fail(SN_ERR_STATE, "sn_apply: layer '%s' is already "
-                       "applied; a layer instance can be used once",
-                       l->name);
+    /* applying a layer the model holds again shares it; on failure the
+     * model keeps it */
+    bool again = l != NULL && l->owner != NULL;
     int st = check_apply(m, l, in, n_in);
+    if (st == SN_OK && again)
+        st = check_again(m, l, in, n_in);
     if (st == SN_OK && (max_outputs < 0 || (max_outputs > 0 && !outputs)))
         st = sn_fail(SN_ERR_INVALID_ARG, "sn_apply_n: outputs is NULL or "
                      "max_outputs is negative");
@@ -352,9 +430,10 @@ SN_API int sn_apply_n(sn_model_t *m, sn_layer_t *l, const int *in, int n_in,
             st = n_out;
     }
     if (st == SN_OK)
-        st = push_node(m, l, in, n_in, out_shapes, n_out);
+        st = push_node(m, l, in, n_in, out_shapes, n_out, again);
     if (st != SN_OK) {
-        sn_layer_destroy(l);
+        if (!again)
+            park(m, l);
         return st;
     }
     int first = m->n_tensors - n_out;
@@ -469,8 +548,8 @@ static sn_status register_weights(sn_model *m)
     sn_shape in_shapes[SN_MAX_LAYER_IO];
     for (int i = 0; i < m->n_nodes; i++) {
         sn_node *node = &m->nodes[i];
-        if (node->layer->ops->build == NULL)
-            continue;
+        if (node->layer->ops->build == NULL || node->layer->node != i)
+            continue; /* a shared layer's weights: at its first node */
         for (int k = 0; k < node->n_in; k++)
             in_shapes[k] = m->tensors[node->in[k]].shape;
         sn_build b = { m, i };
@@ -563,18 +642,22 @@ SN_API int sn_model_num_outputs(const sn_model_t *m)
     return m->n_outputs > 0 ? m->n_outputs : (m->n_tensors > 0 ? 1 : 0);
 }
 
+/* The distinct layers are the nodes that are their layer's first use. */
 SN_API int sn_model_num_layers(const sn_model_t *m)
 {
-    return m != NULL ? m->n_nodes : 0;
+    int n = 0;
+    for (int i = 0; m != NULL && i < m->n_nodes; i++)
+        n += m->nodes[i].layer->node == i;
+    return n;
 }
 
 SN_API sn_layer_t *sn_model_layer(const sn_model_t *m, int index)
 {
-    if (m == NULL || index < 0 || index >= m->n_nodes) {
-        sn_fail(SN_ERR_NOT_FOUND, "sn_model_layer: no layer %d", index);
-        return NULL;
-    }
-    return m->nodes[index].layer;
+    for (int i = 0, k = 0; m != NULL && index >= 0 && i < m->n_nodes; i++)
+        if (m->nodes[i].layer->node == i && k++ == index)
+            return m->nodes[i].layer;
+    sn_fail(SN_ERR_NOT_FOUND, "sn_model_layer: no layer %d", index);
+    return NULL;
 }
 
 SN_API sn_layer_t *sn_model_find_layer(const sn_model_t *m, const char *name)

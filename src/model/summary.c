@@ -2,6 +2,8 @@
  * summary.c - sn_model_summary(), laid out like Keras model.summary():
  * one row per layer with its output shape and parameter count, a
  * "Connected to" column for graphs that are not a plain chain, and totals.
+ * A shared layer has a row per application; its parameters are counted
+ * at the first, later rows say "(shared)".
  */
 #include <stdio.h>
 #include <string.h>
@@ -98,7 +100,10 @@ static void print_row(FILE *out, const sn_model *m, int n, bool graph,
     char label[256], shape[128], params[32], links[512];
     snprintf(label, sizeof label, "%s (%s)", node->layer->name,
              node->layer->ops->type);
-    with_commas(node_params(m, n), params, sizeof params);
+    if (node->layer->node == n)
+        with_commas(node_params(m, n), params, sizeof params);
+    else
+        snprintf(params, sizeof params, "(shared)");
     for (int k = 0; k < node->n_out; k++) {
         sn_shape_format(&m->tensors[node->first_out + k].shape, shape,
                         sizeof shape);
