@@ -1636,7 +1636,7 @@ int main(int argc, char **argv)
     t.neural = ex_now() - ts;
 
     if (c.subword > 0) {
-        ex_section(&r, "Words or sub-words");
+        /* ex_subword_report writes the section "Words or sub-words" */
         const result *word = (c.models & EX_M_SCRATCH) ? &res[2] : NULL;
         run_subword(&r, &c, &tr, &te, v, a.seed, word);
     }

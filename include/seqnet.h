@@ -150,13 +150,32 @@ SN_API sn_status sn_set_allocator(const sn_allocator *allocator);
 /* Element type of a tensor: float (float32) or int32_t (token ids). */
 typedef enum sn_dtype { SN_FLOAT32 = 0, SN_INT32 = 1 } sn_dtype;
 
-/* Activation functions; softmax acts over the last axis. */
+/* Activation functions; softmax acts over the last axis.  Values are
+ * pinned and only appended to.  From SN_GELU on (docs/LAYERS.md has the
+ * equations), as keras.activations with their default arguments:
+ *   gelu        exact erf form, 0.5 x (1 + erf(x / sqrt 2))  (approximate=False)
+ *   elu         x > 0 ? x : e^x - 1                           (alpha 1)
+ *   selu        scale * (x > 0 ? x : alpha (e^x - 1)), scale 1.0507009873554805,
+ *               alpha 1.6732632423543772
+ *   leaky_relu  x > 0 ? x : 0.2 x     (the activation's negative_slope 0.2;
+ *               the Keras LeakyReLU LAYER defaults to 0.3: use sn_leaky_relu)
+ *   swish/silu  x sigmoid(x)          (one function, two Keras names)
+ *   softplus    log(1 + e^x)
+ * Dense, Conv1D and the Activation layer take every value; the recurrent
+ * layers take linear, relu, tanh and sigmoid. */
 typedef enum sn_activation {
     SN_LINEAR = 0,
     SN_RELU = 1,
     SN_TANH = 2,
     SN_SIGMOID = 3,
-    SN_SOFTMAX = 4
+    SN_SOFTMAX = 4,
+    SN_GELU = 5,
+    SN_ELU = 6,
+    SN_SELU = 7,
+    SN_LEAKY_RELU = 8,
+    SN_SWISH = 9,
+    SN_SILU = 9,       /* the same function as SN_SWISH (Keras alias)     */
+    SN_SOFTPLUS = 10
 } sn_activation;
 
 /* Weight initialisers with Keras semantics (see docs/LAYERS.md).
@@ -241,6 +260,83 @@ SN_API sn_layer_t *sn_concatenate(int axis);
  * of the maximum (a fully padded sequence gives zeros). */
 SN_API sn_layer_t *sn_global_average_pooling1d(void);
 SN_API sn_layer_t *sn_global_max_pooling1d(void);
+
+/* ---- Reshaping, merging and wrapper layers (issue 15 item 6) ----------
+ * Each returns a new layer owned by the caller until applied, or NULL
+ * (sn_last_error says why).  Per-sample shapes and axes as in Keras
+ * (axis 0 is the batch); docs/LAYERS.md has the equations. */
+
+/* Flatten: any per-sample shape of known size -> [product].  A mask is
+ * dropped (as Keras). */
+SN_API sn_layer_t *sn_flatten(void);
+
+/* Reshape: per-sample shape -> target_shape[0 .. rank) (rank 1 ..
+ * SN_MAX_RANK); one entry may be -1 (inferred from the size).  The sizes
+ * must agree; a mask is dropped. */
+SN_API sn_layer_t *sn_reshape(const int *target_shape, int rank);
+
+/* RepeatVector: [features] -> [n, features], the input repeated n times. */
+SN_API sn_layer_t *sn_repeat_vector(int n);
+
+/* Multiply: element-wise product of two or more inputs of one shape;
+ * masks are AND-ed (as Add). */
+SN_API sn_layer_t *sn_multiply(void);
+
+/* Dot(axes=(axis_a, axis_b), normalize): per-sample dot products of two
+ * inputs of rank 1 or 2 along axis_a of the first and axis_b of the second
+ * (1 .. rank, or -1 for the last); the output holds the remaining axes of
+ * the first, then of the second ([1] when none remain).  With normalize,
+ * each input is first L2-normalised along its dot axis (x / sqrt(max(sum
+ * x^2, 1e-12))), which gives cosine similarities. */
+SN_API sn_layer_t *sn_dot(int axis_a, int axis_b, int normalize);
+
+/* SpatialDropout1D: on [time, channels], in training, drops whole channels
+ * (the same ones at every step) with probability rate and scales the kept
+ * ones by 1/(1 - rate); identity in inference.  0 <= rate < 1. */
+SN_API sn_layer_t *sn_spatial_dropout1d(float rate);
+
+/* LeakyReLU as a layer: y = x > 0 ? x : negative_slope * x, with
+ * negative_slope >= 0 (Keras' layer default is 0.3; the activation
+ * SN_LEAKY_RELU uses the function's default 0.2). */
+SN_API sn_layer_t *sn_leaky_relu(float negative_slope);
+
+/* TimeDistributed(layer): applies layer to every step of a [time, ...]
+ * input (each step is one sample for it), with one set of weights, named
+ * "<name>/kernel", ... after the wrapper.  The layer must be an unapplied
+ * built-in single-input, single-output layer (Dense, Conv1D, an RNN on a
+ * rank-3 input, Dropout, ...; not a custom layer, whose file form the
+ * wrapper cannot name).  Takes ownership of layer in every case.  The
+ * input's mask passes through. */
+SN_API sn_layer_t *sn_time_distributed(sn_layer_t *layer);
+
+/* Weight regularizers and constraints (Keras kernel_regularizer,
+ * bias_regularizer, kernel_constraint, ...), for one weight of a layer.
+ * The regularizer adds l1 * sum|w| + l2 * sum w^2 to the loss of
+ * sn_model_train_on_batch, sn_model_fit and sn_model_evaluate (Keras
+ * L1L2; L1(l) is {l, 0}, L2(l) is {0, l}) and its gradient
+ * l1 sign(w) + 2 l2 w to the weight's.  The constraints apply after every
+ * optimizer step (sn_optimizer_step): max_norm (Keras MaxNorm(max_value,
+ * axis=0): each slice w[:, j...] along the first axis is scaled by
+ * min(norm, max_norm) / (1e-7 + norm)), then non_neg (w = max(w, 0)).
+ * Only trainable layers are regularized and constrained. */
+typedef struct sn_weight_rules {
+    size_t size;       /* sizeof(sn_weight_rules)                           */
+    float l1;          /* >= 0; default 0                                   */
+    float l2;          /* >= 0; default 0                                   */
+    float max_norm;    /* > 0 turns MaxNorm on; default 0 (off)             */
+    int non_neg;       /* 1 turns NonNeg on; default 0                      */
+} sn_weight_rules;
+#define SN_WEIGHT_RULES_INIT { sizeof(sn_weight_rules), 0.0f, 0.0f, 0.0f, 0 }
+
+/* Sets the rules of the layer's weight called weight ("kernel", "bias",
+ * "recurrent_kernel", "embeddings", "forward_lstm/kernel" in a
+ * Bidirectional: the weight's name without the layer's).  NULL rules
+ * removes them; setting again replaces them.  May be called before or
+ * after the layer is applied; a name the built layer lacks fails the next
+ * training step with SN_ERR_NOT_FOUND.  Saved in the model file. */
+SN_API sn_status sn_layer_set_weight_rules(sn_layer_t *layer,
+                                           const char *weight,
+                                           const sn_weight_rules *rules);
 
 /* Names the layer (it then names its weights "<name>/kernel", ...).  Must
  * be unique in a model; default names follow Keras ("dense", "dense_1"). */
@@ -2114,7 +2210,20 @@ typedef enum sn_metric_kind {
     SN_METRIC_CATEGORICAL_ACCURACY = 3,
     SN_METRIC_SPARSE_CATEGORICAL_ACCURACY = 4,
     SN_METRIC_MAE = 5,
-    SN_METRIC_MSE = 6
+    SN_METRIC_MSE = 6,
+    /* Keras AUC(), Precision(), Recall() with their defaults, over every
+     * element as a binary decision (label != 0 is positive).  In fit and
+     * evaluate they accumulate over the epoch (Keras' stateful metrics:
+     * the value is that of all batches so far, not a mean of batch
+     * values).  AUC: ROC curve, 200 thresholds (0 - 1e-7, i/199 for
+     * i = 1..198, 1 + 1e-7), interpolated (trapezoid) sum.  Precision and
+     * recall count pred > threshold (0.5) as positive.  With a
+     * from_logits binary crossentropy the predictions pass through a
+     * sigmoid first (Keras' from_logits=True), and sn_metric_compute's
+     * threshold is that of precision and recall. */
+    SN_METRIC_AUC = 7,
+    SN_METRIC_PRECISION = 8,
+    SN_METRIC_RECALL = 9
 } sn_metric_kind;
 
 /* Mean of a metric over rows (pred [rows, cols]; target as for losses).
@@ -2142,7 +2251,9 @@ typedef enum sn_optimizer_kind {
     SN_ADAM = 2,
     SN_ADAMW = 3,
     SN_RMSPROP = 4,
-    SN_ADAGRAD = 5
+    SN_ADAGRAD = 5,
+    SN_NADAM = 6,     /* Keras Nadam (momentum schedule 0.96^t, not torch's) */
+    SN_ADAMAX = 7     /* Keras Adamax (infinity-norm Adam)                  */
 } sn_optimizer_kind;
 
 /* Keras optimizer arguments; fields a kind does not use are ignored.
@@ -2151,11 +2262,11 @@ typedef enum sn_optimizer_kind {
 typedef struct sn_optimizer_opts {
     size_t size;                 /* sizeof(sn_optimizer_opts)               */
     sn_optimizer_kind kind;      /* which optimizer                         */
-    float learning_rate;         /* SGD 0.01, RMSprop/Adam/AdamW/Adagrad 1e-3 */
+    float learning_rate;         /* SGD 0.01, every other kind 1e-3         */
     float momentum;              /* SGD, RMSprop: 0                         */
     int nesterov;                /* SGD: 0                                  */
-    float beta_1;                /* Adam(W): 0.9                            */
-    float beta_2;                /* Adam(W): 0.999                          */
+    float beta_1;                /* Adam(W), Nadam, Adamax: 0.9             */
+    float beta_2;                /* Adam(W), Nadam, Adamax: 0.999           */
     float epsilon;               /* 1e-7                                    */
     int amsgrad;                 /* Adam(W): 0                              */
     float weight_decay;          /* decoupled; AdamW 0.004, others 0        */
@@ -2360,6 +2471,23 @@ typedef struct sn_checkpoint_opts {
 #define SN_CHECKPOINT_OPTS_INIT \
     { sizeof(sn_checkpoint_opts), NULL, "val_loss", SN_MODE_AUTO, 0, 1 }
 
+/* Keras CSVLogger: after every epoch, one line "epoch,<key>,..." with the
+ * epoch (0-based) and every history key in sorted order (Keras sorts
+ * them), values as %.17g in the C locale; a header line first.  Each line
+ * is appended with one write() and fsync'ed, so a crash leaves whole
+ * lines.  append = 0 replaces the file (the header is written atomically:
+ * temporary file and rename); append = 1 adds to it, with a header only
+ * when the file is new or empty.  A failure to write stops fit with
+ * SN_ERR_IO; nothing is printed. */
+typedef struct sn_csv_logger_opts {
+    size_t size;          /* sizeof(sn_csv_logger_opts)                    */
+    const char *path;     /* required                                      */
+    int append;           /* 0                                             */
+    char separator;       /* ','                                           */
+} sn_csv_logger_opts;
+#define SN_CSV_LOGGER_OPTS_INIT \
+    { sizeof(sn_csv_logger_opts), NULL, 0, ',' }
+
 /* Options of sn_model_fit (Keras fit's arguments). */
 typedef struct sn_fit_opts {
     size_t size;                  /* sizeof(sn_fit_opts)                   */
@@ -2378,10 +2506,11 @@ typedef struct sn_fit_opts {
     const sn_early_stopping_opts *early_stopping; /* NULL = off            */
     const sn_reduce_lr_opts *reduce_lr;           /* NULL = off            */
     const sn_checkpoint_opts *checkpoint;         /* NULL = off            */
+    const sn_csv_logger_opts *csv_logger;         /* NULL = off            */
 } sn_fit_opts;
 #define SN_FIT_OPTS_INIT \
     { sizeof(sn_fit_opts), 1, 32, 1, 0.0f, NULL, NULL, 0, 0, NULL, NULL, \
-      NULL, NULL, NULL, NULL, NULL }
+      NULL, NULL, NULL, NULL, NULL, NULL }
 
 /* Trains a compiled model (Keras fit).  If history is not NULL it receives
  * a new history the caller frees with sn_history_free (also on failure,
@@ -2390,6 +2519,56 @@ typedef struct sn_fit_opts {
 SN_API sn_status sn_model_fit(sn_model_t *model, const sn_dataset *train,
                               const sn_fit_opts *opts,
                               sn_history_t **history);
+
+/* ---- fit from a batch-producing callback (issue 15 item 6) -------------
+ * For data that does not fit in memory or is made on the fly (Keras
+ * fit(generator, steps_per_epoch, validation_data=generator,
+ * validation_steps)).  The producer fills *out with one batch: batch (the
+ * rows, >= 1) and pointers to inputs[k] (one per model input, [batch,
+ * ...]), targets[k] (one per output) and optionally sample_weights
+ * [batch] and timesteps (for SN_ANY_TIME inputs).  The pointers must stay
+ * valid until the producer is called again (or fit returns).  Return 1
+ * for a batch, 0 at the end of the data (the epoch, or the validation,
+ * ends there), or a negative sn_status to stop fit with that status. */
+typedef struct sn_batch {
+    size_t size;                   /* sizeof(sn_batch), set by the library  */
+    int batch;                     /* rows in this batch                    */
+    const void *const *inputs;     /* one per model input                   */
+    const float *const *targets;   /* one per model output                  */
+    const float *sample_weights;   /* [batch] or NULL                       */
+    const int *timesteps;          /* per input, for SN_ANY_TIME, or NULL   */
+} sn_batch;
+/* The batch producer: fills *out for batch `step` (0-based, restarting
+ * every epoch) of `epoch`; returns 1, 0 at the end of the data, or a
+ * negative sn_status. */
+typedef int (*sn_batch_fn)(void *user, int epoch, int step, sn_batch *out);
+
+/* Where the batches come from. */
+typedef struct sn_generator_opts {
+    size_t size;                   /* sizeof(sn_generator_opts)             */
+    sn_batch_fn next;              /* required: the training batches        */
+    void *user;                    /* handed to next                        */
+    int steps_per_epoch;           /* > 0: batches per epoch; 0: until next
+                                      returns 0 (each epoch)                */
+    sn_batch_fn validation_next;   /* NULL = no generated validation        */
+    void *validation_user;         /* handed to validation_next             */
+    int validation_steps;          /* > 0: batches; 0: until it returns 0   */
+} sn_generator_opts;
+#define SN_GENERATOR_OPTS_INIT \
+    { sizeof(sn_generator_opts), NULL, NULL, 0, NULL, NULL, 0 }
+
+/* sn_model_fit with the training batches from gen->next: the same
+ * progress bar, history, callbacks, early stopping, learning-rate
+ * reduction, checkpoints and CSV log.  Validation comes from
+ * gen->validation_next or from opts->validation_data (not both);
+ * validation_split, shuffle and class_weight do not apply to generated
+ * data (validation_split and class_weight are refused; shuffle is the
+ * producer's business).  An epoch that gets no batch at all is an error
+ * (SN_ERR_INVALID_ARG), as is a batch with rows < 1 or a NULL pointer. */
+SN_API sn_status sn_model_fit_generator(sn_model_t *model,
+                                        const sn_generator_opts *gen,
+                                        const sn_fit_opts *opts,
+                                        sn_history_t **history);
 
 /* Loss and metrics over a data set in batches (inference mode), written to
  * results[0 .. max_results-1] in sn_model_metric_name order. */

@@ -132,10 +132,12 @@ void sn_vec_tanh(float *x, size_t n);
 
 /* In-place activation over rows of n (softmax normalises each row). */
 void sn_act_forward(sn_activation act, float *x, size_t rows, size_t n);
-/* dx += dy * act'(.) given the activation's OUTPUT y (all five can be
- * differentiated from their output). */
-void sn_act_backward(sn_activation act, const float *y, const float *dy,
-                     float *dx, size_t rows, size_t n);
+/* dx += dy * act'(.) given the activation's OUTPUT y and, for the
+ * activations where sn_act_needs_input (gelu, swish: not one-to-one), its
+ * INPUT x; x may be NULL for every other activation. */
+void sn_act_backward(sn_activation act, const float *x, const float *y,
+                     const float *dy, float *dx, size_t rows, size_t n);
+bool sn_act_needs_input(sn_activation act);
 const char *sn_act_name(sn_activation act);
 bool sn_act_valid(int act);
 
@@ -359,6 +361,9 @@ struct sn_layer {
     int first_weight;     /* index of its first weight in the model       */
     int n_weights;
     void *priv;           /* the layer type's own configuration           */
+    /* regularizers and constraints by weight name (model/weight_rules.c) */
+    struct sn_weight_rule *rules;
+    int n_rules;
     struct sn_layer *parked_next; /* owner's list of failed first applies */
 };
 

@@ -586,7 +586,7 @@ START_TEST(test_metric_errors)
     expect_metric_error(SN_METRIC_MAE, 0, 2, p, y, 0.5f, &v, bad);
     expect_metric_error(SN_METRIC_MAE, 2, -1, p, y, 0.5f, &v, bad);
     expect_metric_error((sn_metric_kind)0, 2, 2, p, y, 0.5f, &v, bad);
-    expect_metric_error((sn_metric_kind)7, 2, 2, p, y, 0.5f, &v, bad);
+    expect_metric_error((sn_metric_kind)10, 2, 2, p, y, 0.5f, &v, bad);
     expect_metric_error(SN_METRIC_BINARY_ACCURACY, 2, 2, p, y, NAN, &v, bad);
     expect_metric_error(SN_METRIC_ACCURACY, 2, 2, pnan, y, 0.5f, &v,
                         SN_ERR_NUMERIC);

@@ -292,6 +292,28 @@ static int c_fit(sn_model_t *m)
     sn_history_free(h);
     return r;
 }
+/* One batch per epoch, the same one as the other calls use. */
+static int one_batch(void *user, int epoch, int step, sn_batch *out)
+{
+    (void)user;
+    (void)epoch;
+    if (step > 0)
+        return 0;
+    out->batch = B;
+    out->inputs = g_in;
+    out->targets = g_tg;
+    return 1;
+}
+static int c_fit_generator(sn_model_t *m)
+{
+    sn_generator_opts go = SN_GENERATOR_OPTS_INIT;
+    go.next = one_batch;
+    sn_fit_opts fo = SN_FIT_OPTS_INIT;
+    sn_history_t *h = NULL;
+    int r = ok(sn_model_fit_generator(m, &go, &fo, &h));
+    sn_history_free(h);
+    return r;
+}
 static int c_evaluate(sn_model_t *m)
 {
     sn_dataset d = dataset();
@@ -440,6 +462,7 @@ static const api_call calls[] = {
     { "sn_model_metric_name", c_metric_name, "eeeee" },
     { "sn_model_train_on_batch", c_train_on_batch, "eeeee" },
     { "sn_model_fit", c_fit, "eeeee" },
+    { "sn_model_fit_generator", c_fit_generator, "eeeee" },
     { "sn_model_evaluate", c_evaluate, "eeeee" },
     { "sn_model_predict_batches", c_predict_batches, "eeooo" },
     { "sn_model_save", c_save, "eeooo" },

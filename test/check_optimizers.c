@@ -276,7 +276,7 @@ START_TEST(test_defaults)
 
     ck_assert_int_eq(sn_optimizer_defaults((sn_optimizer_kind)0, &o),
                      SN_ERR_INVALID_ARG);
-    ck_assert_int_eq(sn_optimizer_defaults((sn_optimizer_kind)6, &o),
+    ck_assert_int_eq(sn_optimizer_defaults((sn_optimizer_kind)8, &o),
                      SN_ERR_INVALID_ARG);
     ck_assert_int_eq(sn_optimizer_defaults(SN_ADAM, NULL),
                      SN_ERR_INVALID_ARG);

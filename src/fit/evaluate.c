@@ -118,9 +118,14 @@ sn_status sn_compute_metrics(sn_model *m, int batch,
         for (int i = 0; i < m->n_metrics; i++) {
             sn_metric_kind kind = resolve_metric(m, m->metrics[i], cols);
             sn_status st = sn_metric_compute(kind, rows, cols, pred,
-                                             targets[k], threshold, &out[at++]);
+                                             targets[k], threshold, &out[at]);
             if (st != SN_OK)
                 return st;
+            if (sn_metric_is_stateful(kind)) /* over the epoch so far */
+                out[at] = sn_metric_state_update(
+                    m, k, i, (size_t)rows * (size_t)cols, pred, targets[k],
+                    logits);
+            at++;
         }
         for (int i = 0; i < m->n_user_metrics; i++) {
             const sn_user_metric *u = &m->user_metrics[i];
@@ -164,6 +169,9 @@ sn_status sn_evaluate_range(sn_model *m, const sn_dataset *d, int first,
     const int *len[64];
     const float *tg[64];
     const float *grads[64];
+    st = sn_metric_state_reset(m); /* Keras resets metrics per evaluate */
+    if (st != SN_OK)
+        return st;
     for (int start = 0; start < n; start += batch_size) {
         int b = n - start < batch_size ? n - start : batch_size;
         offset_batch(d, &lay, first + start, true, in, len, tg);
@@ -172,15 +180,21 @@ sn_status sn_evaluate_range(sn_model *m, const sn_dataset *d, int first,
         st = sn_model_forward_lengths(m, b, in, d->timesteps, len, 0);
         if (st == SN_OK)
             st = sn_model_loss_and_grad(m, b, tg, sw, &batch_logs[0], grads);
+        if (st == SN_OK) { /* the weights' regularizers, as Keras */
+            double penalty;
+            sn_weight_rules_penalty(m, NULL, &penalty);
+            batch_logs[0] += penalty;
+        }
         if (st == SN_OK)
             st = sn_compute_metrics(m, b, tg, &batch_logs[1]);
         if (st != SN_OK)
             return st;
-        for (int i = 0; i < n_results; i++)
-            sums[i] += batch_logs[i] * b;
+        for (int i = 0; i < n_results; i++) /* stateful: the last value */
+            sums[i] = sn_metric_log_is_stateful(m, i)
+                          ? batch_logs[i] : sums[i] + batch_logs[i] * b;
     }
     for (int i = 0; i < n_results; i++)
-        results[i] = sums[i] / n;
+        results[i] = sn_metric_log_is_stateful(m, i) ? sums[i] : sums[i] / n;
     return SN_OK;
 }
 

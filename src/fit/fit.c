@@ -46,7 +46,17 @@ typedef struct fit_state {
     bool ck_on;
     sn_monitor ck;
     sn_checkpoint_opts ck_o;
+    sn_csv_logger csv;           /* CSVLogger (csv_logger.c)              */
+    /* sn_model_fit_generator: batches from a producer (fit_generator.c) */
+    bool use_gen;
+    sn_generator_opts gen;
 } fit_state;
+
+/* Validation after each epoch: a data set or a producer. */
+static bool has_validation(const fit_state *s)
+{
+    return s->val != NULL || (s->use_gen && s->gen.validation_next != NULL);
+}
 
 /* ------------------------------------------------------------ setup */
 
@@ -79,7 +89,7 @@ static sn_status check_opts(fit_state *s)
 /* Keras: validation_split takes the last samples, before shuffling. */
 static sn_status split_data(fit_state *s)
 {
-    int n = s->train->n_samples;
+    int n = s->train != NULL ? s->train->n_samples : 0; /* 0: generated */
     s->n_train = n;
     if (s->o.validation_data != NULL) {
         sn_status st = sn_dataset_check(s->m, s->o.validation_data, true,
@@ -115,7 +125,7 @@ static sn_status make_keys(fit_state *s)
     int at = 0;
     for (int i = 0; i < s->n_logs; i++)
         s->keys[at++] = sn_mem_strdup(&s->m->mem, m->metric_names[i]);
-    for (int i = 0; s->val != NULL && i < s->n_logs; i++) {
+    for (int i = 0; has_validation(s) && i < s->n_logs; i++) {
         char buf[320];
         snprintf(buf, sizeof buf, "val_%s", m->metric_names[i]);
         s->keys[at++] = sn_mem_strdup(&s->m->mem, buf);
@@ -208,6 +218,9 @@ static sn_status setup_monitors(fit_state *s)
         s->ck_o = d;
         s->ck_on = st == SN_OK;
     }
+    if (st == SN_OK)
+        st = sn_csv_logger_begin(&s->csv, s->o.csv_logger, s->keys,
+                                 s->n_keys, &s->m->mem);
     return st;
 }
 
@@ -310,19 +323,24 @@ static sn_status gather(fit_state *s, int start, int b)
 
 /* ------------------------------------------------------------ epochs */
 
+static sn_status train_epoch_generated(fit_state *s, int epoch,
+                                      double *logs, bool *stop);
+
 static sn_status train_epoch(fit_state *s, int epoch, double *logs,
                              bool *stop)
 {
+    if (s->use_gen)
+        return train_epoch_generated(s, epoch, logs, stop);
     sn_model *m = s->m;
     int steps = sn_fit_steps(m, s->n_train, s->o.batch_size);
     sn_progress bar;
     sn_progress_begin_epoch(&bar, s->o.progress, epoch, s->o.epochs, steps);
     order_epoch(s, epoch);
-    double sums[MAX_LOGS] = { 0 }, batch_logs[MAX_LOGS];
+    double sums[MAX_LOGS] = { 0 }, batch_logs[MAX_LOGS], last[MAX_LOGS];
     int seen = 0;
     /* data-parallel: a failure after this step's collective waits for the
      * next one, so that every process stops at the same call */
-    sn_status pending = SN_OK;
+    sn_status pending = sn_metric_state_reset(m); /* Keras: every epoch */
     for (int step = 0; step < steps && !*stop; step++) {
         int start, b;
         sn_fit_shard(m, s->n_train, s->o.batch_size, step, &start, &b);
@@ -355,6 +373,11 @@ static sn_status train_epoch(fit_state *s, int epoch, double *logs,
         for (int i = 0; i < s->n_logs; i++) {
             sums[i] += batch_logs[i] * b;
             logs[i] = seen > 0 ? sums[i] / seen : 0.0;
+            /* AUC, precision, recall: already over the epoch so far (on
+             * this process's share when data-parallel) */
+            last[i] = batch_logs[i];
+            if (b > 0 && sn_metric_log_is_stateful(m, i))
+                logs[i] = last[i];
         }
         sn_progress_update(&bar, step + 1, s->keys, logs, s->n_logs);
         if (s->o.on_batch_end != NULL)
@@ -369,7 +392,8 @@ static sn_status train_epoch(fit_state *s, int epoch, double *logs,
     if (st != SN_OK)
         return st;
     for (int i = 0; i < s->n_logs; i++)
-        logs[i] = sums[i] / seen;
+        logs[i] = sn_metric_log_is_stateful(m, i) ? last[i]
+                                                  : sums[i] / seen;
     double *val_logs = logs + s->n_logs;
     if (s->val != NULL) {
         st = sn_fit_evaluate(m, s->val, s->val_first, s->n_val,
@@ -462,6 +486,8 @@ static sn_status run_epochs(fit_state *s)
         row[s->n_keys - 1] = lr;
         st = sn_history_append(s->history, row);
         if (st == SN_OK)
+            st = sn_csv_logger_row(&s->csv, epoch, row);
+        if (st == SN_OK)
             st = checkpoint(s, row);
         if (st == SN_OK)
             st = reduce_lr(s, row);
@@ -521,6 +547,144 @@ SN_API sn_status sn_model_fit(sn_model_t *m, const sn_dataset *train,
     st = sn_collectives_agree(m, st, "sn_model_fit");
     if (st == SN_OK)
         st = sn_fit_check_same_data(m, s.n_train, s.n_val);
+    if (st == SN_OK)
+        st = run_epochs(&s);
+    teardown(&s);
+    if (history != NULL)
+        *history = s.history;
+    else
+        sn_history_free(s.history);
+    return st;
+}
+
+/* ------------------------------------------------------------ generated */
+
+/* One epoch from the producer (not data-parallel: see
+ * sn_model_fit_generator). */
+static sn_status train_epoch_generated(fit_state *s, int epoch,
+                                      double *logs, bool *stop)
+{
+    static const char who[] = "sn_model_fit_generator";
+    int steps = s->gen.steps_per_epoch; /* 0: until the producer ends */
+    sn_progress bar;
+    sn_progress_begin_epoch(&bar, s->o.progress, epoch, s->o.epochs, steps);
+    double sums[MAX_LOGS] = { 0 }, batch_logs[MAX_LOGS];
+    long seen = 0;
+    int done = 0;
+    sn_status st = sn_metric_state_reset(s->m); /* Keras: every epoch */
+    for (int step = 0; st == SN_OK && (steps == 0 || step < steps) && !*stop;
+         step++) {
+        sn_batch bt;
+        int r = sn_generator_next(s->m, s->gen.next, s->gen.user, epoch, step,
+                                  &bt, who);
+        if (r == 0)
+            break;
+        st = r < 0 ? (sn_status)r : SN_OK;
+        if (st == SN_OK)
+            st = sn_model_train_on_batch(s->m, bt.batch, bt.inputs,
+                                         bt.timesteps, bt.targets,
+                                         bt.sample_weights, &batch_logs[0]);
+        if (st == SN_OK)
+            st = sn_compute_metrics(s->m, bt.batch, bt.targets,
+                                    &batch_logs[1]);
+        if (st != SN_OK)
+            break;
+        done++;
+        seen += bt.batch;
+        for (int i = 0; i < s->n_logs; i++) {
+            sums[i] += batch_logs[i] * bt.batch;
+            /* AUC, precision, recall: already over the epoch so far */
+            logs[i] = sn_metric_log_is_stateful(s->m, i) ? batch_logs[i]
+                                                          : sums[i] / seen;
+        }
+        sn_progress_update(&bar, step + 1, s->keys, logs, s->n_logs);
+        if (s->o.on_batch_end != NULL &&
+            s->o.on_batch_end(s->o.user, epoch, step, logs, s->n_logs))
+            *stop = true;
+    }
+    if (st == SN_OK && done == 0)
+        st = sn_fail(SN_ERR_INVALID_ARG, "%s: epoch %d got no batch", who,
+                     epoch);
+    if (st != SN_OK) {
+        if (bar.out != NULL && bar.tty)
+            fputc('\n', bar.out);
+        return st;
+    }
+    bar.steps = done; /* the count, when the producer decided it */
+    double *val_logs = logs + s->n_logs;
+    if (s->val != NULL)
+        st = sn_evaluate_range(s->m, s->val, s->val_first, s->n_val,
+                               s->o.batch_size, val_logs);
+    else if (has_validation(s))
+        st = sn_evaluate_generator(s->m, s->gen.validation_next,
+                                   s->gen.validation_user, epoch,
+                                   s->gen.validation_steps, val_logs);
+    if (st != SN_OK)
+        return st;
+    sn_progress_end_epoch(&bar, s->keys, logs, s->n_logs, s->keys, val_logs,
+                          has_validation(s) ? s->n_logs : 0);
+    return SN_OK;
+}
+
+/* The generator's options and what fit options cannot apply to it. */
+static sn_status check_generator(fit_state *s, const sn_generator_opts *gen)
+{
+    static const char who[] = "sn_model_fit_generator";
+    if (gen == NULL)
+        return sn_fail(SN_ERR_INVALID_ARG, "%s: gen is NULL", who);
+    s->gen = (sn_generator_opts)SN_GENERATOR_OPTS_INIT;
+    sn_status st = sn_opts_merge(&s->gen, sizeof s->gen, gen, who);
+    if (st != SN_OK)
+        return st;
+    if (s->gen.next == NULL)
+        return sn_fail(SN_ERR_INVALID_ARG, "%s: gen->next is NULL", who);
+    if (s->gen.steps_per_epoch < 0 || s->gen.validation_steps < 0)
+        return sn_fail(SN_ERR_INVALID_ARG, "%s: steps_per_epoch (%d) and "
+                       "validation_steps (%d) must be >= 0 (0: until the "
+                       "producer ends)", who, s->gen.steps_per_epoch,
+                       s->gen.validation_steps);
+    if (s->o.validation_split > 0.0f || s->o.class_weight != NULL)
+        return sn_fail(SN_ERR_INVALID_ARG, "%s: validation_split and "
+                       "class_weight need a data set (as in Keras, use "
+                       "validation_next or sample weights)", who);
+    if (s->o.validation_data != NULL && s->gen.validation_next != NULL)
+        return sn_fail(SN_ERR_INVALID_ARG, "%s: validation_data and "
+                       "validation_next are both set", who);
+    return SN_OK;
+}
+
+SN_API sn_status sn_model_fit_generator(sn_model_t *m,
+                                        const sn_generator_opts *gen,
+                                        const sn_fit_opts *opts,
+                                        sn_history_t **history)
+{
+    static const char who[] = "sn_model_fit_generator";
+    if (history != NULL)
+        *history = NULL;
+    if (m == NULL)
+        return sn_fail(SN_ERR_INVALID_ARG, "%s: model is NULL", who);
+    if (!m->compiled)
+        return sn_fail(SN_ERR_STATE, "%s: compile the model first "
+                       "(sn_model_compile)", who);
+    if (sn_collectives_on(m))
+        return sn_fail(SN_ERR_UNSUPPORTED, "%s: not data-parallel (each "
+                       "process would need its own producer's share)", who);
+    fit_state s;
+    memset(&s, 0, sizeof s);
+    s.m = m;
+    s.use_gen = true;
+    s.o = (sn_fit_opts)SN_FIT_OPTS_INIT;
+    sn_status st = sn_opts_merge(&s.o, sizeof s.o, opts, who);
+    if (st == SN_OK)
+        st = check_opts(&s);
+    if (st == SN_OK)
+        st = check_generator(&s, gen);
+    if (st == SN_OK)
+        st = split_data(&s); /* validation_data, if any */
+    if (st == SN_OK)
+        st = make_keys(&s);
+    if (st == SN_OK)
+        st = setup_monitors(&s);
     if (st == SN_OK)
         st = run_epochs(&s);
     teardown(&s);

@@ -80,6 +80,34 @@ sn_status sn_monitor_init(sn_monitor *mon, const char *monitor,
                           char *const *keys, int n_keys, const char *who);
 bool sn_monitor_improved(const sn_monitor *mon, double value);
 
+/* ----------------------------------------------------------- csv_logger */
+enum { SN_CSV_MAX_KEYS = 1024 };
+typedef struct sn_csv_logger {
+    bool on;
+    sn_csv_logger_opts o;
+    sn_mem mem;
+    char *const *keys;
+    int n_keys;
+    int order[SN_CSV_MAX_KEYS];  /* key indices in sorted order      */
+} sn_csv_logger;
+
+/* Validates opts (NULL: off) and writes the header unless appending to a
+ * file with content. */
+sn_status sn_csv_logger_begin(sn_csv_logger *c, const sn_csv_logger_opts *o,
+                              char *const *keys, int n_keys,
+                              const sn_mem *mem);
+/* Appends one epoch's line (row in key order). */
+sn_status sn_csv_logger_row(sn_csv_logger *c, int epoch, const double *row);
+
+/* ---------------------------------------------------------- generators */
+/* Asks fn for batch `step` into *out (fit_generator.c): 1 with a checked
+ * batch, 0 at the end of the data, or a negative status. */
+int sn_generator_next(const sn_model *m, sn_batch_fn fn, void *user,
+                      int epoch, int step, sn_batch *out, const char *who);
+/* Loss and metrics over the batches fn produces (steps of them, or until
+ * it returns 0 when steps is 0), inference mode. */
+sn_status sn_evaluate_generator(sn_model *m, sn_batch_fn fn, void *user,
+                                int epoch, int steps, double *results);
 /* ------------------------------------------- data-parallel (fit_distributed.c) */
 /* Global steps of an epoch of n rows at batch rows per process. */
 int sn_fit_steps(const sn_model *m, int n, int batch);

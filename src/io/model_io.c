@@ -163,6 +163,12 @@ static sn_status serialise(sn_model *m, int include_optimizer, sn_writer *w,
         sn_model_save_training_state(m, w);
         end_section(w, start);
     }
+    if (sn_weight_rules_any(m)) {
+        /* regularizers and constraints; optional (lower case) */
+        size_t start = begin_section(w, "rule");
+        sn_weight_rules_save(m, w);
+        end_section(w, start);
+    }
     if (m->vectorizer != NULL) {
         /* lower-case tag: optional, older readers skip it */
         size_t start = begin_section(w, "vocb");
@@ -629,6 +635,12 @@ static sn_status run_section(load_state *ls, const uint8_t tag[4],
                            (ls->flags & FLAG_TRAINING) ? ", TRAN" : "");
         ls->ended = true;
         return SN_OK;
+    }
+    if (memcmp(tag, "rule", 4) == 0) {
+        /* weight regularizers and constraints; optional, once */
+        if (!(ls->seen & SEEN_WGHT))
+            return sn_fail(SN_ERR_FORMAT, "rule must follow WGHT");
+        return sn_weight_rules_load(ls->m, sub);
     }
     if (memcmp(tag, "vocb", 4) == 0) {
         /* the text vectorizer (docs/TEXT.md); optional, once */

@@ -9,11 +9,14 @@
  *   sigmoid' = y (1 - y)
  *   softmax: dx_i = y_i (dy_i - sum_j dy_j y_j)     (per row)
  * Backward ACCUMULATES into dx (+=); zeroing is the caller's business.
+ * The activations appended later (gelu .. softplus) live in
+ * activations_more.c; two of them need the pre-activation in backward.
  */
 #include <math.h>
 #include <stddef.h>
 
 #include "internal.h"
+#include "kernels/activations_more.h"
 
 /* The exp/sigmoid/tanh arrays go through the kernels of the path in use
  * (sn_vec_*); the simple loops here are memory-bound and stay baseline. */
@@ -66,8 +69,11 @@ void sn_act_forward(sn_activation act, float *x, size_t rows, size_t n)
             for (size_t r = 0; r < rows; r++)
                 softmax_row(x + r * n, n);
         break;
-    case SN_LINEAR:
-    default: break;
+    case SN_LINEAR: break;
+    default:
+        if (sn_act_more(act))
+            sn_act_more_forward(act, x, total);
+        break;
     }
 }
 
@@ -111,10 +117,14 @@ static void softmax_bwd_row(const float *y, const float *dy, float *dx,
         dx[i] += y[i] * (dy[i] - dot);
 }
 
-void sn_act_backward(sn_activation act, const float *y, const float *dy,
-                     float *dx, size_t rows, size_t n)
+void sn_act_backward(sn_activation act, const float *x, const float *y,
+                     const float *dy, float *dx, size_t rows, size_t n)
 {
     size_t total = rows * n;
+    if (sn_act_more(act)) {
+        sn_act_more_backward(act, x, y, dy, dx, total);
+        return;
+    }
     switch (act) {
     case SN_RELU: relu_bwd(y, dy, dx, total); break;
     case SN_TANH: tanh_bwd(y, dy, dx, total); break;
@@ -138,11 +148,11 @@ const char *sn_act_name(sn_activation act)
     case SN_TANH: return "tanh";
     case SN_SIGMOID: return "sigmoid";
     case SN_SOFTMAX: return "softmax";
+    default: return sn_act_more_name(act);
     }
-    return "unknown";
 }
 
 bool sn_act_valid(int act)
 {
-    return act >= SN_LINEAR && act <= SN_SOFTMAX;
+    return act >= SN_LINEAR && act <= SN_SOFTPLUS;
 }

@@ -31,7 +31,7 @@ static size_t last_dim(const sn_value *v)
  *  forward                          backward
  *  x [N] viewed as rows of the      dy [N]
  *  last axis (softmax)              dx += act'(y) * dy   (from y)
- *  y = act(x)
+ *  y = act(x)                       (gelu, swish: act'(x), from x)
  */
 static sn_status activation_forward(sn_call *c)
 {
@@ -56,7 +56,8 @@ static sn_status activation_backward(sn_call *c)
     size_t n = (size_t)c->batch * c->in[0]->count, cols = last_dim(y);
     if (dx == NULL || y->grad == NULL || n == 0 || cols == 0)
         return SN_OK;
-    sn_act_backward(p->act, y->data, y->grad, dx, n / cols, cols);
+    sn_act_backward(p->act, c->in[0]->data, y->data, y->grad, dx, n / cols,
+                    cols);
     return SN_OK;
 }
 

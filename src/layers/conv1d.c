@@ -190,13 +190,17 @@ static void col2im_add(const conv_geom *g, int batch, const float *dcols,
 }
 
 /* Scratch floats: cols [R, kC], then (when a backward pass may follow and
- * the activation is not linear) dz [R, F].  Forward and backward ask for
- * the same size so that backward finds cols as forward left them. */
+ * the activation is not linear) dz [R, F], then (for an activation whose
+ * derivative needs its input, sn_act_needs_input) z [R, F].  Forward and
+ * backward ask for the same size so that backward finds cols (and z) as
+ * forward left them. */
 static size_t scratch_floats(const sn_call *c, int rows, int kc)
 {
     const conv1d_priv *p = c->layer->priv;
     size_t n = (size_t)rows * (size_t)kc;
     if (sn_call_can_backward(c) && p->opts.activation != SN_LINEAR)
+        n += (size_t)rows * (size_t)p->filters;
+    if (sn_call_can_backward(c) && sn_act_needs_input(p->opts.activation))
         n += (size_t)rows * (size_t)p->filters;
     return n;
 }
@@ -237,6 +241,9 @@ static sn_status conv1d_forward(sn_call *c)
                 yr[u] += bias[u];
         }
     }
+    if (sn_call_can_backward(c) && sn_act_needs_input(p->opts.activation))
+        memcpy(cols + (size_t)rows * kc + (size_t)rows * f, y->data,
+               (size_t)rows * f * sizeof(float));
     sn_act_forward(p->opts.activation, y->data, (size_t)rows, (size_t)f);
     return SN_OK;
 }
@@ -264,8 +271,8 @@ static sn_status conv1d_backward(sn_call *c)
     if (p->opts.activation != SN_LINEAR) {
         float *s = cols + (size_t)rows * kc;
         memset(s, 0, (size_t)rows * f * sizeof(float));
-        sn_act_backward(p->opts.activation, y->data, y->grad, s,
-                        (size_t)rows, (size_t)f);
+        sn_act_backward(p->opts.activation, s + (size_t)rows * f, y->data,
+                        y->grad, s, (size_t)rows, (size_t)f);
         dz = s;
     }
     if (sn_call_wants_weight_grad(c)) {
@@ -319,7 +326,7 @@ static sn_layer *conv1d_load_config(sn_reader *r)
     o.padding = (sn_padding)sn_read_int(r, SN_PAD_VALID, SN_PAD_CAUSAL,
                                         "Conv1D padding");
     o.dilation_rate = sn_read_int(r, 1, INT_MAX, "Conv1D dilation_rate");
-    o.activation = (sn_activation)sn_read_int(r, SN_LINEAR, SN_SOFTMAX,
+    o.activation = (sn_activation)sn_read_int(r, SN_LINEAR, SN_SOFTPLUS,
                                               "Conv1D activation");
     o.use_bias = sn_read_int(r, 0, 1, "Conv1D use_bias");
     o.kernel_initializer = (sn_initializer)sn_read_int(

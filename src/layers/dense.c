@@ -85,6 +85,16 @@ static sn_status dense_rows(const sn_call *c, int *rows, int *n_in)
     return SN_OK;
 }
 
+/* Scratch: dz [R, U] for backward, then, for an activation whose
+ * derivative needs its input (sn_act_needs_input), z [R, U] kept from
+ * forward.  Both passes ask for the same size, which keeps z. */
+static float *dense_scratch(sn_call *c, size_t n)
+{
+    const dense_priv *p = c->layer->priv;
+    size_t floats = sn_act_needs_input(p->act) ? 2 * n : n;
+    return sn_call_scratch(c, floats * sizeof(float));
+}
+
 /*
  *  forward                                   backward
  *  x  [R, I]   R = batch * time              dy [R, U]  (out grad)
@@ -116,6 +126,14 @@ static sn_status dense_forward(sn_call *c)
                 yr[u] += bias[u];
         }
     }
+    if (sn_act_needs_input(p->act) && sn_call_can_backward(c)) {
+        /* gelu, swish: backward needs z, kept after dz's room (scratch). */
+        float *s = dense_scratch(c, (size_t)rows * units);
+        if (s == NULL)
+            return SN_ERR_NOMEM;
+        memcpy(s + (size_t)rows * units, y->data,
+               (size_t)rows * units * sizeof(float));
+    }
     sn_act_forward(p->act, y->data, (size_t)rows, (size_t)units);
     return SN_OK;
 }
@@ -137,11 +155,11 @@ static sn_status dense_backward(sn_call *c)
      * because sn_act_backward accumulates. */
     const float *dz = y->grad;
     if (p->act != SN_LINEAR) {
-        float *s = sn_call_scratch(c, n * sizeof(float));
+        float *s = dense_scratch(c, n);
         if (s == NULL)
             return SN_ERR_NOMEM;
         memset(s, 0, n * sizeof(float));
-        sn_act_backward(p->act, y->data, y->grad, s, (size_t)rows,
+        sn_act_backward(p->act, s + n, y->data, y->grad, s, (size_t)rows,
                         (size_t)units);
         dz = s;
     }

@@ -39,7 +39,7 @@ static sn_status shape_mismatch(sn_layer *l, const char *what,
 
 /* AND of the present input masks into a fresh output mask; NULL output
  * mask when none is present or there is no time axis (t_len < 0). */
-static sn_status and_masks(sn_call *c, int t_len)
+sn_status sn_merge_and_masks(sn_call *c, int t_len)
 {
     sn_value *y = c->out[0];
     int present = 0;
@@ -97,7 +97,7 @@ static sn_status add_forward(sn_call *c)
         for (size_t k = 0; k < n; k++)
             y->data[k] += xi[k];
     }
-    return and_masks(c, s->rank >= 2 ? s->dim[0] : -1);
+    return sn_merge_and_masks(c, s->rank >= 2 ? s->dim[0] : -1);
 }
 
 static sn_status add_backward(sn_call *c)
@@ -269,7 +269,7 @@ static sn_status concat_forward(sn_call *c)
     }
     if (ax == 0)
         return concat_time_masks(c);
-    return and_masks(c, c->in[0]->shape.dim[0]);
+    return sn_merge_and_masks(c, c->in[0]->shape.dim[0]);
 }
 
 static sn_status concat_backward(sn_call *c)

@@ -35,6 +35,7 @@ void sn_layer_destroy(sn_layer *l)
         return;
     if (l->ops->destroy != NULL)
         l->ops->destroy(l);
+    sn_weight_rules_free(l);
     sn_mem mem = l->mem;
     sn_mem_free(&mem, l->priv);
     sn_mem_free(&mem, l->name);

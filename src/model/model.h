@@ -111,6 +111,8 @@ struct sn_model {
     /* per-output losses, weights and metrics of a compile with
      * sn_compile_opts.outputs (train/output_losses.c), else NULL */
     struct sn_output_train *output_train;
+    /* counts of AUC/Precision/Recall (train/metrics_confusion.c) */
+    struct sn_metric_state *metric_state;
 
     /* set by sn_model_set_vectorizer (text/vectorizer_model.c) or NULL */
     struct sn_vectorizer *vectorizer;
@@ -125,6 +127,25 @@ struct sn_model {
     /* how to free each part, given by the file that attached it */
     sn_model_part_free part_free[SN_MODEL_PARTS];
 };
+
+/* ------------------------------------------------ weight_rules.c */
+/* Regularizers and constraints set with sn_layer_set_weight_rules. */
+void sn_weight_rules_free(sn_layer *l);
+/* SN_ERR_NOT_FOUND (with a message) if a rule names a weight its layer
+ * does not have; the model must be built. */
+sn_status sn_weight_rules_check(const sn_model *m);
+/* The summed L1/L2 penalty of the trainable layers' weights into *penalty
+ * (double); with grads (the model's gradient array) also adds
+ * l1 sign(w) + 2 l2 w to them. */
+void sn_weight_rules_penalty(const sn_model *m, float *grads,
+                             double *penalty);
+/* max_norm, then non_neg, on the trainable layers' weights (after an
+ * optimizer step). */
+void sn_weight_rules_constrain(sn_model *m);
+/* The model file's optional "rule" section (docs/FORMAT.md). */
+bool sn_weight_rules_any(const sn_model *m);
+void sn_weight_rules_save(const sn_model *m, sn_writer *w);
+sn_status sn_weight_rules_load(sn_model *m, sn_reader *r);
 
 /* Makes sn_model_free call free_fn(m) for part (the last call wins; the
  * same function may be given again). */

@@ -18,13 +18,16 @@ const char *sn_metric_kind_name(sn_metric_kind kind)
         return "sparse_categorical_accuracy";
     case SN_METRIC_MAE: return "mae";
     case SN_METRIC_MSE: return "mse";
+    case SN_METRIC_AUC: return "auc";
+    case SN_METRIC_PRECISION: return "precision";
+    case SN_METRIC_RECALL: return "recall";
     }
     return NULL;
 }
 
 bool sn_metric_valid(int kind)
 {
-    return kind >= SN_METRIC_ACCURACY && kind <= SN_METRIC_MSE;
+    return kind >= SN_METRIC_ACCURACY && kind <= SN_METRIC_RECALL;
 }
 
 /* A sparse loss has [rows] class-id targets; every other loss has

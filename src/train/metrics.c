@@ -10,7 +10,7 @@
 #include <math.h>
 #include <stddef.h>
 
-#include "internal.h"
+#include "train.h"
 
 static const char *const who = "sn_metric_compute";
 
@@ -104,7 +104,7 @@ static sn_status check_class_ids(const float *t, int rows, int cols)
 
 static int kind_valid(sn_metric_kind kind)
 {
-    return kind >= SN_METRIC_ACCURACY && kind <= SN_METRIC_MSE;
+    return kind >= SN_METRIC_ACCURACY && kind <= SN_METRIC_RECALL;
 }
 
 static sn_status check_args(sn_metric_kind kind, int rows, int cols,
@@ -163,6 +163,12 @@ SN_API sn_status sn_metric_compute(sn_metric_kind kind, int rows, int cols,
         break;
     case SN_METRIC_ACCURACY:
         break; /* resolved above */
+    case SN_METRIC_AUC:
+    case SN_METRIC_PRECISION:
+    case SN_METRIC_RECALL: /* metrics_confusion.c, this batch alone */
+        *value = sn_confusion_once(kind, (size_t)rows * (size_t)cols, pred,
+                                   target, threshold);
+        break;
     }
     return SN_OK;
 }

@@ -40,6 +40,7 @@ static void free_training(sn_model *m)
     m->loss_grad = NULL;
     m->loss_grad_cap = 0;
     sn_outputs_free(m);
+    sn_metric_state_free(m);
 }
 
 /* The user-facing metric at position i (i < n_metrics: compiled, else
@@ -329,10 +330,12 @@ sn_status sn_model_train_step(sn_model *m, int batch,
                        "trained", SN_MAX_OUTPUTS);
     sn_status st = sn_model_forward_lengths(m, batch, inputs, timesteps,
                                             lengths, 1);
+    if (st == SN_OK)
+        st = sn_weight_rules_check(m);
     if (st != SN_OK && !sn_collectives_on(m))
         return st;
     const float *grads[SN_MAX_OUTPUTS];
-    double value = 0.0;
+    double value = 0.0, penalty = 0.0;
     if (st == SN_OK)
         st = sn_model_loss_and_grad(m, batch, targets, sample_weights,
                                     &value, grads);
@@ -340,6 +343,10 @@ sn_status sn_model_train_step(sn_model *m, int batch,
         st = sn_model_zero_grad(m);
     if (st == SN_OK) /* nobody can read dL/dinput here: skip it */
         st = sn_exec_backward(m->train_exec, grads, false);
+    if (st == SN_OK) { /* weight regularizers (weight_rules.c) */
+        sn_weight_rules_penalty(m, m->grads, &penalty);
+        value += penalty;
+    }
     /* data-parallel: every process takes part, also after a failure */
     st = sn_collectives_average_grads(m, batch, st);
     if (st == SN_OK)

@@ -1,5 +1,6 @@
 /*
- * optimizer.c - SGD, Adam, AdamW, RMSprop and Adagrad with the update rules
+ * optimizer.c - SGD, Adam, AdamW, RMSprop, Adagrad (and, through
+ * optimizer_more.c, Nadam and Adamax) with the update rules
  * of Keras 3 (keras/src/optimizers/), their options, binding to a
  * model, the step, and saving / loading their state.
  *
@@ -20,7 +21,9 @@ enum {
     SGD_MOM = 0,
     ADAM_M = 0, ADAM_V = 1, ADAM_VHAT = 2,
     RMS_V = 0, RMS_MOM = 1, RMS_MG = 2,
-    ADAGRAD_ACC = 0
+    ADAGRAD_ACC = 0,
+    NADAM_M = 0, NADAM_V = 1,
+    ADAMAX_M = 0, ADAMAX_U = 1
 };
 
 #define OPT_STATE_MAGIC 0x504f4e53u /* "SNOP" little-endian */
@@ -28,7 +31,7 @@ enum {
 
 static bool kind_valid(int kind)
 {
-    return kind >= SN_SGD && kind <= SN_ADAGRAD;
+    return kind >= SN_SGD && kind <= SN_ADAMAX;
 }
 
 static const char *kind_name(sn_optimizer_kind kind)
@@ -39,6 +42,8 @@ static const char *kind_name(sn_optimizer_kind kind)
     case SN_ADAMW: return "AdamW";
     case SN_RMSPROP: return "RMSprop";
     case SN_ADAGRAD: return "Adagrad";
+    case SN_NADAM: return "Nadam";
+    case SN_ADAMAX: return "Adamax";
     }
     return "?";
 }
@@ -92,6 +97,10 @@ static bool slot_used(const sn_optimizer_opts *o, int k)
                (k == RMS_MG && o->centered);
     case SN_ADAGRAD:
         return k == ADAGRAD_ACC;
+    case SN_NADAM:
+        return k == NADAM_M || k == NADAM_V;
+    case SN_ADAMAX:
+        return k == ADAMAX_M || k == ADAMAX_U;
     }
     return false;
 }
@@ -107,6 +116,10 @@ static bool slot_nonnegative(const sn_optimizer_opts *o, int k)
         return k == RMS_V;
     case SN_ADAGRAD:
         return k == ADAGRAD_ACC;
+    case SN_NADAM:
+        return k == NADAM_V;
+    case SN_ADAMAX:
+        return k == ADAMAX_U;
     default:
         return false;
     }
@@ -136,7 +149,7 @@ static sn_status check_opts(const sn_optimizer_opts *o, const char *who)
         return sn_fail(SN_ERR_INVALID_ARG,
                        "%s: momentum must be in [0, 1) (got %g)", who,
                        (double)o->momentum);
-    if (k == SN_ADAM || k == SN_ADAMW) {
+    if (k == SN_ADAM || k == SN_ADAMW || k == SN_NADAM || k == SN_ADAMAX) {
         if (!unit_open(o->beta_1))
             return sn_fail(SN_ERR_INVALID_ARG,
                            "%s: beta_1 must be in [0, 1) (got %g)", who,
@@ -433,6 +446,8 @@ SN_API sn_status sn_optimizer_step(sn_optimizer_t *opt, sn_model_t *m)
         alpha = (float)(lr_d * sqrt(1.0 - b2p) / (1.0 - b1p));
     }
     float decay = o->weight_decay * lr;
+    double u_product = o->kind == SN_NADAM
+                           ? sn_nadam_u_product(o->beta_1, t) : 1.0;
 
     for (int i = 0; i < m->n_weights; i++) {
         if (!sn_opt_weight_trainable(m, i))
@@ -463,11 +478,21 @@ SN_API sn_status sn_optimizer_step(sn_optimizer_t *opt, sn_model_t *m)
         case SN_ADAGRAD:
             update_adagrad(opt, lr, w, g, SLOT(ADAGRAD_ACC), n);
             break;
+        case SN_NADAM:
+            sn_update_nadam(o, lr_d, t, u_product, w, g, SLOT(NADAM_M),
+                            SLOT(NADAM_V), n);
+            break;
+        case SN_ADAMAX:
+            sn_update_adamax(o, lr_d, t, w, g, SLOT(ADAMAX_M),
+                             SLOT(ADAMAX_U), n);
+            break;
         }
 #undef SLOT
     }
     /* (5) */
     opt->iterations = t;
+    /* (6) Weight constraints after the update (Keras), weight_rules.c. */
+    sn_weight_rules_constrain(m);
     return SN_OK;
 }
 
@@ -565,7 +590,7 @@ sn_status sn_optimizer_load_state(sn_reader *r, const sn_mem *mem,
                               (unsigned)OPT_STATE_VERSION);
     if (version == 0)
         return sn_reader_fail(r, SN_ERR_FORMAT, "%s: version 0", who);
-    int kind = sn_read_int(r, SN_SGD, SN_ADAGRAD, "optimizer kind");
+    int kind = sn_read_int(r, SN_SGD, SN_ADAMAX, "optimizer kind");
     if (r->status != SN_OK)
         return r->status;
     sn_optimizer_opts o;

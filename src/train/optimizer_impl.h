@@ -23,6 +23,23 @@ struct sn_optimizer {
     float *slot[SN_OPT_MAX_SLOTS];
 };
 
+/* ------------------------------------------------------ optimizer_more.c */
+
+/* Nadam's u_t = beta_1 (1 - 0.5 * 0.96^t) and the product P_t of
+ * u_1 .. u_t (1 for t = 0), a function of the step count: not saved. */
+double sn_nadam_u(float beta_1, int64_t t);
+double sn_nadam_u_product(float beta_1, int64_t t);
+/* One Nadam step of n elements at step t (1-based); u_product_t is the
+ * product up to and including u_t.  m, v: the first and second moments. */
+void sn_update_nadam(const sn_optimizer_opts *o, double lr, int64_t t,
+                     double u_product_t, float *w, const float *g, float *m,
+                     float *v, size_t n);
+/* One Adamax step: m the first moment, u the exponentially weighted
+ * infinity norm. */
+void sn_update_adamax(const sn_optimizer_opts *o, double lr, int64_t t,
+                      float *w, const float *g, float *m, float *u,
+                      size_t n);
+
 /* ------------------------------------------------------- lr_schedule.c */
 
 /* Checks a merged schedule (kind known, rates finite and in range);

@@ -82,6 +82,26 @@ bool sn_output_needs_targets(const sn_model *m, int k);
 /* Whether output k's targets are class ids [rows] (sparse loss). */
 bool sn_output_sparse_targets(const sn_model *m, int k);
 
+/* Keras' stateful confusion metrics, AUC, Precision, Recall
+ * (metrics_confusion.c). */
+typedef struct sn_confusion sn_confusion;
+bool sn_metric_is_stateful(sn_metric_kind kind);
+/* The metric over one batch alone (sn_metric_compute). */
+double sn_confusion_once(sn_metric_kind kind, size_t n, const float *pred,
+                         const float *target, float threshold);
+/* Zeroes (allocating on first use) the counts fit and evaluate keep per
+ * (output, compiled metric); called at the start of every epoch and of
+ * every evaluation. */
+sn_status sn_metric_state_reset(sn_model *m);
+void sn_metric_state_free(sn_model *m);
+/* Adds one batch of output `output` to compiled metric `metric` and
+ * returns the value over everything since the reset. */
+double sn_metric_state_update(sn_model *m, int output, int metric, size_t n,
+                              const float *pred, const float *target,
+                              bool logits);
+/* Whether log entry log_index (0 = loss) is such a metric: its epoch
+ * value is its last value, not a mean over batches. */
+bool sn_metric_log_is_stateful(const sn_model *m, int log_index);
 /* Data-parallel training (collectives.c); without collectives (or with a
  * world of 1) every one of them does nothing and returns st / SN_OK. */
 bool sn_collectives_on(const sn_model *m);
