@@ -527,6 +527,16 @@ coverage:
 # AVX-512 machine tests its AVX2 and generic kernels too.
 ISA_TEST_BINS := $(addprefix $(BUILDDIR)/test/,check_rnn check_rnn_batch \
     check_layers check_attention check_mha check_conv check_internal_kernels)
+# On aarch64 (native, or cross under qemu) the neon and generic paths share
+# one copy of the vector math and the cell rows and differ only in the
+# recurrent layers' matrix products (the CBLAS or the portable block), so
+# only the tests that reach those run again: the other four would run the
+# very same code a second time (which, emulated, costs minutes).
+SN_TARGET_CPU := $(if $(SN_NOBUILD),,$(firstword $(subst -, ,$(shell $(CC) -dumpmachine 2>/dev/null))))
+ifeq ($(SN_TARGET_CPU),aarch64)
+ISA_TEST_BINS := $(addprefix $(BUILDDIR)/test/,check_rnn check_rnn_batch \
+    check_internal_kernels)
+endif
 PRINT_ISA := $(BUILDDIR)/test/print_isa
 
 $(PRINT_ISA): test/print_isa.c $(HEADER) $(SHLIB_DEV)
