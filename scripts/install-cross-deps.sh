@@ -52,7 +52,7 @@ pc_libdir=/usr/lib/$triple/pkgconfig:/usr/share/pkgconfig
 
 have() { command -v "$1" >/dev/null 2>&1; }
 pc_has() {
-    have "$pc" && PKG_CONFIG_LIBDIR=$pc_libdir PKG_CONFIG_PATH= \
+    have "$pc" && PKG_CONFIG_LIBDIR=$pc_libdir PKG_CONFIG_PATH='' \
         "$pc" --exists "$1" 2>/dev/null
 }
 cc_header() {
