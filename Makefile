@@ -36,6 +36,13 @@
 #                            libseqnet vs PyTorch and oneDNN (peers skipped with a
 #                            note when not installed); BENCH_STEPS=N
 #                            BENCH_PASSES=N (interleaved, default 2) BENCH_MODELS=..
+#   make mpi                 libseqnet-mpi (data-parallel training over MPI,
+#                            docs/DISTRIBUTED.md): lib/libseqnet-mpi.so.X.Y.Z and
+#                            lib/seqnet-mpi.pc; installs Open MPI's Debian
+#                            packages when missing
+#   make check-mpi           its tests under mpirun -np 2 and -np 3
+#   make install-mpi         install it beside the library (make install also
+#                            does once it is built)
 #   make clean               remove build/ and lib/
 #   make data                fetch the IMDB reviews into data/aclImdb
 #                            (scripts/get-data.sh, docs/DATA.md)
@@ -271,7 +278,8 @@ endif
 # path; the library picks a table at run time (sn_cpu_isa, SN_CPU).
 ISA_SRCS := src/kernels/gemm_kernel.c src/kernels/vecmath.c \
             src/layers/rnn_cells.c
-LIB_SRCS := $(filter-out $(ISA_SRCS),$(sort $(wildcard src/*.c src/*/*.c)))
+# src/mpi/ is libseqnet-mpi (`make mpi`), not part of libseqnet.
+LIB_SRCS := $(filter-out $(ISA_SRCS) src/mpi/%,$(sort $(wildcard src/*.c src/*/*.c)))
 
 # -march per path; generic keeps the build's own flags (baseline, or
 # ARCH=native where asked).  AVX-512: GCC's default for that level is
@@ -843,8 +851,10 @@ install: lib
 	$(INSTALL) -m 644 $(CMAKE_FILES) $(DESTDIR)$(CMAKEDIR)/
 	$(if $(DOC_FILES),$(INSTALL) -m 644 $(DOC_FILES) $(DESTDIR)$(DOCDIR)/)
 	$(if $(EXAMPLE_DOC_FILES),$(INSTALL) -m 644 $(EXAMPLE_DOC_FILES) $(DESTDIR)$(EXAMPLEDIR)/)
+	$(if $(wildcard $(MPI_SHLIB)),$(MAKE) --no-print-directory install-mpi)
 	$(SN_LDCONFIG)
 
+uninstall: uninstall-mpi
 uninstall:
 	rm -f $(DESTDIR)$(INCLUDEDIR)/seqnet.h
 	rm -f $(addprefix $(DESTDIR)$(LIBDIR)/,$(INSTALLED_LIBS))
@@ -855,6 +865,97 @@ uninstall:
 	rm -f $(addprefix $(DESTDIR)$(EXAMPLEDIR)/,$(notdir $(EXAMPLE_DOC_FILES)))
 	-rmdir $(DESTDIR)$(EXAMPLEDIR) $(DESTDIR)$(DOCDIR) 2>/dev/null || true
 	$(SN_LDCONFIG)
+
+
+# ---------------------------------------------------------------- MPI
+# libseqnet-mpi: the collective hooks of libseqnet (sn_collectives) over MPI,
+# a separate library so that libseqnet itself never needs MPI
+# (docs/DISTRIBUTED.md).  Open MPI is found with pkg-config (ompi-c).
+MPI_SONAME := libseqnet-mpi.so.$(VERSION_MAJOR)
+MPI_SHLIB := $(LIBOUT)/libseqnet-mpi.so.$(VERSION)
+MPI_SHLIB_MAJOR := $(LIBOUT)/$(MPI_SONAME)
+MPI_SHLIB_DEV := $(LIBOUT)/libseqnet-mpi.so
+MPI_PCFILE := lib/seqnet-mpi.pc
+MPI_CFLAGS = $(shell $(PKG_CONFIG) --cflags ompi-c)
+MPI_LIBS = $(shell $(PKG_CONFIG) --libs ompi-c)
+MPIRUN ?= mpirun
+# mpirun refuses root without this flag; oversubscribe: more ranks than cores
+MPIRUN_FLAGS ?= --oversubscribe $(if $(filter 0,$(shell id -u)),--allow-run-as-root)
+MPI_TEST_BIN := $(BUILDDIR)/test/mpi/check_mpi
+
+.PHONY: mpi mpi-deps check-mpi install-mpi uninstall-mpi
+mpi-deps:
+	@sh scripts/install-deps.sh --quiet --for=mpi
+
+mpi: mpi-deps
+	@$(MAKE) --no-print-directory lib
+	@$(MAKE) --no-print-directory $(MPI_SHLIB_DEV) $(MPI_PCFILE)
+
+$(BUILDDIR)/mpi/seqnet_mpi.o: src/mpi/seqnet_mpi.c include/seqnet_mpi.h $(HEADER)
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) -fPIC -fvisibility=hidden -DSN_BUILDING_LIBRARY \
+	    $(MPI_CFLAGS) -c $< -o $@
+
+$(MPI_SHLIB): $(BUILDDIR)/mpi/seqnet_mpi.o $(SHLIB_DEV)
+	$(CC) -shared -Wl,-soname,$(MPI_SONAME) $(SAN_FLAGS) $(LDFLAGS) -o $@ $< \
+	    -L$(LIBOUT) -lseqnet $(MPI_LIBS)
+
+$(MPI_SHLIB_MAJOR): $(MPI_SHLIB)
+	ln -sf $(notdir $<) $@
+
+$(MPI_SHLIB_DEV): $(MPI_SHLIB_MAJOR)
+	ln -sf $(notdir $<) $@
+
+$(MPI_PCFILE): pkgconfig/seqnet-mpi.pc.in $(PC_STAMP) $(HEADER)
+	@mkdir -p $(@D)
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' $< > $@
+
+$(MPI_TEST_BIN): test/mpi/check_mpi.c $(MPI_SHLIB_DEV)
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) $(MPI_CFLAGS) $(SAN_FLAGS) $(LDFLAGS) -o $@ $< \
+	    -L$(LIBOUT) -lseqnet-mpi -lseqnet -Wl,-rpath,$(abspath $(LIBOUT)) \
+	    $(MPI_LIBS) -lm
+
+MPI_BENCH_BIN := $(BUILDDIR)/test/mpi/bench_mpi
+.PHONY: bench-mpi
+bench-mpi: mpi
+	@$(MAKE) --no-print-directory $(MPI_BENCH_BIN)
+
+$(MPI_BENCH_BIN): test/mpi/bench_mpi.c $(MPI_SHLIB_DEV)
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) $(MPI_CFLAGS) $(LDFLAGS) -o $@ $< \
+	    -L$(LIBOUT) -lseqnet-mpi -lseqnet -Wl,-rpath,$(abspath $(LIBOUT)) \
+	    $(MPI_LIBS) -lm
+
+# Each run prints its own "N passed, N failed" on rank 0; the last line
+# adds them up.  OMP/OpenBLAS threads: one per rank (2 cores in CI).
+check-mpi: mpi
+	@$(MAKE) --no-print-directory $(MPI_TEST_BIN)
+	@pass=0; fail=0; for np in 2 3; do \
+	    echo "== $(MPIRUN) -np $$np $(MPI_TEST_BIN)"; \
+	    out=$$(OPENBLAS_NUM_THREADS=1 timeout 300 $(MPIRUN) $(MPIRUN_FLAGS) \
+	        -np $$np $(MPI_TEST_BIN) 2>&1); rc=$$?; echo "$$out"; \
+	    line=$$(printf '%s\n' "$$out" | grep -E '^[0-9]+ passed, [0-9]+ failed$$' | tail -1); \
+	    if [ -z "$$line" ] || [ $$rc -ne 0 ]; then fail=$$((fail + 1)); \
+	        echo "check-mpi: -np $$np exited with $$rc"; fi; \
+	    p=$$(echo "$$line" | sed -n 's/^\([0-9]*\) passed.*/\1/p'); \
+	    f=$$(echo "$$line" | sed -n 's/.*passed, \([0-9]*\) failed/\1/p'); \
+	    pass=$$((pass + $${p:-0})); fail=$$((fail + $${f:-0})); \
+	done; echo "$$pass passed, $$fail failed"; [ $$fail -eq 0 ]
+
+install-mpi: mpi
+	$(INSTALL) -d $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR)
+	$(INSTALL) -m 644 include/seqnet_mpi.h $(DESTDIR)$(INCLUDEDIR)/seqnet_mpi.h
+	$(INSTALL) -m 755 $(MPI_SHLIB) $(DESTDIR)$(LIBDIR)/libseqnet-mpi.so.$(VERSION)
+	ln -sf libseqnet-mpi.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(MPI_SONAME)
+	ln -sf $(MPI_SONAME) $(DESTDIR)$(LIBDIR)/libseqnet-mpi.so
+	$(INSTALL) -m 644 $(MPI_PCFILE) $(DESTDIR)$(PKGCONFIGDIR)/seqnet-mpi.pc
+	$(SN_LDCONFIG)
+
+uninstall-mpi:
+	rm -f $(DESTDIR)$(INCLUDEDIR)/seqnet_mpi.h $(DESTDIR)$(PKGCONFIGDIR)/seqnet-mpi.pc
+	rm -f $(addprefix $(DESTDIR)$(LIBDIR)/,libseqnet-mpi.so.$(VERSION) $(MPI_SONAME) libseqnet-mpi.so)
 
 # ---------------------------------------------------------------- API reference
 # `make doc`: Doxygen HTML (build/doc/html/index.html) and section-3 man pages

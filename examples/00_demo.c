@@ -96,7 +96,7 @@ int main(void)
         if (failed("sn_model_forward",
                    sn_model_forward(m, N_SAMPLES, inputs, NULL, 1)))
             goto out;
-        const float *p = sn_model_output(m, 0, NULL, NULL);
+        const float *p = sn_model_output(m, 0, NULL, 0, NULL);
         if (!p) {
             failed("sn_model_output", SN_ERR_STATE);
             goto out;

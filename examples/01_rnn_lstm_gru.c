@@ -217,7 +217,7 @@ static void step_norms(sn_model_t *m, int B, int T, const void *x,
 {
     const void *in[1] = { x };
     ex_check(sn_model_forward(m, B, in, NULL, 0), "sn_model_forward");
-    const float *p = sn_model_output(m, 0, NULL, NULL);
+    const float *p = sn_model_output(m, 0, NULL, 0, NULL);
     ex_check(p != NULL ? SN_OK : SN_ERR_STATE, "sn_model_output");
     sn_loss_opts lo = SN_LOSS_OPTS_INIT;
     lo.kind = SN_LOSS_BINARY_CROSSENTROPY;
@@ -436,7 +436,7 @@ static void sweep(ex_report *rep, const settings *s, const ex_imdb_set *tr,
 static void say_shape(ex_report *rep, const char *what, sn_model_t *m)
 {
     int dims[SN_MAX_RANK];
-    int rank = sn_model_tensor_shape(m, sn_model_output_id(m, 0), dims, NULL);
+    int rank = sn_model_tensor_shape(m, sn_model_output_id(m, 0), dims, SN_MAX_RANK, NULL);
     ex_check(rank, "sn_model_tensor_shape");
     if (rank == 1)
         ex_say(rep, "%s: output shape (batch, %d)", what, dims[0]);
@@ -476,7 +476,7 @@ static void return_sequences_demo(ex_report *rep, const settings *s,
     const void *in[1] = { ids };
     ex_check(sn_model_forward(seq, 1, in, NULL, 0), "sn_model_forward");
     int dims[SN_MAX_RANK + 1], rank;
-    const float *h = sn_model_output(seq, 0, dims, &rank);
+    const float *h = sn_model_output(seq, 0, dims, SN_MAX_RANK + 1, &rank);
     ex_check(h != NULL ? SN_OK : SN_ERR_STATE, "sn_model_output");
     /* h_T with return_sequences = 0 is the last row of the sequence */
     float *hT = malloc((size_t)s->units * sizeof *hT), p;

@@ -112,7 +112,7 @@ typedef struct bdims {
 
 static bdims bahdanau_dims(const void *state, const sn_custom_call_t *c)
 {
-    sn_tensor_shape s;
+    sn_tensor_shape s = SN_TENSOR_SHAPE_INIT;
     sn_custom_input_shape(c, 0, &s);
     bdims p = { sn_custom_batch(c), s.dims[0], s.dims[1],
                 ((const bahdanau *)state)->units };
@@ -523,16 +523,16 @@ static void check_custom(ex_report *rep, const settings *s,
     ex_copy_weights(mb, mc, custom_name);
     forward_backward(mc, B, te->ids);
     forward_backward(mb, B, te->ids);
-    double dy = max_diff(sn_model_output(mc, 0, NULL, NULL),
-                         sn_model_output(mb, 0, NULL, NULL), B);
-    double da = max_diff(sn_model_output(mc, 1, NULL, NULL),
-                         sn_model_output(mb, 1, NULL, NULL),
+    double dy = max_diff(sn_model_output(mc, 0, NULL, 0, NULL),
+                         sn_model_output(mb, 0, NULL, 0, NULL), B);
+    double da = max_diff(sn_model_output(mc, 1, NULL, 0, NULL),
+                         sn_model_output(mb, 1, NULL, 0, NULL),
                          (size_t)B * te->maxlen);
     double dg = 0, gmax = 0;
     for (int i = 0; i < sn_model_num_weights(mb); i++) {
         const char *name;
         size_t n, n2;
-        sn_model_weight_info(mb, i, &name, NULL, NULL);
+        sn_model_weight_info(mb, i, &name, NULL, 0, NULL);
         int j = sn_model_find_weight(mc, custom_name(name));
         ex_check(j, name);
         const float *gb = sn_model_weight_grad(mb, i, &n);

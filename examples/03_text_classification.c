@@ -44,6 +44,7 @@
 
 #include <zlib.h>
 
+#include "common/distributed.h"
 #include "common/example.h"
 
 /* ------------------------------------------------------------ settings */
@@ -688,6 +689,7 @@ static void train_classifier(const config *c, const split *tr,
     fo.on_batch_end = on_batch;
     fo.user = res;
     double t0 = ex_now();
+    ex_distributed_attach(res->model);
     ex_check(sn_model_fit(res->model, &ds, &fo, &res->history), "sn_model_fit");
     res->train_s = ex_now() - t0;
 
@@ -1312,6 +1314,7 @@ int main(int argc, char **argv)
                            "FILE and classify\n", &a);
     if (st != 0)
         return st < 0 ? 2 : 0;
+    ex_distributed_init(&a);   /* data-parallel under mpirun (make mpi) */
     const char *predict = ex_arg_value(&a, "--predict");
     const char *model_file = ex_arg_value(&a, "--model");
     const char *glove_arg = ex_arg_value(&a, "--glove");

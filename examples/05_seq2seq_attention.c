@@ -740,7 +740,7 @@ static int repeat_infer(const void *state, const sn_tensor_shape *in,
 static sn_status repeat_forward(const void *state, sn_custom_call_t *c)
 {
     int n = *(const int *)state, batch = sn_custom_batch(c);
-    sn_tensor_shape sh;
+    sn_tensor_shape sh = SN_TENSOR_SHAPE_INIT;
     sn_custom_input_shape(c, 0, &sh);
     int d = sh.dims[0];
     const float *x = sn_custom_input(c, 0);
@@ -755,7 +755,7 @@ static sn_status repeat_forward(const void *state, sn_custom_call_t *c)
 static sn_status repeat_backward(const void *state, sn_custom_call_t *c)
 {
     int n = *(const int *)state, batch = sn_custom_batch(c);
-    sn_tensor_shape sh;
+    sn_tensor_shape sh = SN_TENSOR_SHAPE_INIT;
     sn_custom_input_shape(c, 0, &sh);
     int d = sh.dims[0];
     const float *g = sn_custom_output_grad(c, 0);
@@ -1608,18 +1608,18 @@ static arch arch_of(sn_model_t *m)
 {
     arch a = { DEC_NONE, 0, 0, 0, 0 };
     int dims[SN_MAX_RANK];
-    ex_check(sn_model_tensor_shape(m, sn_model_input_id(m, 1), dims, NULL),
+    ex_check(sn_model_tensor_shape(m, sn_model_input_id(m, 1), dims, SN_MAX_RANK, NULL),
              "the decoder input's shape");
     a.tout = dims[0];
     int i = sn_model_find_weight(m, "enc_emb/embeddings");
     ex_check(i, "enc_emb/embeddings (not a model of this example?)");
-    sn_model_weight_info(m, i, NULL, dims, NULL);
+    sn_model_weight_info(m, i, NULL, dims, SN_MAX_RANK, NULL);
     a.emb = dims[1];
     ex_check(dims[0] == vocab_in() ? SN_OK : SN_ERR_SHAPE,
              "the model's input vocabulary");
     i = sn_model_find_weight(m, "decoder/recurrent_kernel");
     ex_check(i, "decoder/recurrent_kernel");
-    sn_model_weight_info(m, i, NULL, dims, NULL);
+    sn_model_weight_info(m, i, NULL, dims, SN_MAX_RANK, NULL);
     a.units = dims[0] / 2;
     const sn_layer_t *att = sn_model_find_layer(m, "attention");
     sn_clear_error();
@@ -1628,7 +1628,7 @@ static arch arch_of(sn_model_t *m)
             a.kind = DEC_BAHDANAU;
             i = sn_model_find_weight(m, "attention/W1");
             ex_check(i, "attention/W1");
-            sn_model_weight_info(m, i, NULL, dims, NULL);
+            sn_model_weight_info(m, i, NULL, dims, SN_MAX_RANK, NULL);
             a.att_units = dims[1];
         } else {
             a.kind = DEC_LUONG;

@@ -63,14 +63,14 @@ extern "C" {
 /* ------------------------------------------------------------------------ */
 /* Version                                                                   */
 /* ------------------------------------------------------------------------ */
-#define SN_VERSION_MAJOR 0  /* bumped by incompatible ABI changes (SONAME) */
-#define SN_VERSION_MINOR 1  /* bumped when functions are added            */
+#define SN_VERSION_MAJOR 1  /* bumped by incompatible ABI changes (SONAME) */
+#define SN_VERSION_MINOR 0  /* bumped when functions are added            */
 #define SN_VERSION_PATCH 0  /* bumped by fixes that change no declaration */
 /* The header's version as one number, MAJOR*10000 + MINOR*100 + PATCH. */
 #define SN_VERSION_NUMBER \
     (SN_VERSION_MAJOR * 10000 + SN_VERSION_MINOR * 100 + SN_VERSION_PATCH)
 /* The header's version as "MAJOR.MINOR.PATCH". */
-#define SN_VERSION_STRING "0.1.0"
+#define SN_VERSION_STRING "1.0.0"
 
 /* The version of the library actually linked, as "MAJOR.MINOR.PATCH".
  * Compare with SN_VERSION_STRING to catch a header/library mismatch.
@@ -129,12 +129,16 @@ SN_API void sn_clear_error(void);
 /* Memory                                                                    */
 /* ------------------------------------------------------------------------ */
 /* A caller-supplied allocator.  alloc must return memory aligned for any
- * type (as malloc does) or NULL; free must accept NULL. */
+ * type (as malloc does) or NULL; free must accept NULL.  Start from
+ * SN_ALLOCATOR_INIT: size lets later versions append fields (a realloc,
+ * an aligned alloc) and still accept this layout. */
 typedef struct sn_allocator {
+    size_t size;                              /* sizeof(sn_allocator)      */
     void *(*alloc)(void *user, size_t bytes); /* NULL when out of memory   */
     void (*free)(void *user, void *ptr);      /* ptr from alloc, or NULL   */
     void *user;                               /* passed to both            */
 } sn_allocator;
+#define SN_ALLOCATOR_INIT { sizeof(sn_allocator), NULL, NULL, NULL }
 
 /* Sets the allocator the calling thread uses for objects it creates from now
  * on; NULL restores malloc/free.  Each object remembers the allocator it was
@@ -349,11 +353,12 @@ SN_API sn_layer_t *sn_model_layer(const sn_model_t *model, int index);
 SN_API sn_layer_t *sn_model_find_layer(const sn_model_t *model,
                                        const char *name);
 
-/* Per-sample shape of tensor id: writes rank dims to dims[SN_MAX_RANK]
- * (-1 for a length given at call time) and returns the rank, or a negative
- * status.  *dtype may be NULL. */
+/* Per-sample shape of tensor id: returns its rank (or a negative status)
+ * and writes the first min(rank, dims_cap) dimensions to dims (-1 for a
+ * length given at call time), so a caller can size dims from the return
+ * value; dims may be NULL when dims_cap is 0.  *dtype may be NULL. */
 SN_API int sn_model_tensor_shape(const sn_model_t *model, int tensor,
-                                 int *dims, sn_dtype *dtype);
+                                 int *dims, int dims_cap, sn_dtype *dtype);
 /* Tensor ids of the k-th input / output. */
 SN_API int sn_model_input_id(const sn_model_t *model, int k);
 SN_API int sn_model_output_id(const sn_model_t *model, int k);
@@ -371,12 +376,14 @@ SN_API sn_status sn_model_forward(sn_model_t *model, int batch,
                                   const void *const *inputs,
                                   const int *timesteps, int training);
 
-/* The k-th output of the last sn_model_forward, owned by the model.  If
- * dims is not NULL it receives the full shape, batch first
- * (SN_MAX_RANK + 1 ints), and *rank (if not NULL) its length.  NULL on
- * error (model not built, no forward yet, k out of range). */
+/* The k-th output of the last sn_model_forward, owned by the model.  Its
+ * full shape, batch first, has rank (SN_MAX_RANK + 1 at most) entries:
+ * *rank (if not NULL) receives that length and dims its first
+ * min(rank, dims_cap) entries (dims may be NULL when dims_cap is 0).  NULL
+ * on error (model not built, no forward yet, k out of range, dims NULL
+ * with dims_cap > 0). */
 SN_API const float *sn_model_output(const sn_model_t *model, int k,
-                                   int *dims, int *rank);
+                                   int *dims, int dims_cap, int *rank);
 
 /* Backward pass through the last forward.  output_grads[k] is dLoss/dy for
  * output k, shaped like that output; NULL entries count as zero.  Weight
@@ -412,10 +419,11 @@ SN_API sn_status sn_model_predict(sn_model_t *model, int batch,
 SN_API int sn_model_num_weights(const sn_model_t *model);
 
 /* Describes weight tensor i: name ("dense/kernel", owned by the model),
- * shape (dims[SN_MAX_RANK], returned rank) and trainable flag.  Any output
- * pointer may be NULL.  Returns the rank or a negative status. */
+ * shape (the first min(rank, dims_cap) dimensions to dims) and trainable
+ * flag.  name and trainable may be NULL, dims when dims_cap is 0.  Returns
+ * the rank or a negative status. */
 SN_API int sn_model_weight_info(const sn_model_t *model, int i,
-                                const char **name, int *dims,
+                                const char **name, int *dims, int dims_cap,
                                 int *trainable);
 
 /* Index of the weight tensor with this name, or SN_ERR_NOT_FOUND. */
@@ -511,12 +519,14 @@ SN_API int sn_rnn_step_grad_norms(const sn_layer_t *layer, sn_step_grad which,
 
 /* Copies the gate activations of the last forward pass into out, laid out
  * [batch, time, gates * units] in Keras gate order (LSTM i,f,c,o with c
- * the candidate act(z); GRU z,r,h; SimpleRNN h), and writes
- * {batch, time, gates * units} to dims; for a Bidirectional layer, the
- * forward direction's.  Returns the number of floats, or a negative status
- * (SN_ERR_INVALID_ARG if max_floats is too small). */
+ * the candidate act(z); GRU z,r,h; SimpleRNN h), and writes the first
+ * min(3, dims_cap) of {batch, time, gates * units} to dims (NULL when
+ * dims_cap is 0); for a Bidirectional layer, the forward direction's.
+ * Returns the number of floats, or a negative status (SN_ERR_INVALID_ARG
+ * if max_floats is too small). */
 SN_API long sn_rnn_gate_activations(const sn_layer_t *layer, float *out,
-                                    size_t max_floats, int *dims);
+                                    size_t max_floats, int *dims,
+                                    int dims_cap);
 
 /* Recurrent weights in Keras or PyTorch layout (docs/RECURRENT.md).
  * Keras: "kernel" [in, G*units], "recurrent_kernel" [units, G*units],
@@ -534,10 +544,12 @@ typedef enum sn_weight_layout {
 /* Number of weight tensors the layer has in that layout. */
 SN_API int sn_rnn_num_weights(const sn_layer_t *layer,
                               sn_weight_layout layout);
-/* Name (owned by the library) and shape of the i-th; returns the rank. */
+/* Name (owned by the library) and shape (the first min(rank, dims_cap)
+ * dimensions; dims may be NULL when dims_cap is 0) of the i-th; returns
+ * the rank or a negative status. */
 SN_API int sn_rnn_weight_info(const sn_layer_t *layer,
                               sn_weight_layout layout, int i,
-                              const char **name, int *dims);
+                              const char **name, int *dims, int dims_cap);
 /* Reads or writes one weight tensor; count must equal its size. */
 SN_API sn_status sn_rnn_get_weight(const sn_layer_t *layer,
                                    sn_weight_layout layout, const char *name,
@@ -772,12 +784,25 @@ SN_API sn_layer_t *sn_multi_head_attention(int num_heads, int key_dim,
  * or frees the model. */
 
 /* A per-sample shape.  dims[i] is -1 where the length is given only at
- * call time (SN_ANY_TIME); entries at and past rank are ignored. */
+ * call time (SN_ANY_TIME); entries at and past rank are ignored.
+ *
+ * size is sizeof(sn_tensor_shape) of the header the code was compiled
+ * with, so that a later version can append fields (more dimensions):
+ * - shapes the library hands to callbacks (infer's in and out arrays,
+ *   build's in array) come with size set, in the layout of the header the
+ *   layer was compiled against (identified by its ops->size), so callbacks
+ *   index the arrays as plain C arrays; infer must not change out[k].size;
+ * - a shape the caller passes to be filled (sn_custom_input_shape,
+ *   sn_custom_output_shape) must have size set: start from
+ *   SN_TENSOR_SHAPE_INIT. */
 typedef struct sn_tensor_shape {
+    size_t size;               /* sizeof(sn_tensor_shape)                */
     sn_dtype dtype;            /* element type                           */
     int rank;                  /* 1 .. SN_MAX_RANK                       */
     int dims[SN_MAX_RANK];     /* the first rank entries count           */
 } sn_tensor_shape;
+#define SN_TENSOR_SHAPE_INIT \
+    { sizeof(sn_tensor_shape), SN_FLOAT32, 0, { 0 } }
 
 /* What forward and backward see: valid only during that callback. */
 typedef struct sn_custom_call sn_custom_call_t;
@@ -898,7 +923,8 @@ SN_API int sn_custom_training(const sn_custom_call_t *c);
 SN_API int sn_custom_can_backward(const sn_custom_call_t *c);
 SN_API int sn_custom_num_inputs(const sn_custom_call_t *c);
 SN_API int sn_custom_num_outputs(const sn_custom_call_t *c);
-/* Concrete shapes (no -1) of this call; return the rank. */
+/* Concrete shapes (no -1) of this call; return the rank.  shape->size
+ * must be set (SN_TENSOR_SHAPE_INIT); SN_ERR_INVALID_ARG otherwise. */
 SN_API int sn_custom_input_shape(const sn_custom_call_t *c, int i,
                                  sn_tensor_shape *shape);
 SN_API int sn_custom_output_shape(const sn_custom_call_t *c, int k,
@@ -1157,6 +1183,226 @@ SN_API sn_status sn_model_set_vectorizer(sn_model_t *model,
 SN_API const sn_vectorizer_t *sn_model_vectorizer(const sn_model_t *model);
 
 /* ------------------------------------------------------------------------ */
+/* Ragged id lists and pad_sequences (Keras semantics)                      */
+/* ------------------------------------------------------------------------ */
+/* A list of n sequences of int32 ids of different lengths is passed around
+ * flat: ids holds the sequences one after the other and offsets[0 .. n]
+ * where they start, sequence i being ids[offsets[i] .. offsets[i+1]),
+ * offsets[0] == 0 and offsets non-decreasing.  A caller holding its own id
+ * lists builds the two arrays; the tokenizers below return them in an
+ * sn_ragged_t, whose arrays can be passed on as they are. */
+typedef struct sn_ragged sn_ragged_t;
+
+/* Number of sequences (0 for NULL). */
+SN_API size_t sn_ragged_count(const sn_ragged_t *r);
+/* The flat ids, sn_ragged_offsets(r)[count] of them; owned by r. */
+SN_API const int32_t *sn_ragged_ids(const sn_ragged_t *r);
+/* The count + 1 offsets; owned by r.  NULL for NULL. */
+SN_API const size_t *sn_ragged_offsets(const sn_ragged_t *r);
+/* Sequence i and its length in *len; NULL (and *len 0) if i is out of
+ * range. */
+SN_API const int32_t *sn_ragged_row(const sn_ragged_t *r, size_t i,
+                                    size_t *len);
+/* Frees r; NULL is a no-op. */
+SN_API void sn_ragged_free(sn_ragged_t *r);
+
+/* Options of sn_pad_sequences (keras.utils.pad_sequences' arguments; the
+ * defaults are Keras' defaults). */
+typedef struct sn_pad_opts {
+    size_t size;             /* sizeof(sn_pad_opts)                         */
+    int maxlen;              /* row width; 0 (default, Keras None) = the
+                              * longest sequence                            */
+    sn_seq_side padding;     /* SN_SIDE_PRE (default): zeros before         */
+    sn_seq_side truncating;  /* SN_SIDE_PRE (default): longer sequences
+                              * lose their first ids, keeping the last      */
+    int32_t value;           /* the padding id, default 0                   */
+} sn_pad_opts;
+#define SN_PAD_OPTS_INIT \
+    { sizeof(sn_pad_opts), 0, SN_SIDE_PRE, SN_SIDE_PRE, 0 }
+
+/* The width sn_pad_sequences writes: maxlen, or if it is 0 the longest
+ * sequence (0 for n == 0).  Negative status on bad arguments (offsets
+ * NULL, not starting at 0 or decreasing, a width above INT_MAX). */
+SN_API int sn_pad_width(const size_t *offsets, size_t n,
+                        const sn_pad_opts *opts);
+/* Keras pad_sequences: writes out [n, width] (width = sn_pad_width), row i
+ * holding sequence i: a longer one cut at the truncating side, a shorter
+ * one filled with value at the padding side.  out_cap is out's capacity in
+ * ids (SN_ERR_SHAPE if below n * width).  NULL opts = defaults. */
+SN_API sn_status sn_pad_sequences(const int32_t *ids, const size_t *offsets,
+                                  size_t n, const sn_pad_opts *opts,
+                                  int32_t *out, size_t out_cap);
+
+/* ------------------------------------------------------------------------ */
+/* Keras Tokenizer                                                          */
+/* ------------------------------------------------------------------------ */
+/* keras.preprocessing.text.Tokenizer on the vectorizer's tokenization core
+ * (standardize, split on whitespace): fit_on_texts counts words and the
+ * documents holding them; word_index ranks every word by count, descending,
+ * ties in order of first appearance, from 1 (0 is reserved for padding),
+ * the oov_token (if any) taking index 1.  texts_to_sequences keeps the
+ * words whose index is below num_words (all if num_words is 0); the others
+ * become the oov_token's index, or are dropped without one.  Read only
+ * after fitting: conversions may run from several threads at once. */
+typedef struct sn_tokenizer sn_tokenizer_t;
+
+/* Options of sn_tokenizer_new. */
+typedef struct sn_tokenizer_opts {
+    size_t size;              /* sizeof(sn_tokenizer_opts)                  */
+    int num_words;            /* 0 (default, Keras None) = every word; else
+                               * keep indices 1 .. num_words - 1           */
+    const char *oov_token;    /* NULL (default) = none; copied             */
+    int standardize;          /* SN_STANDARDIZE_* flags; default
+                               * SN_STANDARDIZE_DEFAULT (Keras' filters and
+                               * lower=True, see docs/TEXT.md)              */
+} sn_tokenizer_opts;
+#define SN_TOKENIZER_OPTS_INIT \
+    { sizeof(sn_tokenizer_opts), 0, NULL, SN_STANDARDIZE_DEFAULT }
+
+/* A tokenizer that has seen no text; NULL opts = defaults.  NULL on bad
+ * options (num_words < 0, an oov_token that is empty, holds whitespace or
+ * is invalid UTF-8) or no memory. */
+SN_API sn_tokenizer_t *sn_tokenizer_new(const sn_tokenizer_opts *opts);
+/* NULL is a no-op. */
+SN_API void sn_tokenizer_free(sn_tokenizer_t *t);
+/* Counts the words of texts[0 .. n-1] (Keras fit_on_texts: may be called
+ * again, the counts add up) and re-ranks word_index. */
+SN_API sn_status sn_tokenizer_fit(sn_tokenizer_t *t,
+                                  const char *const *texts, size_t n);
+/* Words in word_index, oov_token included (len(word_index)). */
+SN_API int sn_tokenizer_word_count(const sn_tokenizer_t *t);
+/* The word of index (1 .. sn_tokenizer_word_count), owned by t; NULL if
+ * out of range. */
+SN_API const char *sn_tokenizer_word(const sn_tokenizer_t *t, int index);
+/* word_index[word] (exact match), or 0 if absent (or bad arguments). */
+SN_API int sn_tokenizer_index(const sn_tokenizer_t *t, const char *word);
+/* word_counts[word] and word_docs[word] of the word of index; the
+ * oov_token has 0 unless the texts held it.  -1 if out of range. */
+SN_API int64_t sn_tokenizer_counts(const sn_tokenizer_t *t, int index);
+SN_API int64_t sn_tokenizer_docs(const sn_tokenizer_t *t, int index);
+/* document_count: texts fitted so far. */
+SN_API int64_t sn_tokenizer_document_count(const sn_tokenizer_t *t);
+/* texts_to_sequences: one sequence per text into a new *out (caller's,
+ * sn_ragged_free); *out is NULL on failure. */
+SN_API sn_status sn_tokenizer_texts_to_sequences(const sn_tokenizer_t *t,
+                                                 const char *const *texts,
+                                                 size_t n,
+                                                 sn_ragged_t **out);
+/* sequences_to_texts for one sequence: the words of ids[0 .. len-1] joined
+ * by single spaces; as Keras, indices at or above num_words and unknown
+ * indices become the oov_token, or are skipped without one; 0 (padding)
+ * is always skipped (Keras would write the oov_token for it),
+ * NUL-terminated into buf[cap]; *needed (may be NULL) gets the length.
+ * SN_ERR_INVALID_ARG if cap is too small (buf then holds what fits). */
+SN_API sn_status sn_tokenizer_sequence_to_text(const sn_tokenizer_t *t,
+                                               const int32_t *ids,
+                                               size_t len, char *buf,
+                                               size_t cap, size_t *needed);
+/* Saves / loads options, words and counts (docs/TEXT.md: magic, version,
+ * CRC-32), as sn_vectorizer_save / sn_vectorizer_load. */
+SN_API sn_status sn_tokenizer_save_buffer(const sn_tokenizer_t *t,
+                                          void **data, size_t *len);
+SN_API sn_status sn_tokenizer_load_buffer(const void *data, size_t len,
+                                          sn_tokenizer_t **t);
+/* Attaches a copy of t to the model (NULL removes it), saved in its
+ * optional "tokn" section and back with sn_model_load. */
+SN_API sn_status sn_model_set_tokenizer(sn_model_t *model,
+                                        const sn_tokenizer_t *t);
+/* The model's tokenizer, owned by the model, or NULL. */
+SN_API const sn_tokenizer_t *sn_model_tokenizer(const sn_model_t *model);
+
+/* ------------------------------------------------------------------------ */
+/* Byte-pair encoding (sub-word tokens)                                     */
+/* ------------------------------------------------------------------------ */
+/* A byte-level BPE tokenizer (Sennrich et al. 2016; GPT-2's byte fallback):
+ * the vocabulary is 4 special tokens, the 256 single bytes, then one token
+ * per learned merge, so every byte string encodes and decoding gives back
+ * exactly the bytes encoded.  Texts are first cut into pieces, never
+ * merged across: a run of letters (ASCII letters and every byte >= 0x80,
+ * so a multi-byte UTF-8 character is never split from its word), of digits,
+ * or of other non-space characters, each taking one preceding space; and
+ * runs of whitespace.  Invalid UTF-8 needs no special case: its bytes
+ * encode as their byte tokens (docs/TEXT.md).  Read only once trained:
+ * encoding and decoding may run from several threads at once. */
+typedef struct sn_bpe sn_bpe_t;
+
+/* The special tokens' ids. */
+enum {
+    SN_BPE_PAD = 0,   /* padding (sn_pad_sequences' default value)         */
+    SN_BPE_UNK = 1,   /* never produced by encoding; for foreign ids        */
+    SN_BPE_BOS = 2,   /* begin of sequence (SN_BPE_ADD_BOS)                 */
+    SN_BPE_EOS = 3,   /* end of sequence (SN_BPE_ADD_EOS)                   */
+    SN_BPE_FIRST_BYTE = 4 /* byte b is token SN_BPE_FIRST_BYTE + b          */
+};
+/* Flags of the encoders. */
+enum { SN_BPE_ADD_BOS = 1, SN_BPE_ADD_EOS = 2 };
+
+/* Options of sn_bpe_train. */
+typedef struct sn_bpe_opts {
+    size_t size;          /* sizeof(sn_bpe_opts)                            */
+    int vocab_size;       /* target size, specials and bytes included;
+                           * default 8000, at least 260                     */
+    int min_frequency;    /* a pair seen fewer times is not merged; def. 2  */
+    int standardize;      /* SN_STANDARDIZE_* applied to training texts and
+                           * to texts before encoding; default NONE (then
+                           * decode(encode(x)) == x byte for byte)          */
+} sn_bpe_opts;
+#define SN_BPE_OPTS_INIT { sizeof(sn_bpe_opts), 8000, 2, SN_STANDARDIZE_NONE }
+
+/* Learns merges from texts[0 .. n-1]: words are counted once, then the
+ * most frequent adjacent pair (ties: the pair of smaller ids) is merged
+ * into a new token, until vocab_size tokens or no pair is seen
+ * min_frequency times.  Pair counts are updated incrementally (only the
+ * words holding the merged pair are visited).  *out is the caller's
+ * (sn_bpe_free); NULL on failure. */
+SN_API sn_status sn_bpe_train(const char *const *texts, size_t n,
+                              const sn_bpe_opts *opts, sn_bpe_t **out);
+/* NULL is a no-op. */
+SN_API void sn_bpe_free(sn_bpe_t *bpe);
+/* Copies the training options into *opts, reading opts->size as the
+ * caller's size. */
+SN_API sn_status sn_bpe_options(const sn_bpe_t *bpe, sn_bpe_opts *opts);
+/* Tokens in the vocabulary (4 + 256 + merges). */
+SN_API int sn_bpe_vocab_size(const sn_bpe_t *bpe);
+/* The bytes of token id in *len bytes, owned by bpe (not NUL-terminated
+ * for the byte tokens; may be invalid UTF-8 alone); the special tokens
+ * give "<pad>", "<unk>", "<s>", "</s>".  NULL if id is out of range. */
+SN_API const char *sn_bpe_token(const sn_bpe_t *bpe, int id, size_t *len);
+/* Merge k (0-based, in learning order): the two token ids it joined. */
+SN_API sn_status sn_bpe_merge(const sn_bpe_t *bpe, int k, int *left,
+                              int *right);
+/* Encodes the len bytes of text (any bytes), with flags SN_BPE_ADD_*,
+ * into ids[cap]; *n_ids gets the number of ids.  SN_ERR_INVALID_ARG if
+ * cap is too small (nothing useful written; *n_ids holds the need). */
+SN_API sn_status sn_bpe_encode(const sn_bpe_t *bpe, const char *text,
+                               size_t len, int flags, int32_t *ids,
+                               size_t cap, size_t *n_ids);
+/* Encodes NUL-terminated texts[0 .. n-1] into a new *out (caller's). */
+SN_API sn_status sn_bpe_encode_batch(const sn_bpe_t *bpe,
+                                     const char *const *texts, size_t n,
+                                     int flags, sn_ragged_t **out);
+/* The bytes of ids[0 .. len-1] concatenated, special tokens skipped, into
+ * buf[cap] and NUL-terminated; *needed (may be NULL) gets the byte count.
+ * SN_ERR_INVALID_ARG for an id out of range or cap too small. */
+SN_API sn_status sn_bpe_decode(const sn_bpe_t *bpe, const int32_t *ids,
+                               size_t len, char *buf, size_t cap,
+                               size_t *needed);
+/* Saves / loads the options and merges (docs/TEXT.md: magic, version,
+ * CRC-32); corrupt or truncated data gives SN_ERR_FORMAT, a newer version
+ * SN_ERR_VERSION.  save_buffer's *data is freed with sn_free. */
+SN_API sn_status sn_bpe_save_buffer(const sn_bpe_t *bpe, void **data,
+                                    size_t *len);
+SN_API sn_status sn_bpe_load_buffer(const void *data, size_t len,
+                                    sn_bpe_t **bpe);
+SN_API sn_status sn_bpe_save(const sn_bpe_t *bpe, const char *path);
+SN_API sn_status sn_bpe_load(const char *path, sn_bpe_t **bpe);
+/* Attaches a copy of bpe to the model (NULL removes it), saved in its
+ * optional "bpev" section and back with sn_model_load. */
+SN_API sn_status sn_model_set_bpe(sn_model_t *model, const sn_bpe_t *bpe);
+/* The model's BPE tokenizer, owned by the model, or NULL. */
+SN_API const sn_bpe_t *sn_model_bpe(const sn_model_t *model);
+
+/* ------------------------------------------------------------------------ */
 /* IMDB reviews and word vectors                                            */
 /* ------------------------------------------------------------------------ */
 /* A split of the IMDB reviews in memory: texts and labels (opaque). */
@@ -1308,6 +1554,49 @@ SN_API sn_status sn_glove_train(const int32_t *const *docs,
 SN_API sn_status sn_glove_save_text(const char *path,
                                     const char *const *vocab, int vocab_size,
                                     const float *vectors, int dim);
+
+/* ------------------------------------------------------------------------ */
+/* Word-vector queries: nearest neighbours and analogies                    */
+/* ------------------------------------------------------------------------ */
+/* An index over word vectors [vocab_size, dim] (from sn_glove_train, a
+ * GloVe file loaded into an Embedding, or any trained Embedding layer's
+ * weight): the rows are copied and scaled to unit length, so that one
+ * matrix-vector product (CBLAS sgemv) gives the cosine similarity of a
+ * query with every word, and the k best are picked with a size-k heap
+ * (O(V log k), no full sort).  Rows that are all zeros (words without a
+ * vector, padding) are never returned.  Read only: queries may run from
+ * several threads at once. */
+typedef struct sn_wordvec sn_wordvec_t;
+
+/* Builds the index; vocab (may be NULL) names the rows, vocab[id] copied
+ * (NULL or "" for rows without a word).  SN_ERR_NUMERIC for a non-finite
+ * value.  *out is the caller's (sn_wordvec_free). */
+SN_API sn_status sn_wordvec_new(const float *vectors, int vocab_size,
+                                int dim, const char *const *vocab,
+                                sn_wordvec_t **out);
+/* NULL is a no-op. */
+SN_API void sn_wordvec_free(sn_wordvec_t *wv);
+/* The id of word (exact match), or SN_ERR_NOT_FOUND. */
+SN_API int sn_wordvec_lookup(const sn_wordvec_t *wv, const char *word);
+/* The word of id, owned by wv ("" if it has none); NULL if out of range. */
+SN_API const char *sn_wordvec_word(const sn_wordvec_t *wv, int id);
+/* The k ids most similar by cosine to query [dim] (any length, not zero),
+ * best first, leaving out the ids exclude[0 .. n_exclude-1], into ids[k]
+ * and scores[k] (may be NULL); *found (may be NULL) gets how many were
+ * written (fewer than k when the vocabulary is small). */
+SN_API sn_status sn_wordvec_nearest(const sn_wordvec_t *wv,
+                                    const float *query, int k,
+                                    const int *exclude, int n_exclude,
+                                    int *ids, float *scores, int *found);
+/* The k nearest neighbours of word id (the word itself left out). */
+SN_API sn_status sn_wordvec_neighbours(const sn_wordvec_t *wv, int id, int k,
+                                       int *ids, float *scores, int *found);
+/* Analogy a - b + c ("king" - "man" + "woman" ~ "queen"), as gensim's
+ * most_similar(positive=[a, c], negative=[b]): the unit vectors combined,
+ * the mean, then its k nearest words, a, b and c left out. */
+SN_API sn_status sn_wordvec_analogy(const sn_wordvec_t *wv, int a, int b,
+                                    int c, int k, int *ids, float *scores,
+                                    int *found);
 
 /* ------------------------------------------------------------------------ */
 /* CSV files and time series                                                */
@@ -2024,6 +2313,50 @@ SN_API const double *sn_history_values(const sn_history_t *history,
 /* The epoch (0-based, counted from initial_epoch) training stopped at
  * early, or -1 if it ran all epochs. */
 SN_API int sn_history_stopped_epoch(const sn_history_t *history);
+
+/* ------------------------------------------------------------------------ */
+/* Data-parallel training: collective operations                            */
+/* ------------------------------------------------------------------------ */
+/* Several processes, each with a replica of the same model, train it
+ * together: every process runs the same calls, each on its share of the
+ * data, and these three hooks combine their numbers.  The library names no
+ * transport; libseqnet-mpi (seqnet_mpi.h) fills them in over MPI, and
+ * docs/DISTRIBUTED.md describes the protocol.  The hooks are collectives:
+ * every process calls them in the same order with the same n.  A hook
+ * returns SN_OK or an error status (the transport failed; the library
+ * passes it on and stops). */
+typedef struct sn_collectives {
+    size_t size;   /* sizeof(sn_collectives)                              */
+    int rank;      /* this process, 0 .. world - 1                        */
+    int world;     /* processes in the group (>= 1)                       */
+    void *user;    /* handed to the hooks                                 */
+    /* values[0 .. n) := their element-wise sum over every process */
+    sn_status (*sum_f64)(void *user, double *values, size_t n);
+    /* the same for floats: the gradient, one call over all of it */
+    sn_status (*sum_f32)(void *user, float *values, size_t n);
+    /* data[0 .. bytes) := process 0's data */
+    sn_status (*broadcast)(void *user, void *data, size_t bytes);
+} sn_collectives;
+#define SN_COLLECTIVES_INIT { sizeof(sn_collectives), 0, 1, NULL, NULL, NULL, NULL }
+
+/* Makes model (built here if it is not yet) a replica trained
+ * data-parallel; a collective call on every process of the group.
+ * Process 0's weights, seed (it orders fit's shuffles), dropout pass
+ * counter and, when it has any (a resumed run), optimizer state are
+ * copied to every process (that process's sn_model_optimizer pointer then
+ * changes); processes whose models differ in their weight count all fail
+ * with SN_ERR_INVALID_ARG.  From then on sn_model_train_on_batch averages
+ * the gradient over the processes (weighted by their batch sizes) before
+ * the optimizer step, and a failure in one process's step fails the step
+ * on all; sn_model_fit (every process passes the whole data set and the
+ * same options; batch_size is per process) splits each epoch's batches
+ * and its validation over the processes, reports the combined loss and
+ * metrics on all of them, and prints and saves checkpoints only on
+ * process 0.  c is copied; NULL (or world 1) detaches.  Dropout masks
+ * differ per process (a stream derived from the rank), so a run is
+ * reproducible for a given number of processes. */
+SN_API sn_status sn_model_set_collectives(sn_model_t *model,
+                                          const sn_collectives *c);
 
 /* ------------------------------------------------------------------------ */
 /* Saving and loading                                                        */

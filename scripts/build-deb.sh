@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# scripts/build-deb.sh - builds the Debian packages libseqnet0 and
+# scripts/build-deb.sh - builds the Debian packages libseqnet1 and
 # libseqnet-dev from debian/ and checks them with lintian.
 #
 #   scripts/build-deb.sh [OUTDIR]        (default OUTDIR: build/deb)

@@ -23,7 +23,8 @@
 #
 #   --for=WHAT    lib (library only), check (default: library + tests),
 #                 demo or examples (also PLplot and the data download),
-#                 doc (doxygen only, for `make doc`)
+#                 doc (doxygen only, for `make doc`), mpi (Open MPI for
+#                 `make mpi`: libopenmpi-dev, openmpi-bin)
 #   --blas=NAME   openblas (default) or blis
 #   --dry-run     say what is missing and what would be installed; exit 1
 #                 if something is missing
@@ -52,8 +53,8 @@ for arg in "$@"; do
         *) echo "install-deps: unknown argument '$arg' (see --help)" >&2; exit 2 ;;
     esac
 done
-case $what in lib|check|demo|examples|doc) ;; *)
-    echo "install-deps: --for must be lib, check, demo, examples or doc" >&2; exit 2 ;;
+case $what in lib|check|demo|examples|doc|mpi) ;; *)
+    echo "install-deps: --for must be lib, check, demo, examples, doc or mpi" >&2; exit 2 ;;
 esac
 case $blas in openblas|blis) ;; *)
     echo "install-deps: --blas must be openblas or blis" >&2; exit 2 ;;
@@ -101,6 +102,11 @@ probe() {
     packages=''
     if [ "$what" = doc ]; then
         have doxygen || need "doxygen" doxygen
+        return
+    fi
+    if [ "$what" = mpi ]; then
+        pc_has ompi-c || need "Open MPI's headers (pkg-config ompi-c)" libopenmpi-dev
+        have mpirun || need "mpirun" openmpi-bin
         return
     fi
     if ! have "$cc"; then

@@ -113,6 +113,13 @@ bool sn_shape_equal(const sn_shape *a, const sn_shape *b);
 /* "(None, 20, 64)" into buf. */
 void sn_shape_format(const sn_shape *s, char *buf, size_t len);
 
+/* Public out-buffers of dimensions come with a capacity (dims_cap).  The
+ * check accepts dims == NULL only with dims_cap == 0 (a rank query) and
+ * records a message naming who otherwise; the copy writes the first
+ * min(rank, dims_cap) entries of src. */
+sn_status sn_dims_out_check(const int *dims, int dims_cap, const char *who);
+void sn_dims_out_copy(int *dims, int dims_cap, const int *src, int rank);
+
 /* ------------------------------------------------------------ fast math */
 
 /* In-place, vectorised, accurate to a few ulp (kernels/vecmath.h), at the

@@ -98,7 +98,7 @@ fi
 
 # (a) dynamic symbol table
 dyn=$(nm -D --defined-only "$so_real" | awk 'NF >= 3 { print $2, $3 }')
-# (The version nodes themselves are absolute symbols: "A SEQNET_0.1".)
+# (The version nodes themselves are absolute symbols: "A SEQNET_1.0".)
 bad=$(printf '%s\n' "$dyn" | awk '
     $2 ~ /^sn_/ { next }
     $1 == "A" && $2 ~ /^SEQNET_[0-9]+\.[0-9]+$/ { next }

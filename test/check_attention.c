@@ -109,10 +109,10 @@ START_TEST(test_values_vector_query)
     const void *inputs[2] = {q, k3};
     ck_assert_int_eq(sn_model_forward(m, 1, inputs, NULL, 0), SN_OK);
     int dims[SN_MAX_RANK + 1], rank;
-    const float *y = sn_model_output(m, 0, dims, &rank);
+    const float *y = sn_model_output(m, 0, dims, SN_MAX_RANK + 1, &rank);
     ck_assert_int_eq(rank, 2);
     ck_assert_int_eq(dims[1], 2);
-    const float *a = sn_model_output(m, 1, dims, &rank);
+    const float *a = sn_model_output(m, 1, dims, SN_MAX_RANK + 1, &rank);
     ck_assert_int_eq(rank, 2);
     ck_assert_int_eq(dims[1], 3);
     expect_context(y, a, s);
@@ -150,8 +150,8 @@ START_TEST(test_values_pooling)
     }
     const void *inputs[1] = {k3};
     ck_assert_int_eq(sn_model_forward(m, 1, inputs, NULL, 0), SN_OK);
-    expect_context(sn_model_output(m, 0, NULL, NULL),
-                   sn_model_output(m, 1, NULL, NULL), s);
+    expect_context(sn_model_output(m, 0, NULL, 0, NULL),
+                   sn_model_output(m, 1, NULL, 0, NULL), s);
     sn_model_free(m);
 }
 END_TEST
@@ -163,13 +163,13 @@ START_TEST(test_values_sequence_query)
     int in[2] = {sn_input(m, 2, 2), sn_input(m, 3, 2)};
     int y_id = apply(m, sn_attention(SN_SCORE_DOT, NULL), in, 2, NULL);
     int dims[SN_MAX_RANK];
-    ck_assert_int_eq(sn_model_tensor_shape(m, y_id, dims, NULL), 2);
+    ck_assert_int_eq(sn_model_tensor_shape(m, y_id, dims, SN_MAX_RANK, NULL), 2);
     ck_assert_int_eq(dims[0], 2);
     ck_assert_int_eq(dims[1], 2);
     const float q[4] = {1, 0, -1, 2};
     const void *inputs[2] = {q, k3};
     ck_assert_int_eq(sn_model_forward(m, 1, inputs, NULL, 0), SN_OK);
-    const float *y = sn_model_output(m, 0, NULL, NULL);
+    const float *y = sn_model_output(m, 0, NULL, 0, NULL);
     for (int i = 0; i < 2; i++) {
         double s[3];
         for (int j = 0; j < 3; j++)
@@ -210,8 +210,8 @@ START_TEST(test_mask_weights)
     tk_fill(qd, 9, 3, -2.0f, 2.0f);
     const void *inputs[2] = {qd, mask_tokens};
     ck_assert_int_eq(sn_model_forward(m, 3, inputs, NULL, 0), SN_OK);
-    const float *y = sn_model_output(m, 0, NULL, NULL);
-    const float *a = sn_model_output(m, 1, NULL, NULL);
+    const float *y = sn_model_output(m, 0, NULL, 0, NULL);
+    const float *a = sn_model_output(m, 1, NULL, 0, NULL);
     for (int b = 0; b < 3; b++) {
         double sum = 0.0;
         for (int j = 0; j < 4; j++) {
@@ -267,8 +267,8 @@ START_TEST(test_causal_prefix)
     tk_fill(k, n, 3, -1, 1);
     const void *inputs[3] = {q, v, k};
     ck_assert_int_eq(sn_model_forward(m, batch, inputs, NULL, 0), SN_OK);
-    memcpy(y0, sn_model_output(m, 0, NULL, NULL), sizeof y0);
-    memcpy(a0, sn_model_output(m, 1, NULL, NULL), sizeof a0);
+    memcpy(y0, sn_model_output(m, 0, NULL, 0, NULL), sizeof y0);
+    memcpy(a0, sn_model_output(m, 1, NULL, 0, NULL), sizeof a0);
     for (int b = 0; b < batch; b++)
         for (int i = 0; i < t; i++)
             for (int j = i + 1; j < t; j++)
@@ -284,7 +284,7 @@ START_TEST(test_causal_prefix)
                 q[at] *= -2.0f;
             }
         ck_assert_int_eq(sn_model_forward(m, batch, inputs, NULL, 0), SN_OK);
-        const float *y = sn_model_output(m, 0, NULL, NULL);
+        const float *y = sn_model_output(m, 0, NULL, 0, NULL);
         for (int b = 0; b < batch; b++)
             for (int i = 0; i < s; i++)
                 for (int c = 0; c < d; c++) {
@@ -421,14 +421,14 @@ static void dropout_run(uint64_t seed, float *y, float *a, float *dv,
     tk_fill(k, 36, 3, -1, 1);
     const void *inputs[3] = {q, v, k};
     ck_assert_int_eq(sn_model_forward(m, 2, inputs, NULL, 1), SN_OK);
-    memcpy(y, sn_model_output(m, 0, NULL, NULL), 4 * sizeof(float));
-    memcpy(a, sn_model_output(m, 1, NULL, NULL), 12 * sizeof(float));
+    memcpy(y, sn_model_output(m, 0, NULL, 0, NULL), 4 * sizeof(float));
+    memcpy(a, sn_model_output(m, 1, NULL, 0, NULL), 12 * sizeof(float));
     const float *grads[2] = {dy, NULL};
     ck_assert_int_eq(sn_model_backward(m, grads), SN_OK);
     memcpy(dv, sn_model_input_grad(m, 1), 24 * sizeof(float));
     /* inference: no dropout, weights sum to 1 */
     ck_assert_int_eq(sn_model_forward(m, 2, inputs, NULL, 0), SN_OK);
-    const float *ai = sn_model_output(m, 1, NULL, NULL);
+    const float *ai = sn_model_output(m, 1, NULL, 0, NULL);
     for (int b = 0; b < 2; b++) {
         double s = 0;
         for (int j = 0; j < 6; j++) {
@@ -479,7 +479,7 @@ START_TEST(test_layer_norm_values)
     ck_assert_int_eq(sn_model_build(m), SN_OK);
     ck_assert_int_eq(sn_model_num_weights(m), 2);
     const char *name;
-    sn_model_weight_info(m, 0, &name, NULL, NULL);
+    sn_model_weight_info(m, 0, &name, NULL, 0, NULL);
     ck_assert_str_eq(name, "layer_normalization/gamma");
     size_t n;
     const float *gm = tk_weight(m, "layer_normalization/gamma", &n);
@@ -490,7 +490,7 @@ START_TEST(test_layer_norm_values)
     const float x[8] = {1, 2, 3, 4, 5, 5, 5, 5};
     const void *in[1] = {x};
     ck_assert_int_eq(sn_model_forward(m, 1, in, NULL, 0), SN_OK);
-    const float *y = sn_model_output(m, 0, NULL, NULL);
+    const float *y = sn_model_output(m, 0, NULL, 0, NULL);
     /* row 0: mean 2.5, biased var 1.25, eps 1e-3 */
     double r = 1.0 / sqrt(1.25 + 1e-3);
     const double g[4] = {1, 2, 1, 2}, be[4] = {0, 0, 1, 1};

@@ -54,7 +54,7 @@ static int conv_1ch(int t, const float *taps, int k, sn_conv1d_opts o,
     const void *in[1] = {x};
     ck_assert_int_eq(sn_model_forward(m, 1, in, NULL, 0), SN_OK);
     int dims[SN_MAX_RANK + 1], rank;
-    const float *yy = sn_model_output(m, 0, dims, &rank);
+    const float *yy = sn_model_output(m, 0, dims, SN_MAX_RANK + 1, &rank);
     ck_assert_int_eq(rank, 3);
     ck_assert_int_eq(dims[2], 1);
     ck_assert_int_le(dims[1], max_y);
@@ -119,7 +119,7 @@ START_TEST(test_conv_kernel_layout)
     ck_assert_int_eq(sn_model_build(m), SN_OK);
     int dims[SN_MAX_RANK];
     int ki = sn_model_find_weight(m, "conv1d/kernel");
-    ck_assert_int_eq(sn_model_weight_info(m, ki, NULL, dims, NULL), 3);
+    ck_assert_int_eq(sn_model_weight_info(m, ki, NULL, dims, SN_MAX_RANK, NULL), 3);
     ck_assert_int_eq(dims[0], 2);
     ck_assert_int_eq(dims[1], 2);
     ck_assert_int_eq(dims[2], 2);
@@ -133,7 +133,7 @@ START_TEST(test_conv_kernel_layout)
     const float x[4] = {1, 2, 3, 4}; /* [T=2, C=2] */
     const void *in[1] = {x};
     ck_assert_int_eq(sn_model_forward(m, 1, in, NULL, 0), SN_OK);
-    const float *y = sn_model_output(m, 0, NULL, NULL);
+    const float *y = sn_model_output(m, 0, NULL, 0, NULL);
     /* y[f] = sum_{j,c} x[j,c] K[j,c,f] + b[f] */
     ck_assert_float_eq(y[0], 1 * 1 + 2 * 3 + 3 * 5 + 4 * 7 + 0.5f);
     ck_assert_float_eq(y[1], 1 * 2 + 2 * 4 + 3 * 6 + 4 * 8 - 1.0f);
@@ -151,10 +151,10 @@ START_TEST(test_conv_any_time)
     int p = sn_apply(m, sn_max_pooling1d(2, 0, SN_PAD_SAME), c);
     ck_assert_int_ge(p, 0);
     int dims[SN_MAX_RANK];
-    ck_assert_int_eq(sn_model_tensor_shape(m, c, dims, NULL), 2);
+    ck_assert_int_eq(sn_model_tensor_shape(m, c, dims, SN_MAX_RANK, NULL), 2);
     ck_assert_int_eq(dims[0], -1);
     ck_assert_int_eq(dims[1], 3);
-    ck_assert_int_eq(sn_model_tensor_shape(m, p, dims, NULL), 2);
+    ck_assert_int_eq(sn_model_tensor_shape(m, p, dims, SN_MAX_RANK, NULL), 2);
     ck_assert_int_eq(dims[0], -1);
     float in[2 * 9 * 2];
     tk_fill(in, 36, 4, -1.0f, 1.0f);
@@ -162,7 +162,7 @@ START_TEST(test_conv_any_time)
     int ts = 9; /* conv: (9-3)/2+1 = 4, pool same: ceil(4/2) = 2 */
     ck_assert_int_eq(sn_model_forward(m, 2, ins, &ts, 0), SN_OK);
     int od[SN_MAX_RANK + 1], rank;
-    ck_assert_ptr_nonnull(sn_model_output(m, 0, od, &rank));
+    ck_assert_ptr_nonnull(sn_model_output(m, 0, od, SN_MAX_RANK + 1, &rank));
     ck_assert_int_eq(rank, 3);
     ck_assert_int_eq(od[1], 2);
     ts = 2; /* too short for a valid kernel of 3 */
@@ -360,7 +360,7 @@ static int pool_run(pool_ctor make, int pool, int strides, sn_padding pad,
     const void *in[1] = {x};
     ck_assert_int_eq(sn_model_forward(m, 1, in, NULL, 0), SN_OK);
     int dims[SN_MAX_RANK + 1], rank;
-    const float *yy = sn_model_output(m, 0, dims, &rank);
+    const float *yy = sn_model_output(m, 0, dims, SN_MAX_RANK + 1, &rank);
     ck_assert_int_eq(dims[2], c);
     memcpy(y, yy, (size_t)dims[1] * c * sizeof(float));
     int t_out = dims[1];

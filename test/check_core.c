@@ -127,9 +127,18 @@ START_TEST(test_allocator_counts_and_restores)
     sn_model_free(m); /* freed through the allocator it was made with */
     ck_assert_int_eq(c.allocs, c.frees);
 
-    sn_allocator bad = { NULL, tk_count_free, NULL };
+    sn_allocator bad = { sizeof bad, NULL, tk_count_free, NULL };
     ck_assert_int_eq(sn_set_allocator(&bad), SN_ERR_INVALID_ARG);
     ck_assert(tk_contains(sn_last_error(), "sn_set_allocator"));
+
+    /* a struct whose size field is not this header's is refused, so a
+     * later field is never read from an older caller's memory */
+    sn_allocator unsized = tk_counting_allocator(&c);
+    unsized.size = 0;
+    ck_assert_int_eq(sn_set_allocator(&unsized), SN_ERR_INVALID_ARG);
+    ck_assert(tk_contains(sn_last_error(), "SN_ALLOCATOR_INIT"));
+    sn_allocator from_init = SN_ALLOCATOR_INIT;
+    ck_assert_uint_eq(from_init.size, sizeof(sn_allocator));
 }
 END_TEST
 
@@ -396,16 +405,26 @@ START_TEST(test_inputs_bad_args)
     ck_assert_int_eq(b, 1);
     int dims[SN_MAX_RANK];
     sn_dtype dt;
-    ck_assert_int_eq(sn_model_tensor_shape(m, a, dims, &dt), 2);
+    ck_assert_int_eq(sn_model_tensor_shape(m, a, dims, SN_MAX_RANK, &dt), 2);
     ck_assert_int_eq(dims[0], 7);
     ck_assert_int_eq(dims[1], 2);
     ck_assert_int_eq(dt, SN_FLOAT32);
-    ck_assert_int_eq(sn_model_tensor_shape(m, b, dims, &dt), 1);
+    ck_assert_int_eq(sn_model_tensor_shape(m, b, dims, SN_MAX_RANK, &dt), 1);
     ck_assert_int_eq(dims[0], -1);
     ck_assert_int_eq(dt, SN_INT32);
-    ck_assert_int_eq(sn_model_tensor_shape(m, 2, dims, NULL),
+    ck_assert_int_eq(sn_model_tensor_shape(m, 2, dims, SN_MAX_RANK, NULL),
                      SN_ERR_NOT_FOUND);
-    ck_assert_int_eq(sn_model_tensor_shape(m, 0, NULL, NULL),
+    /* capacity: the rank always comes back, at most dims_cap entries are
+     * written, and NULL with 0 asks for the rank alone */
+    ck_assert_int_eq(sn_model_tensor_shape(m, 0, NULL, 0, NULL), 2);
+    int one[2] = { 99, 99 };
+    ck_assert_int_eq(sn_model_tensor_shape(m, a, one, 1, NULL), 2);
+    ck_assert_int_eq(one[0], 7);
+    ck_assert_int_eq(one[1], 99);
+    ck_assert_int_eq(sn_model_tensor_shape(m, 0, NULL, 3, NULL),
+                     SN_ERR_INVALID_ARG);
+    ck_assert(tk_contains(sn_last_error(), "dims_cap"));
+    ck_assert_int_eq(sn_model_tensor_shape(m, 0, dims, -1, NULL),
                      SN_ERR_INVALID_ARG);
     ck_assert_int_eq(sn_model_input_id(m, 1), 1);
     ck_assert_int_eq(sn_model_input_id(m, 2), SN_ERR_NOT_FOUND);
@@ -491,16 +510,22 @@ START_TEST(test_keras_names_weights_and_counts)
     ck_assert_int_eq(sn_model_num_weights(m), 4);
     const char *name;
     int dims[SN_MAX_RANK], trainable;
-    ck_assert_int_eq(sn_model_weight_info(m, 0, &name, dims, &trainable), 2);
+    ck_assert_int_eq(sn_model_weight_info(m, 0, &name, dims, SN_MAX_RANK, &trainable), 2);
     ck_assert_str_eq(name, "dense/kernel");
     ck_assert_int_eq(dims[0], 4);
     ck_assert_int_eq(dims[1], 3);
     ck_assert_int_eq(trainable, 1);
-    ck_assert_int_eq(sn_model_weight_info(m, 3, &name, dims, NULL), 1);
+    ck_assert_int_eq(sn_model_weight_info(m, 3, &name, dims, SN_MAX_RANK, NULL), 1);
     ck_assert_str_eq(name, "dense_1/bias");
     ck_assert_int_eq(dims[0], 2);
-    ck_assert_int_eq(sn_model_weight_info(m, 4, NULL, NULL, NULL),
+    ck_assert_int_eq(sn_model_weight_info(m, 4, NULL, NULL, 0, NULL),
                      SN_ERR_NOT_FOUND);
+    int first[2] = { 0, -5 };
+    ck_assert_int_eq(sn_model_weight_info(m, 0, NULL, first, 1, NULL), 2);
+    ck_assert_int_eq(first[0], 4);
+    ck_assert_int_eq(first[1], -5);
+    ck_assert_int_eq(sn_model_weight_info(m, 0, NULL, NULL, 2, NULL),
+                     SN_ERR_INVALID_ARG);
     ck_assert_int_eq(sn_model_find_weight(m, "dense_1/kernel"), 2);
     ck_assert_int_eq(sn_model_find_weight(m, "dense_2/kernel"),
                      SN_ERR_NOT_FOUND);
@@ -651,7 +676,7 @@ START_TEST(test_run_errors)
     float *outs[1] = { y };
     float g[4] = { 0 };
     const float *grads[1] = { g };
-    ck_assert_ptr_null(sn_model_output(m, 0, NULL, NULL));
+    ck_assert_ptr_null(sn_model_output(m, 0, NULL, 0, NULL));
     ck_assert(tk_contains(sn_last_error(), "sn_model_forward"));
     ck_assert_int_eq(sn_model_backward(m, grads), SN_ERR_STATE);
     ck_assert_ptr_null(sn_model_input_grad(m, 0));
@@ -672,7 +697,7 @@ START_TEST(test_run_errors)
     ck_assert_int_eq(sn_model_backward(m, NULL), SN_ERR_INVALID_ARG);
     g[1] = NAN;
     ck_assert_int_eq(sn_model_backward(m, grads), SN_ERR_NUMERIC);
-    ck_assert_ptr_null(sn_model_output(m, 1, NULL, NULL));
+    ck_assert_ptr_null(sn_model_output(m, 1, NULL, 0, NULL));
     ck_assert_ptr_null(sn_model_input_grad(m, 3));
     ck_assert_int_eq(sn_model_zero_grad(NULL), SN_ERR_INVALID_ARG);
     sn_model_free(m);
@@ -686,9 +711,17 @@ START_TEST(test_forward_output_shape_and_predict_agree)
     const void *in[1] = { x };
     ck_assert_int_eq(sn_model_forward(m, 3, in, NULL, 0), SN_OK);
     int dims[SN_MAX_RANK + 1], rank;
-    const float *y = sn_model_output(m, 0, dims, &rank);
+    const float *y = sn_model_output(m, 0, dims, SN_MAX_RANK + 1, &rank);
     ck_assert_ptr_nonnull(y);
     ck_assert_int_eq(rank, 2);
+    /* a one-int buffer gets the batch only; the rank is still the full one */
+    int batch_only[2] = { 0, 77 }, rank1 = 0;
+    ck_assert_ptr_eq(sn_model_output(m, 0, batch_only, 1, &rank1), y);
+    ck_assert_int_eq(batch_only[0], 3);
+    ck_assert_int_eq(batch_only[1], 77);
+    ck_assert_int_eq(rank1, 2);
+    ck_assert_ptr_null(sn_model_output(m, 0, NULL, 2, &rank1));
+    ck_assert(tk_contains(sn_last_error(), "dims_cap"));
     ck_assert_int_eq(dims[0], 3);
     ck_assert_int_eq(dims[1], 2);
     float p[6];
@@ -720,7 +753,7 @@ START_TEST(test_variable_length_input)
     int y = sn_apply(m, sn_global_average_pooling1d(), x);
     ck_assert_int_ge(y, 0);
     int dims[SN_MAX_RANK];
-    ck_assert_int_eq(sn_model_tensor_shape(m, x, dims, NULL), 2);
+    ck_assert_int_eq(sn_model_tensor_shape(m, x, dims, SN_MAX_RANK, NULL), 2);
     ck_assert_int_eq(dims[0], -1);
     float data[2 * 5 * 2];
     for (int i = 0; i < 20; i++)
@@ -731,7 +764,7 @@ START_TEST(test_variable_length_input)
     int t3 = 3, t5 = 5;
     ck_assert_int_eq(sn_model_forward(m, 2, in, &t3, 0), SN_OK);
     int full[SN_MAX_RANK + 1], rank;
-    ck_assert_ptr_nonnull(sn_model_output(m, 0, full, &rank));
+    ck_assert_ptr_nonnull(sn_model_output(m, 0, full, SN_MAX_RANK + 1, &rank));
     ck_assert_int_eq(full[1], 3);
     ck_assert_int_eq(sn_model_forward(m, 2, in, &t5, 0), SN_OK);
     float out[6];
@@ -816,16 +849,16 @@ START_TEST(test_seed_makes_dropout_deterministic)
     sn_model_t *a = dropout_model(7), *b = dropout_model(7);
     float first[64];
     ck_assert_int_eq(sn_model_forward(a, 1, in, NULL, 1), SN_OK);
-    memcpy(first, sn_model_output(a, 0, NULL, NULL), sizeof first);
+    memcpy(first, sn_model_output(a, 0, NULL, 0, NULL), sizeof first);
     ck_assert_int_eq(sn_model_forward(b, 1, in, NULL, 1), SN_OK);
-    ck_assert_mem_eq(first, sn_model_output(b, 0, NULL, NULL), sizeof first);
+    ck_assert_mem_eq(first, sn_model_output(b, 0, NULL, 0, NULL), sizeof first);
     /* the next training step draws a new mask */
     ck_assert_int_eq(sn_model_forward(a, 1, in, NULL, 1), SN_OK);
-    ck_assert(memcmp(first, sn_model_output(a, 0, NULL, NULL),
+    ck_assert(memcmp(first, sn_model_output(a, 0, NULL, 0, NULL),
                      sizeof first) != 0);
     /* inference is the identity */
     ck_assert_int_eq(sn_model_forward(a, 1, in, NULL, 0), SN_OK);
-    ck_assert_mem_eq(ones, sn_model_output(a, 0, NULL, NULL), sizeof ones);
+    ck_assert_mem_eq(ones, sn_model_output(a, 0, NULL, 0, NULL), sizeof ones);
     sn_model_free(a);
     sn_model_free(b);
 }
@@ -869,7 +902,7 @@ START_TEST(test_concurrent_predict)
         ck_assert_int_eq(pthread_join(threads[t], NULL), 0);
     const void *in[1] = { x };
     ck_assert_int_eq(sn_model_forward(m, 64, in, NULL, 0), SN_OK);
-    const float *ref = sn_model_output(m, 0, NULL, NULL);
+    const float *ref = sn_model_output(m, 0, NULL, 0, NULL);
     for (int t = 0; t < 4; t++) {
         ck_assert_int_eq(jobs[t].st, SN_OK);
         ck_assert_mem_eq(jobs[t].out, ref, sizeof jobs[t].out);

@@ -78,7 +78,7 @@ static sn_status dense_build(void *state, sn_custom_build_t *b,
 /* rows = batch * time, cols = input features */
 static void dense_dims(const sn_custom_call_t *c, int *rows, int *cols)
 {
-    sn_tensor_shape s;
+    sn_tensor_shape s = SN_TENSOR_SHAPE_INIT;
     int rank = sn_custom_input_shape(c, 0, &s);
     *rows = sn_custom_batch(c) * (rank == 2 ? s.dims[0] : 1);
     *cols = s.dims[rank - 1];
@@ -216,7 +216,7 @@ typedef struct pool_dims {
 
 static pool_dims pool_sizes(const void *state, const sn_custom_call_t *c)
 {
-    sn_tensor_shape s;
+    sn_tensor_shape s = SN_TENSOR_SHAPE_INIT;
     sn_custom_input_shape(c, 0, &s);
     pool_dims p = { sn_custom_batch(c), s.dims[0], s.dims[1],
                     ((const my_dense *)state)->units };
@@ -367,7 +367,7 @@ static double weighted_loss(sn_model_t *m, int batch, const void *x,
 {
     const void *in[1] = { x };
     ck_assert_int_eq(sn_model_forward(m, batch, in, ts, 1), SN_OK);
-    const float *y = sn_model_output(m, 0, NULL, NULL);
+    const float *y = sn_model_output(m, 0, NULL, 0, NULL);
     size_t n = tk_output_count(m, 0);
     double l = 0;
     for (size_t i = 0; i < n; i++)
@@ -423,7 +423,7 @@ static void check_gradients(sn_model_t *m, int batch, void *x, size_t nx,
             val[i] = keep;
             double fd = (lp - lm) / (2 * eps);
             const char *name;
-            sn_model_weight_info(m, w, &name, NULL, NULL);
+            sn_model_weight_info(m, w, &name, NULL, 0, NULL);
             ck_assert_msg(fabs(fd - grad[i]) <= tol * fabs(fd) + 3e-4,
                           "%s[%zu]: analytic %g, numeric %g", name, i,
                           grad[i], fd);
@@ -457,8 +457,8 @@ static void compare_models(sn_model_t *a, sn_model_t *b, int batch,
     size_t ny = tk_output_count(a, 0);
     ck_assert_uint_eq(ny, tk_output_count(b, 0));
     /* b is checked against a: the tolerances scale with a's values. */
-    tk_expect_close(sn_model_output(b, 0, NULL, NULL),
-                    sn_model_output(a, 0, NULL, NULL), ny, 1e-5, "output");
+    tk_expect_close(sn_model_output(b, 0, NULL, 0, NULL),
+                    sn_model_output(a, 0, NULL, 0, NULL), ny, 1e-5, "output");
     float r[512];
     ck_assert_uint_le(ny, 512);
     fill(r, ny, 7);
@@ -500,7 +500,7 @@ START_TEST(test_dense_gradients)
     ck_assert_int_eq(sn_model_num_weights(m), 2);
     const char *name;
     int dims[SN_MAX_RANK];
-    ck_assert_int_eq(sn_model_weight_info(m, 0, &name, dims, NULL), 2);
+    ck_assert_int_eq(sn_model_weight_info(m, 0, &name, dims, SN_MAX_RANK, NULL), 2);
     ck_assert_str_eq(name, "my_dense/kernel");
     ck_assert_int_eq(dims[0], F);
     ck_assert_int_eq(dims[1], U);
@@ -547,7 +547,7 @@ START_TEST(test_pool_gradients)
     int x = sn_input(m, SN_ANY_TIME, D); /* infer sees -1, then 5 */
     ck_assert_int_ge(sn_apply(m, my_pool_layer(U), x), 0);
     int dims[SN_MAX_RANK];
-    ck_assert_int_eq(sn_model_tensor_shape(m, 1, dims, NULL), 1);
+    ck_assert_int_eq(sn_model_tensor_shape(m, 1, dims, SN_MAX_RANK, NULL), 1);
     ck_assert_int_eq(dims[0], D);
     float xs[B * TT * D];
     fill(xs, B * TT * D, 17);
@@ -591,7 +591,7 @@ START_TEST(test_pool_mask)
     sn_model_t *m = masked_pool_model(my_pool_layer(5), 4);
     const void *in[1] = { masked_ids };
     ck_assert_int_eq(sn_model_forward(m, 3, in, NULL, 0), SN_OK);
-    const float *y = sn_model_output(m, 0, NULL, NULL);
+    const float *y = sn_model_output(m, 0, NULL, 0, NULL);
     for (int i = 0; i < 4; i++)
         ck_assert_float_eq(y[2 * 4 + i], 0.0f);
     /* row 1 equals the unpadded 3-step sequence */
@@ -606,7 +606,7 @@ START_TEST(test_pool_mask)
     ck_assert_int_eq(sn_model_build(m3), SN_OK);
     for (int w = 0; w < sn_model_num_weights(m); w++) {
         const char *name;
-        sn_model_weight_info(m, w, &name, NULL, NULL);
+        sn_model_weight_info(m, w, &name, NULL, 0, NULL);
         copy_weight(m, name, m3, name);
     }
     float y3[4];
@@ -1090,7 +1090,7 @@ static int noise_infer(const void *state, const sn_tensor_shape *in,
 static sn_status noise_forward(const void *state, sn_custom_call_t *c)
 {
     (void)state;
-    sn_tensor_shape s;
+    sn_tensor_shape s = SN_TENSOR_SHAPE_INIT;
     sn_custom_output_shape(c, 0, &s);
     int batch = sn_custom_batch(c), t = s.dims[0];
     size_t n = (size_t)batch * t * s.dims[1];
@@ -1115,7 +1115,7 @@ static sn_status noise_backward(const void *state, sn_custom_call_t *c)
     (void)state;
     ck_assert(sn_custom_uniform(c) == -1.0); /* forward only */
     ck_assert_ptr_null(sn_custom_output_mask(c, 0));
-    sn_tensor_shape s;
+    sn_tensor_shape s = SN_TENSOR_SHAPE_INIT;
     sn_custom_output_shape(c, 0, &s);
     size_t n = (size_t)sn_custom_batch(c) * s.dims[0] * s.dims[1];
     const float *dy = sn_custom_output_grad(c, 0);
@@ -1124,6 +1124,76 @@ static sn_status noise_backward(const void *state, sn_custom_call_t *c)
         dx[i] += dy[i];
     return SN_OK;
 }
+
+/* ------------------------------------------------- shape size fields */
+
+/* infer that clobbers out[0].size (a whole-struct write from a
+ * hand-made shape without the size), and a forward that asks for a shape
+ * into an unsized struct: both refused with a message, never a write
+ * past the caller's struct. */
+static int unsized_infer(const void *state, const sn_tensor_shape *in,
+                         int n_in, sn_tensor_shape *out, int max_out)
+{
+    (void)state;
+    (void)n_in;
+    (void)max_out;
+    ck_assert_uint_eq(in[0].size, sizeof(sn_tensor_shape));
+    ck_assert_uint_eq(out[0].size, sizeof(sn_tensor_shape));
+    sn_tensor_shape hand_made = { 0, in[0].dtype, in[0].rank, { 0 } };
+    for (int d = 0; d < in[0].rank; d++)
+        hand_made.dims[d] = in[0].dims[d];
+    out[0] = hand_made;
+    return 1;
+}
+
+static int unsized_query_result;
+
+static sn_status unsized_query_forward(const void *state, sn_custom_call_t *c)
+{
+    (void)state;
+    sn_tensor_shape no_size;
+    memset(&no_size, 0, sizeof no_size);
+    unsized_query_result = sn_custom_input_shape(c, 0, &no_size);
+    sn_tensor_shape sized = SN_TENSOR_SHAPE_INIT;
+    int rank = sn_custom_output_shape(c, 0, &sized);
+    size_t n = (size_t)sn_custom_batch(c);
+    for (int d = 0; d < rank; d++)
+        n *= (size_t)sized.dims[d];
+    memcpy(sn_custom_output(c, 0), sn_custom_input(c, 0), n * sizeof(float));
+    return SN_OK;
+}
+
+START_TEST(test_tensor_shape_size_fields)
+{
+    sn_custom_layer_ops o;
+    memset(&o, 0, sizeof o);
+    o.size = sizeof o;
+    o.type = "test.Unsized";
+    o.min_inputs = o.max_inputs = 1;
+    o.infer = unsized_infer;
+    o.forward = unsized_query_forward;
+    sn_model_t *m = sn_model_new(NULL);
+    int x = sn_input(m, SN_NO_TIME, 3);
+    ck_assert_int_eq(sn_apply(m, sn_custom_layer(&o, NULL), x),
+                     SN_ERR_INVALID_ARG);
+    ck_assert(tk_contains(sn_last_error(), "size"));
+    sn_model_free(m);
+
+    o.infer = noise_infer;
+    m = sn_model_new(NULL);
+    x = sn_input(m, SN_NO_TIME, 3);
+    ck_assert_int_ge(sn_apply(m, sn_custom_layer(&o, NULL), x), 0);
+    ck_assert_int_eq(sn_model_build(m), SN_OK);
+    float in[3] = { 1, 2, 3 }, out[3] = { 0 };
+    const void *ins[1] = { in };
+    float *outs[1] = { out };
+    unsized_query_result = 0;
+    ck_assert_int_eq(sn_model_predict(m, 1, ins, NULL, outs), SN_OK);
+    ck_assert_int_eq(unsized_query_result, SN_ERR_INVALID_ARG);
+    ck_assert_float_eq(out[2], 3.0f);
+    sn_model_free(m);
+}
+END_TEST
 
 START_TEST(test_uniform_and_output_mask)
 {
@@ -1147,12 +1217,12 @@ START_TEST(test_uniform_and_output_mask)
     ck_assert_float_eq(y[1], 3.0f);
     /* training: noise in [0, 1), different in each pass */
     ck_assert_int_eq(sn_model_forward(m, 1, in, NULL, 1), SN_OK);
-    memcpy(y, sn_model_output(m, 0, NULL, NULL), sizeof y);
+    memcpy(y, sn_model_output(m, 0, NULL, 0, NULL), sizeof y);
     ck_assert(y[0] >= 2.0f && y[0] < 3.0f && y[1] >= 3.0f && y[1] < 4.0f);
     const float *g[1] = { y };
     ck_assert_int_eq(sn_model_backward(m, g), SN_OK);
     ck_assert_int_eq(sn_model_forward(m, 1, in, NULL, 1), SN_OK);
-    memcpy(y2, sn_model_output(m, 0, NULL, NULL), sizeof y2);
+    memcpy(y2, sn_model_output(m, 0, NULL, 0, NULL), sizeof y2);
     ck_assert(y2[0] != y[0] || y2[1] != y[1]);
     sn_model_free(m);
 }
@@ -1259,6 +1329,7 @@ static Suite *custom_suite(void)
     tcase_add_test(tc, test_callback_failures);
     tcase_add_test(tc, test_frozen_layer);
     tcase_add_test(tc, test_uniform_and_output_mask);
+    tcase_add_test(tc, test_tensor_shape_size_fields);
     tcase_add_test(tc, test_out_of_memory);
     suite_add_tcase(s, tc);
     return s;

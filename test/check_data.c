@@ -238,7 +238,7 @@ static void emb_model_new(emb_model *e, int input_dim, int output_dim)
 static int emb_trainable(const emb_model *e)
 {
     int trainable = -1;
-    ck_assert_int_eq(sn_model_weight_info(e->m, e->w, NULL, NULL,
+    ck_assert_int_eq(sn_model_weight_info(e->m, e->w, NULL, NULL, 0,
                                           &trainable), 2);
     return trainable;
 }

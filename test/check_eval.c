@@ -333,7 +333,7 @@ static void no_free(void *user, void *ptr)
 
 START_TEST(test_curves_out_of_memory)
 {
-    const sn_allocator none = { no_alloc, no_free, NULL };
+    const sn_allocator none = { sizeof none, no_alloc, no_free, NULL };
     double auc = -1.0;
     ck_assert_int_eq(sn_set_allocator(&none), SN_OK);
     sn_status st = sn_roc_auc(sk_scores, sk_labels, 4, &auc);

@@ -132,7 +132,7 @@ START_TEST(test_dense_forward_values)
     const void *in[1] = {x};
     ck_assert_int_eq(sn_model_forward(m, 2, in, NULL, 0), SN_OK);
     int dims[SN_MAX_RANK + 1], rank;
-    const float *y = sn_model_output(m, 0, dims, &rank);
+    const float *y = sn_model_output(m, 0, dims, SN_MAX_RANK + 1, &rank);
     ck_assert_int_eq(rank, 2);
     ck_assert_int_eq(dims[0], 2);
     ck_assert_int_eq(dims[1], 2);
@@ -160,7 +160,7 @@ START_TEST(test_dense_relu_sigmoid_values)
         const float x[4] = {1.0f, 2.25f, 4.0f, -2.0f}; /* z = -3.5, 8 */
         const void *in[1] = {x};
         ck_assert_int_eq(sn_model_forward(m, 2, in, NULL, 0), SN_OK);
-        const float *y = sn_model_output(m, 0, NULL, NULL);
+        const float *y = sn_model_output(m, 0, NULL, 0, NULL);
         if (acts[a] == SN_RELU) {
             ck_assert_float_eq(y[0], 0.0f);
             ck_assert_float_eq_tol(y[1], 8.0f, 1e-6f);
@@ -187,7 +187,7 @@ START_TEST(test_softmax_rows_sum_to_one)
     tk_fill(x, sizeof x / sizeof *x, 2, -2.0f, 2.0f);
     const void *in[1] = {x};
     ck_assert_int_eq(sn_model_forward(m, batch, in, NULL, 0), SN_OK);
-    const float *y = sn_model_output(m, 0, NULL, NULL);
+    const float *y = sn_model_output(m, 0, NULL, 0, NULL);
     for (int r = 0; r < batch * t; r++) {
         double sum = 0.0;
         for (int u = 0; u < units; u++) {
@@ -234,7 +234,7 @@ START_TEST(test_activation_layer_values)
                                   sn_input(m, SN_NO_TIME, 4)), 0);
         const void *in[1] = {x};
         ck_assert_int_eq(sn_model_forward(m, 1, in, NULL, 0), SN_OK);
-        const float *y = sn_model_output(m, 0, NULL, NULL);
+        const float *y = sn_model_output(m, 0, NULL, 0, NULL);
         for (int i = 0; i < 4; i++) {
             float expect;
             switch (acts[a]) {
@@ -291,7 +291,7 @@ START_TEST(test_embedding_forward_gathers_rows)
     const void *in[1] = {ids};
     ck_assert_int_eq(sn_model_forward(m, 1, in, NULL, 0), SN_OK);
     int dims[SN_MAX_RANK + 1], rank;
-    const float *y = sn_model_output(m, 0, dims, &rank);
+    const float *y = sn_model_output(m, 0, dims, SN_MAX_RANK + 1, &rank);
     ck_assert_int_eq(rank, 3);
     ck_assert_int_eq(dims[1], 3);
     ck_assert_int_eq(dims[2], 2);
@@ -406,7 +406,7 @@ START_TEST(test_avg_pool_masked_values)
     const void *in[1] = {ids};
     ck_assert_int_eq(sn_model_forward(m, 3, in, NULL, 0), SN_OK);
     int dims[SN_MAX_RANK + 1], rank;
-    const float *y = sn_model_output(m, 0, dims, &rank);
+    const float *y = sn_model_output(m, 0, dims, SN_MAX_RANK + 1, &rank);
     ck_assert_int_eq(rank, 2);
     ck_assert_int_eq(dims[1], 2);
     ck_assert_float_eq_tol(y[0], 2.0f, 1e-6f);  /* (1 + 3) / 2   */
@@ -426,7 +426,7 @@ START_TEST(test_max_pool_masked_values)
     int32_t ids[12] = {1, 0, 2, 0, 3, 0, 0, 0, 0, 0, 0, 0};
     const void *in[1] = {ids};
     ck_assert_int_eq(sn_model_forward(m, 3, in, NULL, 0), SN_OK);
-    const float *y = sn_model_output(m, 0, NULL, NULL);
+    const float *y = sn_model_output(m, 0, NULL, 0, NULL);
     ck_assert_float_eq(y[0], 3.0f);
     ck_assert_float_eq(y[1], 4.0f);
     ck_assert_float_eq(y[2], -5.0f); /* only one real row: negatives win */
@@ -448,7 +448,7 @@ START_TEST(test_pool_unmasked_values)
         ck_assert_int_ge(sn_apply(m, p, sn_input(m, 3, 2)), 0);
         const void *in[1] = {x};
         ck_assert_int_eq(sn_model_forward(m, 1, in, NULL, 0), SN_OK);
-        const float *y = sn_model_output(m, 0, NULL, NULL);
+        const float *y = sn_model_output(m, 0, NULL, 0, NULL);
         ck_assert_float_eq_tol(y[0], kind ? 4.0f : 1.0f, 1e-6f);
         ck_assert_float_eq_tol(y[1], kind ? 8.0f : 3.0f, 1e-6f);
         sn_model_free(m);
@@ -566,7 +566,7 @@ START_TEST(test_add_grad_and_values)
     tk_fill(c, 12, 3, -1, 1);
     const void *in[3] = {a, b, c};
     ck_assert_int_eq(sn_model_forward(m, batch, in, NULL, 0), SN_OK);
-    const float *y = sn_model_output(m, 0, NULL, NULL);
+    const float *y = sn_model_output(m, 0, NULL, 0, NULL);
     for (int i = 0; i < 12; i++)
         ck_assert_float_eq_tol(y[i], a[i] + b[i] + c[i], 1e-6f);
     tk_grad_case g = {m, batch, 3, {a, b, c}, {12, 12, 12}, {1, 1, 1},
@@ -588,7 +588,7 @@ static void concat_case(int axis)
     int out;
     ck_assert_int_eq(sn_apply_n(m, sn_concatenate(axis), ins, 2, &out, 1), 1);
     int dims[SN_MAX_RANK];
-    ck_assert_int_eq(sn_model_tensor_shape(m, out, dims, NULL), 2);
+    ck_assert_int_eq(sn_model_tensor_shape(m, out, dims, SN_MAX_RANK, NULL), 2);
     ck_assert_int_eq(dims[0], time_axis ? t0 + t1 : t0);
     ck_assert_int_eq(dims[1], time_axis ? f0 : f0 + f1);
     ck_assert_int_eq(sn_model_build(m), SN_OK);
@@ -598,7 +598,7 @@ static void concat_case(int axis)
     tk_fill(b, n1, 5, -1, 1);
     const void *in[2] = {a, b};
     ck_assert_int_eq(sn_model_forward(m, batch, in, NULL, 0), SN_OK);
-    const float *y = sn_model_output(m, 0, NULL, NULL);
+    const float *y = sn_model_output(m, 0, NULL, 0, NULL);
     /* Hand layout check. */
     for (int s = 0; s < batch; s++) {
         if (time_axis) {
@@ -662,7 +662,7 @@ START_TEST(test_concat_time_mask)
     float x[2] = {3.0f, 6.0f};
     const void *in[2] = {ids, x};
     ck_assert_int_eq(sn_model_forward(m, 1, in, NULL, 0), SN_OK);
-    const float *y = sn_model_output(m, 0, NULL, NULL);
+    const float *y = sn_model_output(m, 0, NULL, 0, NULL);
     ck_assert_float_eq_tol(y[0], (1.0f + 2.0f + 3.0f + 6.0f) / 4.0f, 1e-5f);
     sn_model_free(m);
 }
@@ -689,7 +689,7 @@ START_TEST(test_add_mask_and)
     int32_t a[3] = {1, 0, 2}, b[3] = {1, 2, 0};
     const void *in[2] = {a, b};
     ck_assert_int_eq(sn_model_forward(m, 1, in, NULL, 0), SN_OK);
-    const float *y = sn_model_output(m, 0, NULL, NULL);
+    const float *y = sn_model_output(m, 0, NULL, 0, NULL);
     ck_assert_float_eq_tol(y[0], 2.0f, 1e-5f); /* only step 0: 1 + 1 */
     sn_model_free(m);
 }
@@ -708,7 +708,7 @@ START_TEST(test_dropout_training)
     tk_fill(w, n, 4, -1, 1);
     const void *in[1] = {x};
     ck_assert_int_eq(sn_model_forward(m, batch, in, NULL, 1), SN_OK);
-    const float *y = sn_model_output(m, 0, NULL, NULL);
+    const float *y = sn_model_output(m, 0, NULL, 0, NULL);
     const float *gr[1] = {w};
     ck_assert_int_eq(sn_model_backward(m, gr), SN_OK);
     const float *dx = sn_model_input_grad(m, 0);
@@ -737,9 +737,9 @@ START_TEST(test_dropout_training)
         sn_apply(other, sn_dropout(rate), sn_input(other, t, f)), 0);
     ck_assert_int_eq(sn_model_forward(same, batch, in, NULL, 1), SN_OK);
     ck_assert_int_eq(sn_model_forward(other, batch, in, NULL, 1), SN_OK);
-    ck_assert_mem_eq(sn_model_output(same, 0, NULL, NULL), first,
+    ck_assert_mem_eq(sn_model_output(same, 0, NULL, 0, NULL), first,
                      sizeof first);
-    ck_assert_int_ne(memcmp(sn_model_output(other, 0, NULL, NULL), first,
+    ck_assert_int_ne(memcmp(sn_model_output(other, 0, NULL, 0, NULL), first,
                             sizeof first), 0);
     sn_model_free(same);
     sn_model_free(other);
@@ -756,7 +756,7 @@ START_TEST(test_dropout_inference_identity)
     tk_fill(w, 12, 6, -1, 1);
     const void *in[1] = {x};
     ck_assert_int_eq(sn_model_forward(m, 2, in, NULL, 0), SN_OK);
-    ck_assert_mem_eq(sn_model_output(m, 0, NULL, NULL), x, sizeof x);
+    ck_assert_mem_eq(sn_model_output(m, 0, NULL, 0, NULL), x, sizeof x);
     const float *gr[1] = {w};
     ck_assert_int_eq(sn_model_backward(m, gr), SN_OK);
     ck_assert_mem_eq(sn_model_input_grad(m, 0), w, sizeof w);

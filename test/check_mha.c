@@ -316,7 +316,7 @@ START_TEST(test_weight_shapes)
     for (int i = 0; i < 8; i++) {
         const char *name;
         int dims[SN_MAX_RANK];
-        ck_assert_int_eq(sn_model_weight_info(m, i, &name, dims, NULL),
+        ck_assert_int_eq(sn_model_weight_info(m, i, &name, dims, SN_MAX_RANK, NULL),
                          want[i].rank);
         ck_assert_str_eq(name, want[i].name);
         for (int r = 0; r < want[i].rank; r++)
@@ -330,7 +330,7 @@ START_TEST(test_weight_shapes)
         mx = fmaxf(mx, fabsf(k[i]));
     ck_assert(mx <= lim && mx > 0.5f * lim);
     int dims[SN_MAX_RANK];
-    ck_assert_int_eq(sn_model_tensor_shape(m, out[0], dims, NULL), 2);
+    ck_assert_int_eq(sn_model_tensor_shape(m, out[0], dims, SN_MAX_RANK, NULL), 2);
     ck_assert_int_eq(dims[0], 3);
     ck_assert_int_eq(dims[1], 4);
     sn_model_free(m);
@@ -348,7 +348,7 @@ START_TEST(test_scores_shape_and_rows)
     int n_in;
     sn_model_t *m = build_cfg(&c, 4, &n_in);
     int dims[SN_MAX_RANK];
-    ck_assert_int_eq(sn_model_tensor_shape(m, sn_model_output_id(m, 1), dims,
+    ck_assert_int_eq(sn_model_tensor_shape(m, sn_model_output_id(m, 1), dims, SN_MAX_RANK,
                                            NULL), 3);
     ck_assert_int_eq(dims[0], 2);
     ck_assert_int_eq(dims[1], 2);
@@ -360,7 +360,7 @@ START_TEST(test_scores_shape_and_rows)
     const void *in[2] = {xq, xv};
     ck_assert_int_eq(sn_model_forward(m, batch, in, NULL, 0), SN_OK);
     int full[SN_MAX_RANK + 1], rank;
-    const float *p = sn_model_output(m, 1, full, &rank);
+    const float *p = sn_model_output(m, 1, full, SN_MAX_RANK + 1, &rank);
     ck_assert_ptr_nonnull(p);
     ck_assert_int_eq(rank, 4);
     ck_assert_int_eq(full[0], batch);
@@ -744,10 +744,10 @@ START_TEST(test_dropout)
 
     /* Training: y = P * keep / (1 - rate), the same for the same seed. */
     ck_assert_int_eq(sn_model_forward(m, DB, in, NULL, 1), SN_OK);
-    memcpy(y, sn_model_output(m, 0, NULL, NULL), sizeof y);
+    memcpy(y, sn_model_output(m, 0, NULL, 0, NULL), sizeof y);
     ck_assert_int_eq(sn_model_forward(m2, DB, in, NULL, 1), SN_OK);
-    ck_assert(memcmp(y, sn_model_output(m2, 0, NULL, NULL), sizeof y) == 0);
-    ck_assert(memcmp(p, sn_model_output(m, 1, NULL, NULL), sizeof p) == 0);
+    ck_assert(memcmp(y, sn_model_output(m2, 0, NULL, 0, NULL), sizeof y) == 0);
+    ck_assert(memcmp(p, sn_model_output(m, 1, NULL, 0, NULL), sizeof p) == 0);
     int dropped = 0, kept = 0;
     for (int e = 0; e < DB * 4; e++) {
         if (y[e] == 0.0f) {
@@ -808,7 +808,7 @@ START_TEST(test_dropout)
 
     /* A second training forward draws fresh masks. */
     ck_assert_int_eq(sn_model_forward(m, DB, in, NULL, 1), SN_OK);
-    ck_assert(memcmp(y, sn_model_output(m, 0, NULL, NULL), sizeof y) != 0);
+    ck_assert(memcmp(y, sn_model_output(m, 0, NULL, 0, NULL), sizeof y) != 0);
     sn_model_free(m);
     sn_model_free(m2);
 }

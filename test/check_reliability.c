@@ -712,14 +712,14 @@ START_TEST(test_output_of_unbuilt_model)
     ck_assert_int_ge(sn_input(m, SN_NO_TIME, IN), 0);
     ck_assert_int_eq(sn_model_add(m, sn_dense(2, SN_LINEAR, NULL)), SN_OK);
     int dims[4], rank = 0;
-    ck_assert_ptr_null(sn_model_output(m, 0, dims, &rank));
+    ck_assert_ptr_null(sn_model_output(m, 0, dims, SN_MAX_RANK + 1, &rank));
     tk_expect_error_mentions("not built");
     ck_assert_int_eq(sn_model_build(m), SN_OK);
-    ck_assert_ptr_null(sn_model_output(m, 0, dims, &rank));
+    ck_assert_ptr_null(sn_model_output(m, 0, dims, SN_MAX_RANK + 1, &rank));
     tk_expect_error_mentions("sn_model_forward");
     sn_model_free(m);
     sn_model_t *empty = tk_new_model(2);
-    ck_assert_ptr_null(sn_model_output(empty, 0, NULL, NULL));
+    ck_assert_ptr_null(sn_model_output(empty, 0, NULL, 0, NULL));
     sn_model_free(empty);
 }
 END_TEST

@@ -408,7 +408,7 @@ static void sub_prefix(sn_model_t *m, const char *lname, const char *dir,
     int nw = sn_model_num_weights(m);
     for (int i = 0; i < nw; i++) {
         const char *name = NULL;
-        sn_model_weight_info(m, i, &name, NULL, NULL);
+        sn_model_weight_info(m, i, &name, NULL, 0, NULL);
         if (!name || strncmp(name, lname, ll) != 0 || name[ll] != '/')
             continue;
         if (strncmp(name + ll + 1, dir, dl) != 0 ||
@@ -738,7 +738,7 @@ START_TEST(test_lstm_forget_bias_init)
         ck_assert_int_eq(sn_model_build(m), SN_OK);
         int dims[SN_MAX_RANK];
         int rank = sn_model_weight_info(m, sn_model_find_weight(m, "gru/bias"),
-                                        NULL, dims, NULL);
+                                        NULL, dims, SN_MAX_RANK, NULL);
         if (ra) {
             ck_assert_int_eq(rank, 2);
             ck_assert_int_eq(dims[0], 2);
@@ -951,7 +951,7 @@ static void backward_once(sn_model_t *m, int B, const float *x, int training,
     ck_assert_msg(st == SN_OK, "forward: %s", sn_last_error());
     ck_assert_uint_eq(tk_output_count(m, 0), ny);
     if (y_out)
-        memcpy(y_out, sn_model_output(m, 0, NULL, NULL), ny * sizeof(float));
+        memcpy(y_out, sn_model_output(m, 0, NULL, 0, NULL), ny * sizeof(float));
     const float *gr[1] = {w};
     st = sn_model_backward(m, gr);
     ck_assert_msg(st == SN_OK, "backward: %s", sn_last_error());
@@ -1070,19 +1070,19 @@ START_TEST(test_dropout_reproducible)
         const void *in[1] = {x};
         float *y1 = xmalloc(ny * sizeof *y1), *y0 = xmalloc(ny * sizeof *y0);
         ck_assert_int_eq(sn_model_forward(a.m, B, in, NULL, 1), SN_OK);
-        memcpy(y1, sn_model_output(a.m, 0, NULL, NULL), ny * sizeof *y1);
+        memcpy(y1, sn_model_output(a.m, 0, NULL, 0, NULL), ny * sizeof *y1);
         ck_assert_int_eq(sn_model_forward(b.m, B, in, NULL, 1), SN_OK);
-        ck_assert_msg(memcmp(y1, sn_model_output(b.m, 0, NULL, NULL),
+        ck_assert_msg(memcmp(y1, sn_model_output(b.m, 0, NULL, 0, NULL),
                              ny * sizeof *y1) == 0,
                       "%s dropout=%d: same seed, different training output",
                       cell_names[cell], which);
         ck_assert_int_eq(sn_model_forward(a.m, B, in, NULL, 0), SN_OK);
-        memcpy(y0, sn_model_output(a.m, 0, NULL, NULL), ny * sizeof *y0);
+        memcpy(y0, sn_model_output(a.m, 0, NULL, 0, NULL), ny * sizeof *y0);
         ck_assert_msg(memcmp(y1, y0, ny * sizeof *y1) != 0,
                       "%s dropout=%d: training output equals inference",
                       cell_names[cell], which);
         ck_assert_int_eq(sn_model_forward(a.m, B, in, NULL, 1), SN_OK);
-        ck_assert_msg(memcmp(y1, sn_model_output(a.m, 0, NULL, NULL),
+        ck_assert_msg(memcmp(y1, sn_model_output(a.m, 0, NULL, 0, NULL),
                              ny * sizeof *y1) != 0,
                       "%s dropout=%d: second training forward reused masks",
                       cell_names[cell], which);
@@ -1180,7 +1180,7 @@ START_TEST(test_dropout_input_mask)
                     x2[(b * T + t) * E + e] += 5.0f;
     const void *in2[1] = {x2};
     ck_assert_int_eq(sn_model_forward(b2.m, B, in2, NULL, 1), SN_OK);
-    ck_assert_msg(memcmp(ytr, sn_model_output(b2.m, 0, NULL, NULL),
+    ck_assert_msg(memcmp(ytr, sn_model_output(b2.m, 0, NULL, 0, NULL),
                          ny * sizeof(float)) == 0,
                   "%s: output depends on a dropped input feature",
                   cell_names[cell]);
@@ -1216,8 +1216,8 @@ START_TEST(test_padded_equals_unpadded)
     ck_assert_int_eq(sn_model_num_weights(u.m), nw);
     for (int i = 0; i < nw; i++) {
         const char *n1 = NULL, *n2 = NULL;
-        sn_model_weight_info(p.m, i, &n1, NULL, NULL);
-        sn_model_weight_info(u.m, i, &n2, NULL, NULL);
+        sn_model_weight_info(p.m, i, &n1, NULL, 0, NULL);
+        sn_model_weight_info(u.m, i, &n2, NULL, 0, NULL);
         ck_assert_str_eq(n1, n2);
         size_t c1, c2;
         const float *a = sn_model_weight_data(p.m, i, &c1);
@@ -1356,11 +1356,11 @@ START_TEST(test_layout_roundtrip)
     /* Keras weight info. */
     const char *wn = NULL;
     int dims[SN_MAX_RANK];
-    ck_assert_int_eq(sn_rnn_weight_info(l, SN_LAYOUT_KERAS, 0, &wn, dims), 2);
+    ck_assert_int_eq(sn_rnn_weight_info(l, SN_LAYOUT_KERAS, 0, &wn, dims, SN_MAX_RANK), 2);
     ck_assert_str_eq(wn, "kernel");
     ck_assert_int_eq(dims[0], in);
     ck_assert_int_eq(dims[1], GU);
-    ck_assert_int_eq(sn_rnn_weight_info(l, SN_LAYOUT_KERAS, 2, &wn, dims),
+    ck_assert_int_eq(sn_rnn_weight_info(l, SN_LAYOUT_KERAS, 2, &wn, dims, SN_MAX_RANK),
                      cell == C_GRU ? 2 : 1);
     ck_assert_str_eq(wn, "bias");
 
@@ -1385,7 +1385,7 @@ START_TEST(test_layout_roundtrip)
     const int td0[4] = {GU, GU, GU, GU}, td1[4] = {in, u, 0, 0};
     for (int i = 0; i < 4; i++) {
         ck_assert_int_eq(sn_rnn_weight_info(l, SN_LAYOUT_PYTORCH, i, &wn,
-                                            dims), tr[i]);
+                                            dims, SN_MAX_RANK), tr[i]);
         ck_assert_str_eq(wn, tn[i]);
         ck_assert_int_eq(dims[0], td0[i]);
         if (tr[i] == 2)
@@ -1498,7 +1498,7 @@ START_TEST(test_layout_bidirectional)
             const char *n = NULL;
             int dims[SN_MAX_RANK];
             ck_assert_int_ge(sn_rnn_weight_info(l, SN_LAYOUT_KERAS, i, &n,
-                                                dims), 1);
+                                                dims, SN_MAX_RANK), 1);
             ck_assert_ptr_nonnull(n);
             ck_assert_msg(strncmp(n, "forward_", 8) == 0 ||
                           strncmp(n, "backward_", 9) == 0,
@@ -1519,7 +1519,7 @@ START_TEST(test_layout_bidirectional)
         for (int i = 0; i < 8; i++) {
             const char *n = NULL;
             ck_assert_int_ge(sn_rnn_weight_info(l, SN_LAYOUT_PYTORCH, i, &n,
-                                                NULL), 1);
+                                                NULL, 0), 1);
             seen_rev += ends_with(n, "_reverse");
         }
         ck_assert_int_eq(seen_rev, 4);
@@ -1590,10 +1590,10 @@ START_TEST(test_layout_errors)
     expect_error(sn_rnn_get_weight(l, SN_LAYOUT_KERAS, "kernel", NULL, 36),
                  "NULL out");
     sn_clear_error();
-    expect_error(sn_rnn_weight_info(l, SN_LAYOUT_KERAS, 3, NULL, NULL),
+    expect_error(sn_rnn_weight_info(l, SN_LAYOUT_KERAS, 3, NULL, NULL, 0),
                  "weight_info index 3");
     sn_clear_error();
-    expect_error(sn_rnn_weight_info(l, SN_LAYOUT_PYTORCH, -1, NULL, NULL),
+    expect_error(sn_rnn_weight_info(l, SN_LAYOUT_PYTORCH, -1, NULL, NULL, 0),
                  "weight_info index -1");
     sn_clear_error();
     expect_error(sn_rnn_num_weights(NULL, SN_LAYOUT_KERAS),
@@ -1695,7 +1695,7 @@ START_TEST(test_stateful_halves)
     ck_assert_int_eq(sn_model_forward(m2, B, in, &th, 0), SN_OK);
     in[0] = xb;
     ck_assert_int_eq(sn_model_forward(m2, B, in, &th, 0), SN_OK);
-    tk_expect_close(sn_model_output(m2, 0, NULL, NULL), yfull, (size_t)B * u,
+    tk_expect_close(sn_model_output(m2, 0, NULL, 0, NULL), yfull, (size_t)B * u,
                     1e-5, "forward halves vs whole");
     sn_model_free(m2);
     sn_model_free(m);
@@ -1765,8 +1765,8 @@ START_TEST(test_stateful_bidirectional)
     const void *in0[1] = { xs[0] };
     ck_assert_int_eq(sn_model_forward(bm, SB, in0, NULL, 0), SN_OK);
     ck_assert_int_eq(sn_model_forward(rm, SB, in0, NULL, 0), SN_OK);
-    tk_expect_close(sn_model_output(bm, 1, NULL, NULL),
-                    sn_model_output(rm, 1, NULL, NULL), SB * SU, 1e-6,
+    tk_expect_close(sn_model_output(bm, 1, NULL, 0, NULL),
+                    sn_model_output(rm, 1, NULL, 0, NULL), SB * SU, 1e-6,
                     "forward pass, backward direction");
     /* a reset gives the fresh result again; a batch change is refused */
     ck_assert_int_eq(sn_layer_reset_states(bl), SN_OK);
@@ -1887,18 +1887,24 @@ START_TEST(test_gate_activations)
     ck_assert_int_eq(sn_model_predict(bm.m, B, in, NULL, yo), SN_OK);
     sn_clear_error();
     expect_error((int)sn_rnn_gate_activations(bm.l, out, sizeof out /
-                                              sizeof *out, dims),
+                                              sizeof *out, dims, 3),
                  "gates before forward");
     ck_assert_int_eq(sn_model_forward(bm.m, B, in, NULL, 0), SN_OK);
     long n = sn_rnn_gate_activations(bm.l, out, sizeof out / sizeof *out,
-                                     dims);
+                                     dims, 3);
     ck_assert_msg(n == (long)B * T * GU, "gates: %ld (%s)", n,
                   sn_last_error());
     ck_assert_int_eq(dims[0], B);
     ck_assert_int_eq(dims[1], T);
     ck_assert_int_eq(dims[2], GU);
     sn_clear_error();
-    ck_assert_int_eq(sn_rnn_gate_activations(bm.l, out, (size_t)n - 1, dims),
+    ck_assert_int_eq(sn_rnn_gate_activations(bm.l, out, (size_t)n - 1, dims, 3),
+                     SN_ERR_INVALID_ARG);
+    int two[3] = { 0, 0, -9 };
+    ck_assert_int_eq(sn_rnn_gate_activations(bm.l, out, (size_t)n, two, 2), n);
+    ck_assert_int_eq(two[1], T);
+    ck_assert_int_eq(two[2], -9);
+    ck_assert_int_eq(sn_rnn_gate_activations(bm.l, out, (size_t)n, NULL, 3),
                      SN_ERR_INVALID_ARG);
     double ref[2 * 4 * 8], ry[2 * 4 * 2];
     double *ro[1] = {ry};
@@ -2193,7 +2199,7 @@ START_TEST(test_training_step_skips_input_grads)
     /* explicit pass at the initial weights */
     ck_assert_int_eq(sn_model_forward(m, TB, in, NULL, 1), SN_OK);
     double loss;
-    ck_assert_int_eq(sn_loss_compute(&lo, TB, 1, sn_model_output(m, 0, NULL,
+    ck_assert_int_eq(sn_loss_compute(&lo, TB, 1, sn_model_output(m, 0, NULL, 0,
                                      NULL), ys, NULL, &loss, dy), SN_OK);
     ck_assert_int_eq(sn_model_zero_grad(m), SN_OK);
     ck_assert_int_eq(sn_model_backward(m, gr), SN_OK);
@@ -2246,7 +2252,7 @@ START_TEST(test_introspection_misc)
     expect_error(sn_rnn_step_grad_norms(dense, SN_STEP_GRAD_HIDDEN, buf, 64),
                  "norms of Dense");
     sn_clear_error();
-    expect_error((int)sn_rnn_gate_activations(dense, buf, 64, NULL),
+    expect_error((int)sn_rnn_gate_activations(dense, buf, 64, NULL, 0),
                  "gates of Dense");
     sn_clear_error();
     expect_error(sn_rnn_step_grad_norms(NULL, SN_STEP_GRAD_HIDDEN, buf, 64),

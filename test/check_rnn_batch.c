@@ -59,7 +59,7 @@ static void make_ids(int32_t *ids)
 static size_t out_count(sn_model_t *m, int batch)
 {
     int dims[SN_MAX_RANK + 1], rank;
-    ck_assert_ptr_nonnull(sn_model_output(m, 0, dims, &rank));
+    ck_assert_ptr_nonnull(sn_model_output(m, 0, dims, SN_MAX_RANK + 1, &rank));
     ck_assert_int_eq(dims[0], batch);
     size_t n = 1;
     for (int i = 0; i < rank; i++)
@@ -99,7 +99,7 @@ static void check_rows_match_batch(kind k, int units, int return_sequences)
     ck_assert_int_eq(sn_model_forward(m, B, in, NULL, 0), SN_OK);
     size_t n = out_count(m, B), per = n / B;
     float *y = malloc(n * sizeof *y), *w = malloc(n * sizeof *w);
-    memcpy(y, sn_model_output(m, 0, NULL, NULL), n * sizeof *y);
+    memcpy(y, sn_model_output(m, 0, NULL, 0, NULL), n * sizeof *y);
     for (size_t i = 0; i < n; i++)
         w[i] = sinf(0.37f * (float)i);
     const float *g[1] = { w };
@@ -111,7 +111,7 @@ static void check_rows_match_batch(kind k, int units, int return_sequences)
     for (int b = 0; b < B; b++) {
         const void *one[1] = { ids + b * T };
         ck_assert_int_eq(sn_model_forward(m, 1, one, NULL, 0), SN_OK);
-        const float *yb = sn_model_output(m, 0, NULL, NULL);
+        const float *yb = sn_model_output(m, 0, NULL, 0, NULL);
         for (size_t i = 0; i < per; i++)
             ck_assert_msg(fabsf(yb[i] - y[b * per + i]) < 1e-5f,
                           "kind %d row %d element %zu: %g alone, %g in batch",
@@ -163,7 +163,7 @@ START_TEST(test_batch_predict_matches_forward)
      * the fused inference step ([x_t | h].[K; R] in one product), which
      * sums in another order than forward's x.K + b, then + h.R: equal up
      * to float rounding, and bit-identical from one predict to the next. */
-    const float *ref = sn_model_output(m, 0, NULL, NULL);
+    const float *ref = sn_model_output(m, 0, NULL, 0, NULL);
     float *first = malloc(n * sizeof *first);
     for (int rep = 0; rep < 2; rep++) {
         ck_assert_int_eq(sn_model_predict(m, B, in, NULL, outs), SN_OK);
@@ -206,7 +206,7 @@ START_TEST(test_predict_matches_forward_wide)
     const void *in[1] = { x };
     ck_assert_int_eq(sn_model_forward(m, B, in, NULL, 0), SN_OK);
     size_t n = out_count(m, B);
-    const float *ref = sn_model_output(m, 0, NULL, NULL);
+    const float *ref = sn_model_output(m, 0, NULL, 0, NULL);
     float *p = malloc(n * sizeof *p);
     float *outs[1] = { p };
     ck_assert_int_eq(sn_model_predict(m, B, in, NULL, outs), SN_OK);

@@ -698,7 +698,7 @@ START_TEST(test_attention_keys_mask)
         const void *inputs[3] = { qd, both ? (const void *)ktok : vd,
                                   both ? (const void *)vtok : ktok };
         ck_assert_int_eq(sn_model_forward(m, 3, inputs, NULL, 0), SN_OK);
-        const float *a = sn_model_output(m, 1, NULL, NULL);
+        const float *a = sn_model_output(m, 1, NULL, 0, NULL);
         ck_assert_ptr_nonnull(a);
         for (int b = 0; b < 3; b++) {
             double sum = 0;

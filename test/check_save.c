@@ -82,7 +82,7 @@ static void predict(sn_model_t *m, float out[BATCH * N_OUT])
 static void forward_train(sn_model_t *m, float out[BATCH * N_OUT])
 {
     ck_assert_int_eq(sn_model_forward(m, BATCH, inputs, NULL, 1), SN_OK);
-    const float *y = sn_model_output(m, 0, NULL, NULL);
+    const float *y = sn_model_output(m, 0, NULL, 0, NULL);
     ck_assert_ptr_nonnull(y);
     memcpy(out, y, BATCH * N_OUT * sizeof *out);
 }
@@ -102,8 +102,8 @@ static void assert_same_model(sn_model_t *a, sn_model_t *b)
     for (int i = 0; i < sn_model_num_weights(a); i++) {
         const char *na, *nb;
         int da[4], db[4], ta, tb;
-        int ra = sn_model_weight_info(a, i, &na, da, &ta);
-        int rb = sn_model_weight_info(b, i, &nb, db, &tb);
+        int ra = sn_model_weight_info(a, i, &na, da, SN_MAX_RANK, &ta);
+        int rb = sn_model_weight_info(b, i, &nb, db, SN_MAX_RANK, &tb);
         ck_assert_int_eq(ra, rb);
         ck_assert_str_eq(na, nb);
         ck_assert_int_eq(ta, tb);
@@ -220,7 +220,7 @@ START_TEST(test_buffer_round_trip_is_exact)
     /* the frozen layer is frozen again (assert_same_model compared all) */
     int t = -1;
     ck_assert_int_ge(sn_model_weight_info(back, sn_model_find_weight(back,
-                     "dense_1/kernel"), NULL, NULL, &t), 0);
+                     "dense_1/kernel"), NULL, NULL, 0, &t), 0);
     ck_assert_int_eq(t, 0);
     /* the dropout streams continue identically after the load */
     float ya[BATCH * N_OUT], yb[BATCH * N_OUT];
@@ -254,7 +254,7 @@ START_TEST(test_save_builds_an_unbuilt_model)
     sn_model_t *back = NULL;
     ck_assert_int_eq(sn_model_load_buffer(data, len, &back), SN_OK);
     int dims[3];
-    ck_assert_int_eq(sn_model_tensor_shape(back, 0, dims, NULL), 2);
+    ck_assert_int_eq(sn_model_tensor_shape(back, 0, dims, SN_MAX_RANK, NULL), 2);
     ck_assert_int_eq(dims[0], -1);
     ck_assert_int_eq(dims[1], 3);
     sn_free(data);

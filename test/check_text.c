@@ -704,7 +704,7 @@ static bool cycle(void)
 START_TEST(test_out_of_memory_everywhere)
 {
     failing f = { -1, 0 };
-    sn_allocator a = { fail_alloc, fail_free, &f };
+    sn_allocator a = { sizeof a, fail_alloc, fail_free, &f };
     ck_assert_int_eq(sn_set_allocator(&a), SN_OK);
     ck_assert(cycle());
     long total = f.calls;

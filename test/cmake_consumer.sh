@@ -2,7 +2,7 @@
 # test/cmake_consumer.sh - installs libseqnet into a staging DESTDIR and
 # builds a CMake project outside the tree the way a host application would:
 #
-#     find_package(seqnet 0.1 CONFIG REQUIRED)
+#     find_package(seqnet 1.0 CONFIG REQUIRED)
 #     target_link_libraries(app PRIVATE seqnet::seqnet)
 #
 # (and seqnet::seqnet_static for a second program), then runs both and
@@ -104,7 +104,7 @@ fi
 cat >"$tmp/app/CMakeLists.txt" <<CML
 cmake_minimum_required(VERSION 3.13)
 project(seqnet_consumer LANGUAGES $langs)
-find_package(seqnet 0.1 CONFIG REQUIRED)
+find_package(seqnet 1.0 CONFIG REQUIRED)
 message(STATUS "seqnet \${seqnet_VERSION} (BLAS \${seqnet_BLAS}) from \${seqnet_DIR}")
 add_executable(app app.c)
 target_link_libraries(app PRIVATE seqnet::seqnet)
@@ -124,7 +124,7 @@ if cmake -S "$tmp/app" -B "$tmp/build" -DCMAKE_PREFIX_PATH="$stage$prefix" \
     pass "cmake configure: $(grep -o 'seqnet 0[^ ]* (BLAS [a-z]*)' "$tmp/cmake.log" | head -1)"
 else
     cat "$tmp/cmake.log"
-    fail "cmake configure (find_package(seqnet 0.1 CONFIG REQUIRED))"
+    fail "cmake configure (find_package(seqnet 1.0 CONFIG REQUIRED))"
     finish
 fi
 if grep -q "from $stage$libdir/cmake/seqnet" "$tmp/cmake.log"; then
@@ -164,7 +164,7 @@ fi
 
 # A request the package must refuse: the next MAJOR.
 major=$(sed -n -E 's/^#define SN_VERSION_MAJOR ([0-9]+).*/\1/p' include/seqnet.h)
-sed -i "s/find_package(seqnet 0.1 CONFIG REQUIRED)/find_package(seqnet $((major + 1)).0 CONFIG REQUIRED)/" \
+sed -i "s/find_package(seqnet 1.0 CONFIG REQUIRED)/find_package(seqnet $((major + 1)).0 CONFIG REQUIRED)/" \
     "$tmp/app/CMakeLists.txt"
 if cmake -S "$tmp/app" -B "$tmp/build2" -DCMAKE_PREFIX_PATH="$stage$prefix" \
         >"$tmp/cmake2.log" 2>&1; then

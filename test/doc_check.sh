@@ -2,7 +2,7 @@
 # test/doc_check.sh - keeps README.md and docs/ true to the header:
 #
 #   (a) every sn_* / SN_* name in README.md, docs/*.md and docs/tutorials/*.md
-#       is declared in include/seqnet.h, unless it is an environment or make
+#       is declared in include/seqnet.h (or seqnet_mpi.h), unless it is an environment or make
 #       variable (named in the Makefile, scripts/, .ci/run or test/*.sh, or
 #       read with getenv in src/, test/ or examples/) or
 #       the text says it is internal ("internal" or a src/ path on that
@@ -34,7 +34,8 @@ docs=(README.md docs/*.md docs/tutorials/*.md)
 ident='\b(sn|SN)_[A-Za-z0-9_]*[A-Za-z0-9]\b'
 
 # (a) names
-grep -ohE "$ident" "$header" | sort -u >"$tmp/declared"
+# seqnet_mpi.h: libseqnet-mpi's names (docs/DISTRIBUTED.md)
+grep -ohE "$ident" "$header" include/seqnet_mpi.h | sort -u >"$tmp/declared"
 { cat Makefile scripts/* .ci/run test/*.sh 2>/dev/null | grep -ohE "$ident"
   grep -rohE 'getenv\("(sn|SN)_[A-Za-z0-9_]*"\)' src test examples | grep -oE "$ident"
 } | sort -u >"$tmp/variables"

@@ -32,7 +32,10 @@ fit:     core kernels model train io
 data:    core kernels model text
 eval:    core
 series:  core
+mpi:
 '
+# (mpi/ is libseqnet-mpi, a library of its own on the public API only: it
+# may include no folder of src/.)
 # Files allowed at the top of src/ (shared by every folder).
 TOP_FILES='internal.h libseqnet.map'
 

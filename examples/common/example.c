@@ -569,7 +569,7 @@ void ex_copy_weights(sn_model_t *dst, sn_model_t *src,
     for (int i = 0; i < sn_model_num_weights(dst); i++) {
         const char *name;
         size_t nd, ns;
-        ex_check(sn_model_weight_info(dst, i, &name, NULL, NULL),
+        ex_check(sn_model_weight_info(dst, i, &name, NULL, 0, NULL),
                  "sn_model_weight_info");
         int j = sn_model_find_weight(src, src_name ? src_name(name) : name);
         ex_check(j, name);

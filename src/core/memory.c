@@ -32,6 +32,11 @@ SN_API sn_status sn_set_allocator(const sn_allocator *allocator)
         thread_allocator_set = false;
         return SN_OK;
     }
+    if (allocator->size != sizeof *allocator)
+        return sn_fail(SN_ERR_INVALID_ARG, "sn_set_allocator: "
+                       "allocator->size is %zu, expected %zu (start from "
+                       "SN_ALLOCATOR_INIT)", allocator->size,
+                       sizeof *allocator);
     if (allocator->alloc == NULL || allocator->free == NULL)
         return sn_fail(SN_ERR_INVALID_ARG,
                        "sn_set_allocator: alloc and free must both be set");
@@ -46,6 +51,7 @@ sn_mem sn_mem_current(void)
     if (thread_allocator_set) {
         mem.a = thread_allocator;
     } else {
+        mem.a.size = sizeof mem.a;
         mem.a.alloc = default_alloc;
         mem.a.free = default_free;
         mem.a.user = NULL;

@@ -49,3 +49,18 @@ void sn_shape_format(const sn_shape *s, char *buf, size_t len)
     if (used < len)
         snprintf(buf + used, len - used, ")");
 }
+
+sn_status sn_dims_out_check(const int *dims, int dims_cap, const char *who)
+{
+    if (dims_cap < 0 || (dims == NULL && dims_cap != 0))
+        return sn_fail(SN_ERR_INVALID_ARG, "%s: dims is %s with dims_cap %d "
+                       "(pass a buffer of dims_cap ints, or NULL and 0)",
+                       who, dims == NULL ? "NULL" : "set", dims_cap);
+    return SN_OK;
+}
+
+void sn_dims_out_copy(int *dims, int dims_cap, const int *src, int rank)
+{
+    for (int i = 0; i < rank && i < dims_cap; i++)
+        dims[i] = src[i];
+}

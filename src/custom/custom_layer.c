@@ -176,6 +176,7 @@ static void snake_case(const char *type, char *out)
 static void to_public(const sn_shape *in, sn_tensor_shape *out)
 {
     memset(out, 0, sizeof *out);
+    out->size = sizeof *out;
     out->dtype = in->dtype;
     out->rank = in->rank;
     for (int d = 0; d < in->rank && d < SN_MAX_RANK; d++)
@@ -194,6 +195,10 @@ static void to_internal(const sn_tensor_shape *in, sn_shape *out)
 static sn_status check_out_shape(const sn_layer *l,
                                  const sn_tensor_shape *s, int k)
 {
+    if (s->size != sizeof *s)
+        return sn_fail(SN_ERR_INVALID_ARG, "layer '%s' (%s): infer changed "
+                       "out[%d].size (it tells the layout; leave it)",
+                       sn_layer_label(l), l->ops->type, k);
     bool ok = s->dtype == SN_FLOAT32 && s->rank >= 1 &&
               s->rank <= SN_MAX_RANK;
     for (int d = 0; ok && d < s->rank; d++)
@@ -217,6 +222,8 @@ static int custom_infer(sn_layer *l, const sn_shape *in, int n_in,
     for (int i = 0; i < n_in && i < MAX_IO; i++)
         to_public(&in[i], &pin[i]);
     memset(pout, 0, sizeof pout);
+    for (int k = 0; k < max_out; k++)
+        pout[k].size = sizeof pout[k];
     sn_clear_error();
     int n = p->user.infer(p->state, pin, n_in, pout, max_out);
     if (n < 0)
@@ -496,11 +503,26 @@ SN_API int sn_custom_num_outputs(const sn_custom_call_t *c)
     return c != NULL ? c->call->n_out : 0;
 }
 
+/* A shape the caller passes to be filled must say its layout: a later
+ * library must not write past a struct from an older header. */
+static sn_status check_shape_size(const sn_tensor_shape *shape,
+                                  const char *who)
+{
+    if (shape->size == sizeof *shape)
+        return SN_OK;
+    return sn_fail(SN_ERR_INVALID_ARG, "%s: shape->size is %zu, expected "
+                   "%zu (start from SN_TENSOR_SHAPE_INIT)", who, shape->size,
+                   sizeof *shape);
+}
+
 SN_API int sn_custom_input_shape(const sn_custom_call_t *c, int i,
                                  sn_tensor_shape *shape)
 {
     if (!in_ok(c, i) || shape == NULL)
         return bad_index("sn_custom_input_shape", "input", i);
+    sn_status st = check_shape_size(shape, "sn_custom_input_shape");
+    if (st != SN_OK)
+        return st;
     to_public(&c->call->in[i]->shape, shape);
     return shape->rank;
 }
@@ -510,6 +532,9 @@ SN_API int sn_custom_output_shape(const sn_custom_call_t *c, int k,
 {
     if (!out_ok(c, k) || shape == NULL)
         return bad_index("sn_custom_output_shape", "output", k);
+    sn_status st = check_shape_size(shape, "sn_custom_output_shape");
+    if (st != SN_OK)
+        return st;
     to_public(&c->call->out[k]->shape, shape);
     return shape->rank;
 }

@@ -369,7 +369,7 @@ static sn_status embedding_table(sn_model_t *model, sn_layer_t *layer,
         return st;
     int dims[SN_MAX_RANK];
     *index = layer->first_weight;
-    int rank = sn_model_weight_info(model, *index, NULL, dims, NULL);
+    int rank = sn_model_weight_info(model, *index, NULL, dims, SN_MAX_RANK, NULL);
     if (rank != 2)
         return rank < 0 ? rank : sn_fail(SN_ERR_STATE, WHO ": unexpected "
                                          "embedding weight rank %d", rank);

@@ -298,26 +298,38 @@ static sn_status gather(fit_state *s, int start, int b)
 static sn_status train_epoch(fit_state *s, int epoch, double *logs,
                              bool *stop)
 {
-    int steps = (s->n_train + s->o.batch_size - 1) / s->o.batch_size;
+    sn_model *m = s->m;
+    int steps = sn_fit_steps(m, s->n_train, s->o.batch_size);
     sn_progress bar;
     sn_progress_begin_epoch(&bar, s->o.progress, epoch, s->o.epochs, steps);
     order_epoch(s, epoch);
     double sums[MAX_LOGS] = { 0 }, batch_logs[MAX_LOGS];
     int seen = 0;
+    /* data-parallel: a failure after this step's collective waits for the
+     * next one, so that every process stops at the same call */
+    sn_status pending = SN_OK;
     for (int step = 0; step < steps && !*stop; step++) {
-        int start = step * s->o.batch_size;
-        int b = s->n_train - start < s->o.batch_size ? s->n_train - start
-                                                     : s->o.batch_size;
-        sn_status st = gather(s, start, b);
-        if (st == SN_OK)
-            st = sn_model_train_on_batch(s->m, b, (const void *const *)s->in_buf,
+        int start, b;
+        sn_fit_shard(m, s->n_train, s->o.batch_size, step, &start, &b);
+        sn_status st = pending;
+        if (st == SN_OK && b > 0)
+            st = gather(s, start, b);
+        if (st == SN_OK && b > 0)
+            st = sn_model_train_on_batch(m, b, (const void *const *)s->in_buf,
                                          s->train->timesteps,
                                          (const float *const *)s->tg_buf,
                                          s->weighted ? s->sw_buf : NULL,
                                          &batch_logs[0]);
-        if (st == SN_OK)
-            st = sn_compute_metrics(s->m, b, (const float *const *)s->tg_buf,
+        else if (sn_collectives_on(m))
+            st = sn_collectives_empty_step(m, st);
+        if (st == SN_OK && b > 0) {
+            st = sn_compute_metrics(m, b, (const float *const *)s->tg_buf,
                                     &batch_logs[1]);
+            if (st != SN_OK && sn_collectives_on(m)) {
+                pending = st;
+                continue;
+            }
+        }
         if (st != SN_OK) {
             if (bar.out != NULL && bar.tty)
                 fputc('\n', bar.out);
@@ -326,17 +338,26 @@ static sn_status train_epoch(fit_state *s, int epoch, double *logs,
         seen += b;
         for (int i = 0; i < s->n_logs; i++) {
             sums[i] += batch_logs[i] * b;
-            logs[i] = sums[i] / seen;
+            logs[i] = seen > 0 ? sums[i] / seen : 0.0;
         }
         sn_progress_update(&bar, step + 1, s->keys, logs, s->n_logs);
-        if (s->o.on_batch_end != NULL &&
-            s->o.on_batch_end(s->o.user, epoch, step, logs, s->n_logs))
-            *stop = true;
+        if (s->o.on_batch_end != NULL)
+            *stop = sn_fit_agree_stop(m, s->o.on_batch_end(s->o.user, epoch,
+                                                           step, logs,
+                                                           s->n_logs) != 0,
+                                      &st);
+        if (st != SN_OK)
+            return st;
     }
+    sn_status st = sn_fit_reduce_logs(m, sums, s->n_logs, &seen, pending);
+    if (st != SN_OK)
+        return st;
+    for (int i = 0; i < s->n_logs; i++)
+        logs[i] = sums[i] / seen;
     double *val_logs = logs + s->n_logs;
     if (s->val != NULL) {
-        sn_status st = sn_evaluate_range(s->m, s->val, s->val_first, s->n_val,
-                                         s->o.batch_size, val_logs);
+        st = sn_fit_evaluate(m, s->val, s->val_first, s->n_val,
+                             s->o.batch_size, val_logs);
         if (st != SN_OK)
             return st;
     }
@@ -354,6 +375,8 @@ static sn_status checkpoint(fit_state *s, const double *row)
             return SN_OK;
         s->ck.best = row[s->ck.index];
     }
+    if (sn_collectives_rank(s->m) != 0)   /* data-parallel: one writer */
+        return SN_OK;
     return sn_model_save(s->m, s->ck_o.path, s->ck_o.include_optimizer);
 }
 
@@ -426,6 +449,7 @@ static sn_status run_epochs(fit_state *s)
             st = checkpoint(s, row);
         if (st == SN_OK)
             st = reduce_lr(s, row);
+        st = sn_collectives_agree(s->m, st, "sn_model_fit");
         if (st != SN_OK)
             return st;
         if (early_stop(s, epoch, row)) {
@@ -433,8 +457,11 @@ static sn_status run_epochs(fit_state *s)
             sn_history_set_stopped(s->history, epoch);
         }
         if (s->o.on_epoch_end != NULL &&
-            s->o.on_epoch_end(s->o.user, epoch, s->history))
+            sn_fit_agree_stop(s->m, s->o.on_epoch_end(s->o.user, epoch,
+                                                      s->history) != 0, &st))
             stop = true;
+        if (st != SN_OK)
+            return st;
     }
     if (s->best_weights != NULL && s->have_best)
         memcpy(s->m->values, s->best_weights, s->m->n_values * sizeof(float));
@@ -466,12 +493,18 @@ SN_API sn_status sn_model_fit(sn_model_t *m, const sn_dataset *train,
         st = sn_data_layout_get(m, train, true, &s.lay, "sn_model_fit");
     if (st == SN_OK)
         st = split_data(&s);
+    if (sn_collectives_rank(m) != 0)   /* data-parallel: one printer */
+        s.o.progress = NULL;
     if (st == SN_OK)
         st = make_keys(&s);
     if (st == SN_OK)
         st = alloc_buffers(&s);
     if (st == SN_OK)
         st = setup_monitors(&s);
+    /* data-parallel: a set-up failure on one process stops all of them */
+    st = sn_collectives_agree(m, st, "sn_model_fit");
+    if (st == SN_OK)
+        st = sn_fit_check_same_data(m, s.n_train, s.n_val);
     if (st == SN_OK)
         st = run_epochs(&s);
     teardown(&s);

@@ -76,4 +76,22 @@ sn_status sn_monitor_init(sn_monitor *mon, const char *monitor,
                           char *const *keys, int n_keys, const char *who);
 bool sn_monitor_improved(const sn_monitor *mon, double value);
 
+/* ------------------------------------------- data-parallel (fit_distributed.c) */
+/* Global steps of an epoch of n rows at batch rows per process. */
+int sn_fit_steps(const sn_model *m, int n, int batch);
+/* This process's rows of global step `step`: order[first, first + count);
+ * count may be 0 in a short last step. */
+void sn_fit_shard(const sn_model *m, int n, int batch, int step, int *first,
+                  int *count);
+/* Every process has as many training and validation rows. */
+sn_status sn_fit_check_same_data(sn_model *m, int n_train, int n_val);
+/* Agrees on st, then sums[0 .. n_logs) and *seen over the processes. */
+sn_status sn_fit_reduce_logs(sn_model *m, double *sums, int n_logs,
+                             int *seen, sn_status st);
+/* sn_evaluate_range, each process on its share, the means combined. */
+sn_status sn_fit_evaluate(sn_model *m, const sn_dataset *d, int first, int n,
+                          int batch_size, double *results);
+/* Whether any process wants to stop (sets *st if the sum fails). */
+bool sn_fit_agree_stop(sn_model *m, bool stop, sn_status *st);
+
 #endif /* SN_FIT_H */

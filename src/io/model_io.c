@@ -153,6 +153,16 @@ static sn_status serialise(sn_model *m, int include_optimizer, sn_writer *w,
         sn_model_save_vectorizer(m, w);
         end_section(w, start);
     }
+    if (m->tokenizer != NULL) {
+        size_t start = begin_section(w, "tokn");
+        sn_model_save_tokenizer(m, w);
+        end_section(w, start);
+    }
+    if (m->bpe != NULL) {
+        size_t start = begin_section(w, "bpev");
+        sn_model_save_bpe(m, w);
+        end_section(w, start);
+    }
     end_section(w, begin_section(w, "END "));
     if (w->status != SN_OK) {
         st = w->status;
@@ -569,6 +579,13 @@ static sn_status run_section(load_state *ls, const uint8_t tag[4],
         if (ls->m == NULL)
             return sn_fail(SN_ERR_FORMAT, "vocb must follow CONF");
         return sn_model_load_vectorizer(ls->m, sub);
+    }
+    if (memcmp(tag, "tokn", 4) == 0 || memcmp(tag, "bpev", 4) == 0) {
+        /* the Keras Tokenizer and the BPE tokenizer; optional, once */
+        if (ls->m == NULL)
+            return sn_fail(SN_ERR_FORMAT, "%s must follow CONF", tag);
+        return tag[0] == 't' ? sn_model_load_tokenizer(ls->m, sub)
+                             : sn_model_load_bpe(ls->m, sub);
     }
     return SN_ERR_NOT_FOUND;
 }

@@ -67,10 +67,13 @@ SN_API int sn_rnn_step_grad_norms(const sn_layer_t *layer, sn_step_grad which,
 }
 
 SN_API long sn_rnn_gate_activations(const sn_layer_t *layer, float *out,
-                                    size_t max_floats, int *dims)
+                                    size_t max_floats, int *dims,
+                                    int dims_cap)
 {
     const char *who = "sn_rnn_gate_activations";
-    sn_status st;
+    sn_status st = sn_dims_out_check(dims, dims_cap, who);
+    if (st != SN_OK)
+        return st;
     const sn_rnn_scratch *s = last_scratch(layer, who, &st);
     if (s == NULL)
         return st;
@@ -84,10 +87,7 @@ SN_API long sn_rnn_gate_activations(const sn_layer_t *layer, float *out,
     sn_rnn_ws ws;
     sn_rnn_scratch_ws(s, 0, &ws);
     memcpy(out, ws.gates, n * sizeof *out);
-    if (dims != NULL) {
-        dims[0] = s->batch;
-        dims[1] = s->steps;
-        dims[2] = gh;
-    }
+    const int shape[3] = { s->batch, s->steps, gh };
+    sn_dims_out_copy(dims, dims_cap, shape, 3);
     return (long)n;
 }

@@ -138,9 +138,11 @@ SN_API int sn_rnn_num_weights(const sn_layer_t *layer,
 
 SN_API int sn_rnn_weight_info(const sn_layer_t *layer,
                               sn_weight_layout layout, int i,
-                              const char **name, int *dims)
+                              const char **name, int *dims, int dims_cap)
 {
     sn_status st = check_layer(layer, layout, "sn_rnn_weight_info");
+    if (st == SN_OK)
+        st = sn_dims_out_check(dims, dims_cap, "sn_rnn_weight_info");
     if (st != SN_OK)
         return st;
     slot s;
@@ -149,9 +151,7 @@ SN_API int sn_rnn_weight_info(const sn_layer_t *layer,
                        i);
     if (name != NULL)
         *name = s.name;
-    if (dims != NULL)
-        for (int d = 0; d < s.rank; d++)
-            dims[d] = s.dims[d];
+    sn_dims_out_copy(dims, dims_cap, s.dims, s.rank);
     return s.rank;
 }
 

@@ -46,6 +46,8 @@ typedef enum sn_model_part {
     SN_PART_WORKSPACES,  /* executors of forward/backward and predict   */
     SN_PART_TRAINING,    /* compile state: loss, metrics, optimizer     */
     SN_PART_VECTORIZER,  /* a text vectorizer                           */
+    SN_PART_TOKENIZER,   /* a Keras Tokenizer (text/tokenizer_io.c)      */
+    SN_PART_BPE,         /* a BPE tokenizer (text/bpe_io.c)              */
     SN_MODEL_PARTS
 } sn_model_part;
 typedef void (*sn_model_part_free)(sn_model *m);
@@ -105,6 +107,13 @@ struct sn_model {
 
     /* set by sn_model_set_vectorizer (text/vectorizer_model.c) or NULL */
     struct sn_vectorizer *vectorizer;
+    /* set by sn_model_set_tokenizer / sn_model_set_bpe (text/) or NULL */
+    struct sn_tokenizer *tokenizer;
+    struct sn_bpe *bpe;
+
+    /* set by sn_model_set_collectives (train/collectives.c); world 0 when
+     * the model trains alone */
+    sn_collectives collectives;
 
     /* how to free each part, given by the file that attached it */
     sn_model_part_free part_free[SN_MODEL_PARTS];

@@ -592,17 +592,19 @@ SN_API sn_layer_t *sn_model_find_layer(const sn_model_t *m, const char *name)
 }
 
 SN_API int sn_model_tensor_shape(const sn_model_t *m, int tensor, int *dims,
-                                 sn_dtype *dtype)
+                                 int dims_cap, sn_dtype *dtype)
 {
-    if (m == NULL || dims == NULL)
+    if (m == NULL)
         return sn_fail(SN_ERR_INVALID_ARG,
-                       "sn_model_tensor_shape: model or dims is NULL");
+                       "sn_model_tensor_shape: model is NULL");
+    sn_status st = sn_dims_out_check(dims, dims_cap, "sn_model_tensor_shape");
+    if (st != SN_OK)
+        return st;
     if (tensor < 0 || tensor >= m->n_tensors)
         return sn_fail(SN_ERR_NOT_FOUND, "sn_model_tensor_shape: no tensor "
                        "%d (the model has %d)", tensor, m->n_tensors);
     const sn_shape *s = &m->tensors[tensor].shape;
-    for (int i = 0; i < s->rank; i++)
-        dims[i] = s->dim[i];
+    sn_dims_out_copy(dims, dims_cap, s->dim, s->rank);
     if (dtype != NULL)
         *dtype = s->dtype;
     return s->rank;

@@ -54,12 +54,14 @@ SN_API sn_status sn_model_forward(sn_model_t *m, int batch,
 }
 
 SN_API const float *sn_model_output(const sn_model_t *m, int k, int *dims,
-                                   int *rank)
+                                   int dims_cap, int *rank)
 {
     if (m == NULL || k < 0 || k >= sn_model_num_outputs(m)) {
         sn_fail(SN_ERR_INVALID_ARG, "sn_model_output: no output %d", k);
         return NULL;
     }
+    if (sn_dims_out_check(dims, dims_cap, "sn_model_output") != SN_OK)
+        return NULL;
     if (!m->built || m->outputs == NULL) {
         sn_fail(SN_ERR_STATE, "sn_model_output: the model is not built "
                 "(sn_model_build, then sn_model_forward)");
@@ -71,11 +73,11 @@ SN_API const float *sn_model_output(const sn_model_t *m, int k, int *dims,
                 "sn_model_forward yet");
         return NULL;
     }
-    if (dims != NULL) {
-        dims[0] = sn_exec_batch(m->train_exec);
-        for (int i = 0; i < v->shape.rank; i++)
-            dims[i + 1] = v->shape.dim[i];
-    }
+    int full[SN_MAX_RANK + 1];
+    full[0] = sn_exec_batch(m->train_exec);
+    for (int i = 0; i < v->shape.rank; i++)
+        full[i + 1] = v->shape.dim[i];
+    sn_dims_out_copy(dims, dims_cap, full, v->shape.rank + 1);
     if (rank != NULL)
         *rank = v->shape.rank + 1;
     return v->data;

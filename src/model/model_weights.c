@@ -23,17 +23,17 @@ SN_API int sn_model_num_weights(const sn_model_t *m)
 }
 
 SN_API int sn_model_weight_info(const sn_model_t *m, int i, const char **name,
-                                int *dims, int *trainable)
+                                int *dims, int dims_cap, int *trainable)
 {
     sn_status st = check_weight(m, i, "sn_model_weight_info");
+    if (st == SN_OK)
+        st = sn_dims_out_check(dims, dims_cap, "sn_model_weight_info");
     if (st != SN_OK)
         return st;
     const sn_weight *w = &m->weights[i];
     if (name != NULL)
         *name = w->name;
-    if (dims != NULL)
-        for (int d = 0; d < w->rank; d++)
-            dims[d] = w->dim[d];
+    sn_dims_out_copy(dims, dims_cap, w->dim, w->rank);
     if (trainable != NULL)
         *trainable = m->nodes[w->node].layer->trainable;
     return w->rank;

@@ -143,4 +143,109 @@ sn_vectorizer_t *sn_vectorizer_read(sn_reader *r, const sn_mem *mem);
 void sn_model_save_vectorizer(const sn_model *m, sn_writer *w);
 sn_status sn_model_load_vectorizer(sn_model *m, sn_reader *r);
 
+/* ---------------------------------------------------------------- ragged */
+
+/* Grows *p (of *cap elements of elem bytes) to hold need, keeping its
+ * contents (capacity doubles).  SN_ERR_NOMEM on failure, *p unchanged. */
+sn_status sn_text_grow(const sn_mem *mem, void **p, size_t *cap, size_t need,
+                       size_t elem);
+
+struct sn_ragged {
+    sn_mem mem;
+    int32_t *ids;
+    size_t n_ids, ids_cap;
+    size_t *offsets;     /* [rows_cap + 1]                                */
+    size_t n, rows_cap;  /* rows finished, rows promised                  */
+};
+typedef struct sn_ragged sn_ragged;
+
+/* An empty list with room for rows rows; NULL on failure. */
+sn_ragged *sn_ragged_create(const sn_mem *mem, size_t rows);
+/* Appends ids to the current row. */
+sn_status sn_ragged_push(sn_ragged *r, const int32_t *ids, size_t n);
+/* Finishes the current row. */
+void sn_ragged_end_row(sn_ragged *r);
+
+/* ------------------------------------------------------------------- bpe */
+
+enum {
+    SN_BPE_N_SPECIAL = 4,
+    SN_BPE_BASE = SN_BPE_N_SPECIAL + 256,  /* first merged token            */
+    SN_BPE_MAX_PIECE = 256,       /* longest piece (bytes); runs are cut    */
+    SN_BPE_MAX_TOKEN = 1 << 16,   /* longest token a file may define        */
+    SN_BPE_MAX_VOCAB = 1 << 22
+};
+
+struct sn_bpe {
+    sn_mem mem;
+    sn_bpe_opts opts;
+    int n_tokens;            /* SN_BPE_BASE + n_merges                     */
+    int32_t *merges;         /* [2 * n_merges]: left, right                */
+    char *bytes;             /* every token's bytes, one arena              */
+    size_t *tok_off;         /* [n_tokens]                                 */
+    uint32_t *tok_len;
+    uint64_t *keys;          /* pair -> merge rank: open addressing,       */
+    int32_t *ranks;          /* keys[i] == 0 is empty (no pair has 0)      */
+    size_t n_slots;          /* a power of 2, load <= 1/2                  */
+};
+typedef struct sn_bpe sn_bpe;
+
+/* The end of the piece of s[0 .. n) starting at i < n (see seqnet.h). */
+size_t sn_bpe_piece_end(const char *s, size_t n, size_t i);
+/* A tokenizer from merges[2 * n_merges] (copied), checked as a file's:
+ * every id a byte or an earlier merge, no pair twice, no token longer
+ * than SN_BPE_MAX_TOKEN (SN_ERR_FORMAT naming who).  NULL on failure. */
+sn_bpe *sn_bpe_build(const sn_mem *mem, const sn_bpe_opts *opts,
+                     const int32_t *merges, size_t n_merges,
+                     const char *who);
+/* The rank of merge (left, right), or -1. */
+int32_t sn_bpe_rank(const sn_bpe *b, int32_t left, int32_t right);
+/* Validates training options (message names who). */
+sn_status sn_bpe_check_opts(const sn_bpe_opts *o, const char *who);
+
+/* The payload of the BPE file and of the model's "bpev" section. */
+void sn_bpe_write(const sn_bpe *b, sn_writer *w);
+sn_bpe *sn_bpe_read(sn_reader *r, const sn_mem *mem);
+void sn_model_save_bpe(const sn_model *m, sn_writer *w);
+sn_status sn_model_load_bpe(sn_model *m, sn_reader *r);
+
+/* ------------------------------------------------------------ text files */
+
+/* A text object's own file (text_file.c) into a new writer w (after the
+ * user-buffer header): magic, payload length, write(obj), CRC-32. */
+sn_status sn_text_file_serialise(const uint8_t magic[8],
+                                 void (*write)(const void *, sn_writer *),
+                                 const void *obj, sn_writer *w);
+/* Checks magic, length and CRC of such a file and points payload at its
+ * payload; SN_ERR_FORMAT (message names what) otherwise. */
+sn_status sn_text_file_open(const uint8_t magic[8], const char *what,
+                            const void *data, size_t len, sn_reader *payload);
+/* The status and message after a payload reader returned NULL. */
+sn_status sn_text_read_failed(const sn_reader *r, const char *what);
+
+/* ------------------------------------------------------------- tokenizer */
+
+struct sn_tokenizer {
+    sn_mem mem;
+    sn_tokenizer_opts opts;  /* opts.oov_token == oov                    */
+    char *oov;
+    sn_strtab words;         /* counting; ids in order of first sight     */
+    int64_t n_docs;
+    int32_t *by_index;       /* [1 .. n_index]: word id (-1: unseen oov)   */
+    int32_t *index_of;       /* word id -> index                           */
+    size_t n_ranked;         /* words index_of covers                      */
+    int n_index;
+};
+typedef struct sn_tokenizer sn_tokenizer;
+
+sn_status sn_tokenizer_check_opts(const sn_tokenizer_opts *o,
+                                  const char *who);
+/* An empty tokenizer with valid opts (oov_token copied); NULL on failure. */
+sn_tokenizer *sn_tokenizer_create(const sn_mem *mem,
+                                  const sn_tokenizer_opts *o);
+/* Rebuilds word_index from the counts. */
+sn_status sn_tokenizer_rank(sn_tokenizer *t);
+void sn_model_save_tokenizer(const sn_model *m, sn_writer *w);
+sn_status sn_model_load_tokenizer(sn_model *m, sn_reader *r);
+
 #endif /* SN_TEXT_IMPL_H */

@@ -348,16 +348,19 @@ SN_API sn_status sn_model_train_on_batch(sn_model_t *m, int batch,
         return sn_fail(SN_ERR_UNSUPPORTED, "at most %d outputs can be "
                        "trained", SN_MAX_OUTPUTS);
     sn_status st = sn_model_forward(m, batch, inputs, timesteps, 1);
-    if (st != SN_OK)
+    if (st != SN_OK && !sn_collectives_on(m))
         return st;
     const float *grads[SN_MAX_OUTPUTS];
     double value = 0.0;
-    st = sn_model_loss_and_grad(m, batch, targets, sample_weights, &value,
-                                grads);
+    if (st == SN_OK)
+        st = sn_model_loss_and_grad(m, batch, targets, sample_weights,
+                                    &value, grads);
     if (st == SN_OK)
         st = sn_model_zero_grad(m);
     if (st == SN_OK) /* nobody can read dL/dinput here: skip it */
         st = sn_exec_backward(m->train_exec, grads, false);
+    /* data-parallel: every process takes part, also after a failure */
+    st = sn_collectives_average_grads(m, batch, st);
     if (st == SN_OK)
         st = sn_optimizer_step(m->optimizer, m);
     if (st != SN_OK) {

@@ -34,4 +34,23 @@ sn_status sn_model_loss_and_grad(sn_model *m, int batch,
                                  const float *sample_weights, double *loss,
                                  const float **grads);
 
+/* Data-parallel training (collectives.c); without collectives (or with a
+ * world of 1) every one of them does nothing and returns st / SN_OK. */
+bool sn_collectives_on(const sn_model *m);
+int sn_collectives_rank(const sn_model *m);
+int sn_collectives_world(const sn_model *m);
+/* values[0 .. n) := their sum over the processes. */
+sn_status sn_collectives_sum(sn_model *m, double *values, size_t n,
+                             const char *who);
+/* Agrees on success: returns st where it failed, an error naming the
+ * failed process everywhere else, SN_OK when all succeeded. */
+sn_status sn_collectives_agree(sn_model *m, sn_status st, const char *who);
+/* Between backward and the optimizer step: the gradient of this process's
+ * batch mean (st: how its step went so far) becomes the mean over all
+ * the processes' samples. */
+sn_status sn_collectives_average_grads(sn_model *m, int batch, sn_status st);
+/* The step of a process that has no sample in it (or failed before its
+ * step with st): takes part in the average and steps the optimizer. */
+sn_status sn_collectives_empty_step(sn_model *m, sn_status st);
+
 #endif /* SN_TRAIN_H */

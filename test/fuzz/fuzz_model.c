@@ -14,7 +14,7 @@ static void predict_zeros(sn_model_t *m)
     for (int k = 0; k < n_in && ok; k++) {
         int dims[SN_MAX_RANK];
         sn_dtype dt;
-        int r = sn_model_tensor_shape(m, sn_model_input_id(m, k), dims, &dt);
+        int r = sn_model_tensor_shape(m, sn_model_input_id(m, k), dims, SN_MAX_RANK, &dt);
         size_t n = 1;
         for (int i = 0; i < r; i++)
             n *= (size_t)(dims[i] < 0 ? 2 : dims[i]);
@@ -26,7 +26,7 @@ static void predict_zeros(sn_model_t *m)
         cin[k] = in[k];
     }
     int dims[SN_MAX_RANK];
-    int r = ok ? sn_model_tensor_shape(m, sn_model_output_id(m, 0), dims,
+    int r = ok ? sn_model_tensor_shape(m, sn_model_output_id(m, 0), dims, SN_MAX_RANK,
                                        NULL) : -1;
     for (int i = 0; i < r; i++)
         out_n *= (size_t)(dims[i] < 0 ? 2 : dims[i]);

@@ -2,7 +2,8 @@
  * make_seeds.c - writes the seed corpora of test/fuzz/corpus/ with the
  * library itself (`make fuzz-seeds`): model files of every layer type
  * (with and without training state), vectorizer files of every output
- * mode, GloVe text written by sn_glove_save_text (plain and gzip), and
+ * mode, BPE and Keras Tokenizer files,
+ * GloVe text written by sn_glove_save_text (plain and gzip), and
  * small CSV, text and IMDB inputs in the targets' formats.  Deterministic:
  * running it again rewrites the same bytes.  Inputs that once crashed or
  * hung the library are kept beside these, named regress-*.
@@ -151,6 +152,39 @@ static void vectorizers(void)
         put("vectorizer", name, data, len);
         sn_free(data);
         sn_vectorizer_free(v);
+    }
+}
+
+/* BPE and Keras Tokenizer files (text/bpe_io.c, text/tokenizer_io.c). */
+static void subwords(void)
+{
+    static const char *const texts[4] = {
+        "The film was great, GREAT! lower lowest", "a terrible <br /> film",
+        "caf\xc3\xa9 na\xc3\xafve \xff", "one two three two one 1234" };
+    for (int k = 0; k < 2; k++) {
+        sn_bpe_opts o = SN_BPE_OPTS_INIT;
+        o.vocab_size = k == 0 ? 260 : 300;
+        o.min_frequency = 1;
+        o.standardize = k == 0 ? SN_STANDARDIZE_NONE : SN_STANDARDIZE_DEFAULT;
+        sn_bpe_t *b = NULL;
+        OK(sn_bpe_train(texts, 4, &o, &b));
+        void *data;
+        size_t len;
+        OK(sn_bpe_save_buffer(b, &data, &len));
+        put("bpe", k == 0 ? "bytes.snb" : "merges.snb", data, len);
+        sn_free(data);
+        sn_bpe_free(b);
+        sn_tokenizer_opts to = SN_TOKENIZER_OPTS_INIT;
+        to.num_words = k == 0 ? 0 : 5;
+        to.oov_token = k == 0 ? NULL : "<OOV>";
+        sn_tokenizer_t *t = sn_tokenizer_new(&to);
+        if (t == NULL)
+            die("sn_tokenizer_new");
+        OK(sn_tokenizer_fit(t, texts, 4));
+        OK(sn_tokenizer_save_buffer(t, &data, &len));
+        put("tokenizer", k == 0 ? "plain.snt" : "oov.snt", data, len);
+        sn_free(data);
+        sn_tokenizer_free(t);
     }
 }
 
@@ -330,6 +364,7 @@ int main(int argc, char **argv)
     mkdir(out_dir, 0755);
     models();
     vectorizers();
+    subwords();
     glove();
     csv();
     text();

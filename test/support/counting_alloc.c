@@ -28,6 +28,6 @@ void tk_count_free(void *user, void *ptr)
 
 sn_allocator tk_counting_allocator(tk_counting_alloc *c)
 {
-    sn_allocator a = {tk_count_alloc, tk_count_free, c};
+    sn_allocator a = { sizeof a, tk_count_alloc, tk_count_free, c };
     return a;
 }

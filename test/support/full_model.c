@@ -42,7 +42,7 @@ static size_t count_of(const sn_tensor_shape *s, int batch)
 static sn_status scale_forward(const void *state, sn_custom_call_t *c)
 {
     (void)state;
-    sn_tensor_shape s;
+    sn_tensor_shape s = SN_TENSOR_SHAPE_INIT;
     sn_custom_input_shape(c, 0, &s);
     size_t n = count_of(&s, sn_custom_batch(c));
     size_t f = (size_t)s.dims[s.rank - 1];
@@ -56,7 +56,7 @@ static sn_status scale_forward(const void *state, sn_custom_call_t *c)
 static sn_status scale_backward(const void *state, sn_custom_call_t *c)
 {
     (void)state;
-    sn_tensor_shape s;
+    sn_tensor_shape s = SN_TENSOR_SHAPE_INIT;
     sn_custom_input_shape(c, 0, &s);
     size_t n = count_of(&s, sn_custom_batch(c));
     size_t f = (size_t)s.dims[s.rank - 1];

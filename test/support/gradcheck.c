@@ -26,7 +26,7 @@ double tk_grad_loss(tk_grad_case *g, float *const *w)
     tk_grad_forward(g);
     double l = 0.0;
     for (int k = 0; k < sn_model_num_outputs(g->m); k++) {
-        const float *y = sn_model_output(g->m, k, NULL, NULL);
+        const float *y = sn_model_output(g->m, k, NULL, 0, NULL);
         size_t n = tk_output_count(g->m, k);
         for (size_t i = 0; i < n; i++) {
             ck_assert_msg(isfinite(y[i]), "output %d[%zu] not finite", k, i);
@@ -150,7 +150,7 @@ tk_grad_result tk_grad_check(tk_grad_case *g, uint32_t wseed,
     /* Numeric gradients. */
     for (int i = 0; i < nw; i++) {
         const char *name = NULL;
-        sn_model_weight_info(g->m, i, &name, NULL, NULL);
+        sn_model_weight_info(g->m, i, &name, NULL, 0, NULL);
         size_t cnt;
         float *data = sn_model_weight_data(g->m, i, &cnt);
         for (size_t j = 0; j < cnt; j++)

@@ -67,7 +67,7 @@ void tk_fill_weights(sn_model_t *m, uint32_t seed, uint32_t seed_step,
 size_t tk_output_count(const sn_model_t *m, int k)
 {
     int dims[SN_MAX_RANK + 1], rank = 0;
-    ck_assert_ptr_nonnull(sn_model_output(m, k, dims, &rank));
+    ck_assert_ptr_nonnull(sn_model_output(m, k, dims, SN_MAX_RANK + 1, &rank));
     size_t n = 1;
     for (int i = 0; i < rank; i++)
         n *= (size_t)dims[i];
