@@ -469,7 +469,8 @@ TEST_ENV += SN_TEST_DATA=$(CURDIR)/test/data
 # every instruction costs many times more, so the same tests get
 # proportionally more time.  The tests themselves are the same.
 SN_TEST_TIME_FACTOR ?= $(if $(SN_CROSS),$(CROSS_TIME_FACTOR),1)
-TEST_ENV += CK_TIMEOUT_MULTIPLIER=$(SN_TEST_TIME_FACTOR)
+TEST_ENV += CK_TIMEOUT_MULTIPLIER=$(SN_TEST_TIME_FACTOR) \
+    SN_TEST_TIME_FACTOR=$(SN_TEST_TIME_FACTOR)
 
 # ---------------------------------------------------------------- skips, test locale (issue 14)
 # A test that cannot run (data or locale missing) calls tk_skip: it appends
