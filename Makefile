@@ -8,6 +8,13 @@
 #                            scripts/install-deps.sh; SN_INSTALL_DEPS=no: don't)
 #   make fuzz FUZZ_SECONDS=N the libFuzzer targets of test/fuzz/ (clang), N s each
 #   make check-tsan          concurrent prediction under ThreadSanitizer
+#   make check-cross ARCH_TRIPLE=aarch64-linux-gnu
+#                            cross-build library and tests for ARM64 into
+#                            build/aarch64-linux-gnu/ and lib/aarch64-linux-gnu/
+#                            and run every test program under qemu-aarch64-static
+#                            (installs the cross toolchain and the arm64
+#                            packages when missing: scripts/install-cross-deps.sh;
+#                            docs/BUILD.md "ARM64")
 #   make coverage            make check with gcov, line/branch report (gcovr)
 #   make demo                fetch the data if needed (make data), build the
 #                            examples and run 03_text_classification --quick
@@ -98,7 +105,7 @@ ARCH ?=
 SANITIZE ?=
 
 # Goals that do not compile anything need no BLAS probing.
-NOBUILD_GOALS := clean uninstall bench help data doc
+NOBUILD_GOALS := clean uninstall bench help data doc check-cross
 ifneq ($(MAKECMDGOALS),)
 ifeq ($(filter-out $(NOBUILD_GOALS),$(MAKECMDGOALS)),)
 SN_NOBUILD := 1
@@ -235,6 +242,18 @@ VARIANT := $(VARIANT)-generic
 LIBOUT := $(LIBOUT)/generic
 endif
 endif
+# A cross build (`make check-cross`, which sets SN_CROSS to the target
+# triple) lives in folders of its own, never mixed with the native objects.
+# Its tests run under emulation (qemu user mode), which is roughly 10 to 30
+# times slower than the host: CROSS_TIME_FACTOR scales their time-outs.
+ARCH_TRIPLE ?= aarch64-linux-gnu
+CROSS_TIME_FACTOR := 20
+PCDIR := lib
+ifneq ($(SN_CROSS),)
+LIBOUT := lib/$(SN_CROSS)$(patsubst lib%,%,$(LIBOUT))
+PCDIR := lib/$(SN_CROSS)
+VARIANT := $(SN_CROSS)/$(VARIANT)
+endif
 BUILDDIR := build/$(VARIANT)
 
 # ---------------------------------------------------------------- flags
@@ -289,8 +308,8 @@ SHLIB := $(LIBOUT)/libseqnet.so.$(VERSION)
 SHLIB_MAJOR := $(LIBOUT)/$(SONAME)
 SHLIB_DEV := $(LIBOUT)/libseqnet.so
 STLIB := $(LIBOUT)/libseqnet.a
-PCFILE := lib/seqnet.pc
-CMAKE_FILES := lib/cmake/seqnetConfig.cmake lib/cmake/seqnetConfigVersion.cmake
+PCFILE := $(PCDIR)/seqnet.pc
+CMAKE_FILES := $(PCDIR)/cmake/seqnetConfig.cmake $(PCDIR)/cmake/seqnetConfigVersion.cmake
 
 TEST_SRCS := $(sort $(wildcard test/check_*.c))
 TEST_INTERNAL_SRCS := $(filter test/check_internal%,$(TEST_SRCS))
@@ -335,7 +354,7 @@ CMAKEDIR ?= $(LIBDIR)/cmake/seqnet
 DOCDIR ?= $(PREFIX)/share/doc/libseqnet
 EXAMPLEDIR ?= $(DOCDIR)/examples
 
-PC_STAMP := lib/.pc-vars
+PC_STAMP := $(PCDIR)/.pc-vars
 ifndef SN_NOBUILD
 $(call sn_stamp,$(PC_STAMP),$(PREFIX)|$(LIBDIR)|$(INCLUDEDIR)|$(CMAKEDIR)|$(VERSION)|$(BLAS)|$(PC_BLAS_LIBS_PRIVATE))
 endif
@@ -409,7 +428,7 @@ CMAKE_SED = sed -e 's|@VERSION@|$(VERSION)|g' -e 's|@MAJOR@|$(VERSION_MAJOR)|g' 
     -e 's|@REL_LIBDIR@|$(CMAKE_REL_LIBDIR)|g' -e 's|@STATIC_LIBS@|$(CMAKE_STATIC_LIBS)|g' \
     -e 's|@SIZEOF_VOID_P@|$(shell $(CC) -dM -E -x c /dev/null | sed -n 's/^.define __SIZEOF_POINTER__ //p')|g'
 
-lib/cmake/%.cmake: cmake/%.cmake.in $(PC_STAMP) $(HEADER)
+$(PCDIR)/cmake/%.cmake: cmake/%.cmake.in $(PC_STAMP) $(HEADER)
 	@mkdir -p $(@D)
 	$(CMAKE_SED) $< > $@
 
@@ -444,6 +463,14 @@ else
 TEST_ENV :=
 endif
 TEST_ENV += SN_TEST_DATA=$(CURDIR)/test/data
+
+# Check's per-test time-outs are multiplied by SN_TEST_TIME_FACTOR (Check
+# reads CK_TIMEOUT_MULTIPLIER): 1 natively; under emulation (check-cross)
+# every instruction costs many times more, so the same tests get
+# proportionally more time.  The tests themselves are the same.
+SN_TEST_TIME_FACTOR ?= $(if $(SN_CROSS),$(CROSS_TIME_FACTOR),1)
+TEST_ENV += CK_TIMEOUT_MULTIPLIER=$(SN_TEST_TIME_FACTOR) \
+    SN_TEST_TIME_FACTOR=$(SN_TEST_TIME_FACTOR)
 
 # ---------------------------------------------------------------- skips, test locale (issue 14)
 # A test that cannot run (data or locale missing) calls tk_skip: it appends
@@ -509,6 +536,16 @@ coverage:
 # AVX-512 machine tests its AVX2 and generic kernels too.
 ISA_TEST_BINS := $(addprefix $(BUILDDIR)/test/,check_rnn check_rnn_batch \
     check_layers check_attention check_mha check_conv check_internal_kernels)
+# On aarch64 (native, or cross under qemu) the neon and generic paths share
+# one copy of the vector math and the cell rows and differ only in the
+# recurrent layers' matrix products (the CBLAS or the portable block), so
+# only the tests that reach those run again: the other four would run the
+# very same code a second time (which, emulated, costs minutes).
+SN_TARGET_CPU := $(if $(SN_NOBUILD),,$(firstword $(subst -, ,$(shell $(CC) -dumpmachine 2>/dev/null))))
+ifeq ($(SN_TARGET_CPU),aarch64)
+ISA_TEST_BINS := $(addprefix $(BUILDDIR)/test/,check_rnn check_rnn_batch \
+    check_internal_kernels)
+endif
 PRINT_ISA := $(BUILDDIR)/test/print_isa
 
 $(PRINT_ISA): test/print_isa.c $(HEADER) $(SHLIB_DEV)
@@ -517,23 +554,26 @@ $(PRINT_ISA): test/print_isa.c $(HEADER) $(SHLIB_DEV)
 
 check: lib $(TEST_BINS) $(PRINT_ISA) | $(TEST_LOCALE)
 	@failed=''; rm -f '$(SKIP_LOG)'; \
-	default_isa=$$(./$(PRINT_ISA)); \
+	default_isa=$$($(SN_EXEC) ./$(PRINT_ISA)); \
 	for t in $(TEST_BINS); do \
 	    echo "== $$t ($$default_isa)"; \
-	    $(TEST_ENV) ./$$t || failed="$$failed $$t"; \
+	    $(TEST_ENV) $(SN_EXEC) ./$$t || failed="$$failed $$t"; \
 	done; \
 	for isa in $(ISA_PATHS); do \
 	    [ "$$isa" != "$$default_isa" ] || continue; \
-	    [ "$$(SN_CPU=$$isa ./$(PRINT_ISA))" = "$$isa" ] || { \
+	    [ "$$(SN_CPU=$$isa $(SN_EXEC) ./$(PRINT_ISA))" = "$$isa" ] || { \
 	        echo "== SN_CPU=$$isa: this CPU cannot run it, not tested"; \
 	        continue; }; \
 	    for t in $(ISA_TEST_BINS); do \
 	        echo "== $$t (SN_CPU=$$isa)"; \
-	        SN_CPU=$$isa $(TEST_ENV) ./$$t || \
+	        SN_CPU=$$isa $(TEST_ENV) $(SN_EXEC) ./$$t || \
 	            failed="$$failed $$t(SN_CPU=$$isa)"; \
 	    done; \
 	done; \
 	for s in $(TEST_SCRIPTS); do \
+	    case " $(CROSS_SKIP_SCRIPTS) " in *" $$s "*) \
+	        echo "== $$s: not run for $(SN_CROSS): $(CROSS_SKIP_WHY)"; \
+	        continue;; esac; \
 	    echo "== $$s"; \
 	    MAKE='$(MAKE)' SN_LIBDIR='$(LIBOUT)' SN_SANITIZE='$(SANITIZE)' \
 	        SN_BLAS='$(BLAS)' bash $$s || failed="$$failed $$s"; \
@@ -549,6 +589,43 @@ check: lib $(TEST_BINS) $(PRINT_ISA) | $(TEST_LOCALE)
 	echo "all tests passed ($(VARIANT)), $$skipped skipped"
 
 test: check
+
+# ---------------------------------------------------------------- cross build (issue 20)
+# `make check-cross ARCH_TRIPLE=aarch64-linux-gnu`: scripts/install-cross-deps.sh
+# installs what is missing (the cross compiler, the arm64 multiarch -dev
+# packages, qemu-user-static), then `make check` runs again with the cross
+# compiler, the target's .pc files (PKG_CONFIG_LIBDIR) and SN_CROSS set:
+# objects in build/$(ARCH_TRIPLE)/, libraries in lib/$(ARCH_TRIPLE)/, and
+# every program it runs (each Check program, print_isa, the fuzz replay)
+# started through SN_EXEC, qemu-<cpu>-static.  Only the generic path is
+# built (ISA_PATHS: the x86 paths need an x86 compiler), so there are no
+# per-path reruns of the layer tests; check_internal_kernels tests every
+# kernel table the build has.  Test scripts that read the sources or docs
+# (the same on every architecture), inspect the native ELF files or run
+# installed consumers are left to the native `make check`: CROSS_SKIP_SCRIPTS.
+CROSS_PKG_CONFIG_LIBDIR = /usr/lib/$(ARCH_TRIPLE)/pkgconfig:/usr/share/pkgconfig
+.PHONY: check-cross
+check-cross:
+	@[ '$(BLAS)' = openblas ] || { echo "check-cross: BLAS=openblas only" >&2; exit 2; }
+	@sh scripts/install-cross-deps.sh --quiet --triple=$(ARCH_TRIPLE)
+	PKG_CONFIG_LIBDIR=$(CROSS_PKG_CONFIG_LIBDIR) PKG_CONFIG_PATH= \
+	    $(MAKE) --no-print-directory SN_CROSS=$(ARCH_TRIPLE) \
+	    CC=$(ARCH_TRIPLE)-gcc AR=$(ARCH_TRIPLE)-ar SN_DEPS_DONE=1 check
+
+ifneq ($(SN_CROSS),)
+SN_QEMU_CPU := $(firstword $(subst -, ,$(SN_CROSS)))
+SN_EXEC ?= $(firstword $(shell command -v qemu-$(SN_QEMU_CPU)-static \
+    qemu-$(SN_QEMU_CPU) 2>/dev/null))
+ifeq ($(strip $(SN_EXEC)),)
+$(error SN_CROSS=$(SN_CROSS): no qemu-$(SN_QEMU_CPU)-static to run the tests; install qemu-user-static)
+endif
+CROSS_SKIP_SCRIPTS := test/abi_check.sh test/abi_diff.sh test/api_doc.sh \
+    test/doc_check.sh test/layering.sh test/source_rules.sh \
+    test/pkgconfig_consumer.sh test/cmake_consumer.sh
+CROSS_SKIP_WHY := reads sources/docs or the native ELF files, or runs installed \
+consumers: the native make check covers it
+endif
+# ---------------------------------------------------------------- end cross build (issue 20)
 
 # ---------------------------------------------------------------- fuzzing (issue 14)
 # test/fuzz/fuzz_<name>.c are libFuzzer targets (docs/RELIABILITY.md).
@@ -629,7 +706,7 @@ $(FUZZ_REPLAY_DIR)/fuzz_%: $(FUZZ_REPLAY_DIR)/fuzz_%.o \
 fuzz-replay: lib $(FUZZ_REPLAY_BINS)
 	@for t in $(FUZZ_TARGETS); do \
 	    log=$(FUZZ_REPLAY_DIR)/$$t.log; \
-	    $(SN_RUN_ENV) ./$(FUZZ_REPLAY_DIR)/fuzz_$$t $(FUZZ_CORPUS)/$$t \
+	    $(SN_RUN_ENV) $(SN_EXEC) ./$(FUZZ_REPLAY_DIR)/fuzz_$$t $(FUZZ_CORPUS)/$$t \
 	        2>$$log || { tail -40 $$log; echo "fuzz-replay: fuzz_$$t FAILED"; exit 1; }; \
 	done
 

@@ -81,11 +81,14 @@ SN_API const char *sn_version(void);
 SN_API int sn_version_number(void);
 
 /* The instruction-set path of the library's kernels in this process:
- * "avx512" (x86-64-v4), "avx2" (x86-64-v3: AVX2 + FMA) or "generic"
- * (baseline x86-64 and every other CPU).  The best path the CPU and OS
- * support, capped by the environment variable SN_CPU = avx512 | avx2 |
- * generic when set (a value the CPU cannot run, or an unknown one, gives
- * the best it can).  Chosen once, at the first call that needs a kernel,
+ * "avx512" (x86-64-v4), "avx2" (x86-64-v3: AVX2 + FMA), "neon" (aarch64:
+ * the recurrent products through the CBLAS, whose ARM kernels use NEON or
+ * SVE, the element-wise kernels vectorised with NEON) or "generic" (the
+ * library's portable kernels: baseline x86-64, any other CPU, or aarch64
+ * with SN_CPU=generic).  The best path the CPU and OS support, capped by
+ * the environment variable SN_CPU = avx512 | avx2 | neon | generic when
+ * set (a value the CPU cannot run, or an unknown one, gives the best it
+ * can).  Chosen once, at the first call that needs a kernel,
  * and fixed for the life of the process.  Results agree between paths to
  * float rounding.  Never NULL; owned by the library. */
 SN_API const char *sn_cpu_isa(void);

@@ -23,13 +23,21 @@
 #include "support/testkit.h"
 
 static const sn_isa all_isas[] = { SN_ISA_GENERIC, SN_ISA_AVX2,
-                                   SN_ISA_AVX512 };
-enum { N_ISAS = 3 };
+                                   SN_ISA_AVX512, SN_ISA_NEON };
+enum { N_ISAS = 4 };
 
-/* The table of isa when this CPU and build can run it, else NULL. */
-static const sn_gemm_ops *runnable_gemm(sn_isa isa)
+/* The matrix-product tables to test, each once: the own kernels of every
+ * path this CPU and build can run (generic, avx2, avx512) and the CBLAS
+ * table, which every build has (the neon path's on aarch64). */
+enum { N_TABLES = 4 };
+
+static const sn_gemm_ops *runnable_gemm(int table)
 {
-    return sn_isa_supported(isa) ? sn_gemm_ops_for(isa) : NULL;
+    static const sn_isa own[] = { SN_ISA_GENERIC, SN_ISA_AVX2,
+                                  SN_ISA_AVX512 };
+    if (table == 3)
+        return &sn_gemm_ops_blas;
+    return sn_isa_supported(own[table]) ? sn_gemm_ops_for(own[table]) : NULL;
 }
 
 static float *floats(size_t n, uint32_t seed)
@@ -145,8 +153,8 @@ static void check_general(const sn_gemm_ops *ops, const case_dims *d,
 START_TEST(test_general_products_every_path)
 {
     int paths = 0;
-    for (int i = 0; i < N_ISAS; i++) {
-        const sn_gemm_ops *ops = runnable_gemm(all_isas[i]);
+    for (int i = 0; i < N_TABLES; i++) {
+        const sn_gemm_ops *ops = runnable_gemm(i);
         if (ops == NULL)
             continue;
         paths++;
@@ -154,7 +162,7 @@ START_TEST(test_general_products_every_path)
             for (int variant = 0; variant < 32; variant++)
                 check_general(ops, &dims[d], variant);
     }
-    ck_assert_int_ge(paths, 1);
+    ck_assert_int_ge(paths, 2);
 }
 END_TEST
 
@@ -247,8 +255,8 @@ static void check_packed(const sn_gemm_ops *ops, const case_dims *d)
 
 START_TEST(test_packed_products_every_path)
 {
-    for (int i = 0; i < N_ISAS; i++) {
-        const sn_gemm_ops *ops = runnable_gemm(all_isas[i]);
+    for (int i = 0; i < N_TABLES; i++) {
+        const sn_gemm_ops *ops = runnable_gemm(i);
         if (ops == NULL)
             continue;
         for (size_t d = 0; d < sizeof dims / sizeof dims[0]; d++)
@@ -274,8 +282,8 @@ START_TEST(test_pair_products_every_path)
     ck_assert(c1_0 && c2_0 && w1 && w2);
     memcpy(c1_0, c1, (size_t)m1 * n * sizeof *c1);
     memcpy(c2_0, c2, (size_t)m2 * n * sizeof *c2);
-    for (int i = 0; i < N_ISAS; i++) {
-        const sn_gemm_ops *ops = runnable_gemm(all_isas[i]);
+    for (int i = 0; i < N_TABLES; i++) {
+        const sn_gemm_ops *ops = runnable_gemm(i);
         if (ops == NULL)
             continue;
         for (int listed = 0; listed < 2; listed++) {
@@ -478,6 +486,16 @@ START_TEST(test_isa_choice_caps_and_falls_back)
     ck_assert_int_eq(sn_isa_choose("avx2", SN_ISA_GENERIC), SN_ISA_GENERIC);
     ck_assert_int_eq(sn_isa_choose("AVX2", SN_ISA_AVX512), SN_ISA_AVX512);
     ck_assert_int_eq(sn_isa_choose("sse", SN_ISA_AVX2), SN_ISA_AVX2);
+    /* aarch64's chain is generic < neon; the other chain's names give
+     * the best path */
+    ck_assert_int_eq(sn_isa_choose(NULL, SN_ISA_NEON), SN_ISA_NEON);
+    ck_assert_int_eq(sn_isa_choose("generic", SN_ISA_NEON), SN_ISA_GENERIC);
+    ck_assert_int_eq(sn_isa_choose("neon", SN_ISA_NEON), SN_ISA_NEON);
+    ck_assert_int_eq(sn_isa_choose("avx2", SN_ISA_NEON), SN_ISA_NEON);
+    ck_assert_int_eq(sn_isa_choose("avx512", SN_ISA_NEON), SN_ISA_NEON);
+    ck_assert_int_eq(sn_isa_choose("neon", SN_ISA_AVX512), SN_ISA_AVX512);
+    ck_assert_int_eq(sn_isa_choose("neon", SN_ISA_GENERIC), SN_ISA_GENERIC);
+    ck_assert_str_eq(sn_isa_name(SN_ISA_NEON), "neon");
     ck_assert_str_eq(sn_isa_name(SN_ISA_AVX512), "avx512");
     ck_assert_str_eq(sn_isa_name(SN_ISA_AVX2), "avx2");
     ck_assert_str_eq(sn_isa_name(SN_ISA_GENERIC), "generic");
@@ -491,6 +509,15 @@ START_TEST(test_isa_choice_caps_and_falls_back)
     ck_assert_str_eq(sn_cpu_isa(), sn_isa_name(chosen));
     ck_assert_ptr_nonnull(sn_gemm_ops_for(chosen));
     ck_assert(sn_gemm_active() == sn_gemm_ops_for(chosen));
+    ck_assert(sn_isa_supported(SN_ISA_GENERIC));
+#if defined(__aarch64__)
+    /* every aarch64 CPU has ASIMD; neon's products are the CBLAS's */
+    ck_assert(sn_isa_supported(SN_ISA_NEON));
+    ck_assert(!sn_isa_supported(SN_ISA_AVX2));
+    ck_assert(sn_gemm_ops_for(SN_ISA_NEON) == &sn_gemm_ops_blas);
+#else
+    ck_assert(!sn_isa_supported(SN_ISA_NEON));
+#endif
 }
 END_TEST
 

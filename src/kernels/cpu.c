@@ -2,8 +2,11 @@
  * cpu.c - run-time choice of the kernels' instruction-set path.
  *
  * The x86 paths exist only when the build compiled them (SN_X86_KERNELS,
- * set by the Makefile for GCC on x86-64); elsewhere every kernel is the
- * generic one and this file always answers "generic".  The choice is made
+ * set by the Makefile for GCC on x86-64).  On aarch64 the best path is
+ * "neon": ASIMD is part of ARMv8-A, so every aarch64 CPU has it, and what
+ * differs from "generic" there is the matrix product (the CBLAS's NEON/SVE
+ * kernels instead of our portable block; gemm_blas.c).  Anywhere else
+ * every kernel is the generic one and this file always answers "generic".  The choice is made
  * once (pthread_once) so that weights packed for one path are never read
  * by another: the packed layouts differ between paths.
  */
@@ -19,8 +22,18 @@ const char *sn_isa_name(sn_isa isa)
     switch (isa) {
     case SN_ISA_AVX512: return "avx512";
     case SN_ISA_AVX2: return "avx2";
+    case SN_ISA_NEON: return "neon";
     default: return "generic";
     }
+}
+
+/* Whether a CPU whose best path is best can run isa: generic always,
+ * and the paths below best on its own architecture's chain (cpu.h). */
+static bool isa_within(sn_isa isa, sn_isa best)
+{
+    if (isa == SN_ISA_GENERIC || isa == best)
+        return true;
+    return isa == SN_ISA_AVX2 && best == SN_ISA_AVX512;
 }
 
 sn_isa sn_isa_choose(const char *cap, sn_isa best)
@@ -32,11 +45,13 @@ sn_isa sn_isa_choose(const char *cap, sn_isa best)
         want = SN_ISA_AVX512;
     else if (strcmp(cap, "avx2") == 0)
         want = SN_ISA_AVX2;
+    else if (strcmp(cap, "neon") == 0)
+        want = SN_ISA_NEON;
     else if (strcmp(cap, "generic") == 0)
         want = SN_ISA_GENERIC;
     else
         return best;
-    return want < best ? want : best;
+    return isa_within(want, best) ? want : best;
 }
 
 /* The best path this CPU and its OS support (the GCC builtins check the
@@ -55,6 +70,8 @@ static sn_isa best_supported(void)
               __builtin_cpu_supports("avx512dq") &&
               __builtin_cpu_supports("avx512vl");
     return v4 ? SN_ISA_AVX512 : v3 ? SN_ISA_AVX2 : SN_ISA_GENERIC;
+#elif defined(__aarch64__)
+    return SN_ISA_NEON;
 #else
     return SN_ISA_GENERIC;
 #endif
@@ -62,7 +79,7 @@ static sn_isa best_supported(void)
 
 bool sn_isa_supported(sn_isa isa)
 {
-    return isa <= best_supported();
+    return isa_within(isa, best_supported());
 }
 
 /* Written once under pthread_once, read-only afterwards. */

@@ -20,6 +20,9 @@ const sn_gemm_ops *sn_gemm_ops_for(sn_isa isa)
     case SN_ISA_AVX512: return &sn_gemm_ops_avx512;
     case SN_ISA_AVX2: return &sn_gemm_ops_avx2;
 #endif
+#if defined(__aarch64__)
+    case SN_ISA_NEON: return &sn_gemm_ops_blas;
+#endif
     case SN_ISA_GENERIC: return &sn_gemm_ops_generic;
     default: return NULL;
     }

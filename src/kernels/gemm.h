@@ -136,7 +136,9 @@ typedef struct sn_gemm_ops {
                       float *pack_buf);
 } sn_gemm_ops;
 
-/* The copies the build compiled (the x86 ones with SN_X86_KERNELS). */
+/* The copies the build compiled (the x86 ones with SN_X86_KERNELS), and
+ * the CBLAS table (gemm_blas.c: every build; the neon path's). */
+extern const sn_gemm_ops sn_gemm_ops_blas;
 extern const sn_gemm_ops sn_gemm_ops_generic;
 extern const sn_gemm_ops sn_gemm_ops_avx2;
 extern const sn_gemm_ops sn_gemm_ops_avx512;

@@ -13,6 +13,10 @@ const sn_vecmath_ops *sn_vecmath_ops_for(sn_isa isa)
     case SN_ISA_AVX512: return &sn_vecmath_ops_avx512;
     case SN_ISA_AVX2: return &sn_vecmath_ops_avx2;
 #endif
+#if defined(__aarch64__)
+    /* the generic copy, vectorised with NEON by the compiler there */
+    case SN_ISA_NEON: return &sn_vecmath_ops_generic;
+#endif
     case SN_ISA_GENERIC: return &sn_vecmath_ops_generic;
     default: return NULL;
     }

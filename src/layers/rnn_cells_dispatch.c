@@ -12,7 +12,7 @@ static const sn_rnn_cell_ops *active(void)
     case SN_ISA_AVX512: return &sn_rnn_cell_ops_avx512;
     case SN_ISA_AVX2: return &sn_rnn_cell_ops_avx2;
 #endif
-    default: return &sn_rnn_cell_ops_generic;
+    default: return &sn_rnn_cell_ops_generic;  /* generic and neon */
     }
 }
 

@@ -146,6 +146,18 @@ void tk_skip(const char *test, const char *fmt, ...)
     }
 }
 
+/* ---------------------------------------------------------------- time */
+
+double tk_time_factor(void)
+{
+    const char *s = getenv("SN_TEST_TIME_FACTOR");
+    if (s == NULL || s[0] == '\0')
+        return 1.0;
+    char *end = NULL;
+    double f = strtod(s, &end);
+    return end != s && *end == '\0' && isfinite(f) && f >= 1.0 ? f : 1.0;
+}
+
 /* ---------------------------------------------------------------- main */
 
 int tk_run_suite(Suite *s)

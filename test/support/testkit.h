@@ -78,6 +78,13 @@ int tk_temp_files_in(const char *dir);
 void tk_skip(const char *test, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* How many times longer than natively the tests may take: the environment
+ * variable SN_TEST_TIME_FACTOR (a number >= 1; 1 when unset or invalid).
+ * `make check-cross` sets it for emulated runs, together with Check's own
+ * CK_TIMEOUT_MULTIPLIER; a test with a time budget of its own multiplies
+ * the budget by it, so that it tests the same thing under emulation. */
+double tk_time_factor(void);
+
 /* ---------------------------------------------------------------- main */
 
 /* Runs every test of s and returns main's exit status. */
