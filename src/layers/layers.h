@@ -51,5 +51,9 @@ sn_layer *sn_td_wrap(const sn_layer_ops *ops, sn_layer *inner);
 /* Output 0's mask: the AND of the inputs' masks that are present (NULL if
  * none is, or there is no time axis: t_len < 0).  merge.c; Add, Multiply. */
 sn_status sn_merge_and_masks(sn_call *c, int t_len);
+/* Float inputs of one shape, output of that shape (merge.c; Add,
+ * Multiply). */
+int sn_merge_same_shape_infer(sn_layer *l, const sn_shape *in, int n_in,
+                              sn_shape *out, int max_out);
 
 #endif /* SN_LAYERS_H */

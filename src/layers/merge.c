@@ -65,8 +65,8 @@ sn_status sn_merge_and_masks(sn_call *c, int t_len)
 
 /* ------------------------------------------------------------------ Add */
 
-static int add_infer(sn_layer *l, const sn_shape *in, int n_in,
-                     sn_shape *out, int max_out)
+int sn_merge_same_shape_infer(sn_layer *l, const sn_shape *in, int n_in,
+                              sn_shape *out, int max_out)
 {
     (void)max_out;
     sn_status st = all_float(l, in, n_in);
@@ -132,7 +132,7 @@ const sn_layer_ops sn_add_ops = {
     .base_name = "add",
     .min_inputs = 2,
     .max_inputs = MERGE_MAX_INPUTS,
-    .infer = add_infer,
+    .infer = sn_merge_same_shape_infer,
     .build = NULL,
     .forward = add_forward,
     .backward = add_backward,

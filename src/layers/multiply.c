@@ -8,34 +8,6 @@
 
 #define MULTIPLY_MAX_INPUTS 64
 
-static int multiply_infer(sn_layer *l, const sn_shape *in, int n_in,
-                          sn_shape *out, int max_out)
-{
-    (void)max_out;
-    for (int i = 0; i < n_in; i++) {
-        sn_status st = sn_expect_float(l, &in[i]);
-        if (st != SN_OK)
-            return st;
-        if (!sn_shape_equal(&in[0], &in[i])) {
-            char a[96], b[96];
-            sn_shape_format(&in[0], a, sizeof a);
-            sn_shape_format(&in[i], b, sizeof b);
-            return sn_fail(SN_ERR_SHAPE, "%s: inputs must have one shape: "
-                           "input 0 is %s but input %d is %s",
-                           sn_layer_label(l), a, i, b);
-        }
-    }
-    out[0] = in[0];
-    return 1;
-}
-
-/*
- *  forward                        backward
- *  x_i [N], i = 0..n-1            dy [N]
- *  y = prod_i x_i      [N]        dx_i += dy * prod_{j != i} x_j
- *  (the product of the others is formed directly, never y / x_i, so a
- *  zero input gives the right gradient)
- */
 static sn_status multiply_forward(sn_call *c)
 {
     sn_value *y = c->out[0];
@@ -89,7 +61,7 @@ const sn_layer_ops sn_multiply_ops = {
     .base_name = "multiply",
     .min_inputs = 2,
     .max_inputs = MULTIPLY_MAX_INPUTS,
-    .infer = multiply_infer,
+    .infer = sn_merge_same_shape_infer,
     .forward = multiply_forward,
     .backward = multiply_backward,
     .save_config = multiply_save_config,
