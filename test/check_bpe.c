@@ -14,9 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
+#include "support/imdb_data.h"
 #include "support/testkit.h"
 
 static sn_bpe_t *train(const char *const *texts, size_t n, int vocab,
@@ -560,26 +560,15 @@ END_TEST
 
 /* ------------------------------------------------------------- IMDB */
 
-static bool is_dir(const char *p)
-{
-    struct stat st;
-    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
 START_TEST(test_imdb_round_trip)
 {
-    const char *dir = getenv("SN_IMDB_DIR");
-    if (dir == NULL || !is_dir(dir))
-        dir = "data/aclImdb";
-    char pos[4096];
-    snprintf(pos, sizeof pos, "%s/train/pos", dir);
-    if (!is_dir(pos)) {
-        tk_skip("test_imdb_round_trip", "no $SN_IMDB_DIR or data/aclImdb "
-                "(make data)");
+    tk_imdb_dir d;
+    if (!tk_imdb_find(&d)) {
+        tk_skip("test_imdb_round_trip", "%s", tk_imdb_skip_reason());
         return;
     }
     sn_imdb_t *imdb = NULL;
-    ck_assert_int_eq(sn_imdb_load(dir, "train", &imdb), SN_OK);
+    ck_assert_int_eq(sn_imdb_load(d.root, "train", &imdb), SN_OK);
     int n = sn_imdb_count(imdb);
     ck_assert_int_eq(n, 25000);
     const char *const *texts = sn_imdb_texts(imdb);
@@ -609,6 +598,7 @@ START_TEST(test_imdb_round_trip)
     sn_ragged_free(r);
     sn_bpe_free(b);
     sn_imdb_free(imdb);
+    tk_imdb_release(&d);
 }
 END_TEST
 

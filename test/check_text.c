@@ -15,10 +15,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "support/imdb_data.h"
 #include "support/testkit.h"
 
 /* ------------------------------------------------------------ helpers */
@@ -759,12 +759,6 @@ static bool read_dir(corpus *c, const char *dir)
     return true;
 }
 
-static bool is_dir(const char *p)
-{
-    struct stat st;
-    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
 static double now(void)
 {
     struct timespec ts;
@@ -772,45 +766,18 @@ static double now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* The aclImdb folder: $SN_IMDB_DIR, data/aclImdb, or the train split
- * extracted from the shared tarball into *tmp (which the caller removes). */
-static bool find_imdb(char *root, size_t cap, char *tmp)
-{
-    const char *env = getenv("SN_IMDB_DIR");
-    if (env != NULL && is_dir(env)) {
-        snprintf(root, cap, "%s", env);
-        return true;
-    }
-    if (is_dir("data/aclImdb/train/pos")) {
-        snprintf(root, cap, "data/aclImdb");
-        return true;
-    }
-    const char *tarball = "../shared/data/imdb/aclImdb_v1.tar.gz";
-    if (access(tarball, R_OK) != 0)
-        return false;
-    ck_assert_ptr_nonnull(mkdtemp(tmp));
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "tar -xzf %s -C %s aclImdb/train/pos "
-             "aclImdb/train/neg", tarball, tmp);
-    ck_assert_msg(system(cmd) == 0, "extracting %s failed", tarball);
-    snprintf(root, cap, "%s/aclImdb", tmp);
-    return true;
-}
-
 START_TEST(test_imdb_train_set)
 {
-    char root[4096], tmp[] = "/tmp/sn_imdb_XXXXXX";
-    if (!find_imdb(root, sizeof root, tmp)) {
-        tk_skip("test_imdb_train_set", "no $SN_IMDB_DIR, no data/aclImdb "
-                "and no ../shared/data/imdb/aclImdb_v1.tar.gz");
+    tk_imdb_dir d;
+    if (!tk_imdb_find(&d)) {
+        tk_skip("test_imdb_train_set", "%s", tk_imdb_skip_reason());
         return;
     }
-    bool extracted = strncmp(root, "/tmp/sn_imdb_", 13) == 0;
     corpus c = { NULL, 0, 0 };
     char dir[4200];
-    snprintf(dir, sizeof dir, "%s/train/pos", root);
+    snprintf(dir, sizeof dir, "%s/train/pos", d.root);
     ck_assert(read_dir(&c, dir));
-    snprintf(dir, sizeof dir, "%s/train/neg", root);
+    snprintf(dir, sizeof dir, "%s/train/neg", d.root);
     ck_assert(read_dir(&c, dir));
     ck_assert_uint_eq(c.n, 25000);
 
@@ -853,11 +820,7 @@ START_TEST(test_imdb_train_set)
     for (size_t i = 0; i < c.n; i++)
         free(c.texts[i]);
     free(c.texts);
-    if (extracted) {
-        char cmd[128];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-        ck_assert_int_eq(system(cmd), 0);
-    }
+    tk_imdb_release(&d);
 }
 END_TEST
 
