@@ -1230,14 +1230,20 @@ enum {
     SN_STANDARDIZE_DEFAULT = 7       /* all three                           */
 };
 
+/* The longest n-grams a vectorizer makes. */
+#define SN_VECTORIZER_MAX_NGRAMS 5
+
 /* Options of sn_vectorizer_new (Keras TextVectorization's arguments). */
 typedef struct sn_vectorizer_opts {
     size_t size;                 /* sizeof(sn_vectorizer_opts)              */
     int max_tokens;              /* 0 = unlimited (default); else >= 2, and
                                   * counts "" and "[UNK]" as Keras does, so
                                   * adapt keeps max_tokens - 2 tokens       */
-    int ngrams;                  /* 1 (default) or 2: unigrams, then the
-                                  * bigrams "a b" of adjacent tokens        */
+    int ngrams;                  /* 1 (default) .. SN_VECTORIZER_MAX_NGRAMS:
+                                  * unigrams, then the bigrams "a b" of
+                                  * adjacent tokens, then trigrams "a b c",
+                                  * ... up to ngrams words (Keras' ngrams=N,
+                                  * the order of tf.strings.ngrams)        */
     sn_output_mode output_mode;  /* SN_OUTPUT_INT                           */
     int output_sequence_length;  /* INT only: > 0 pads / truncates every
                                   * row to this width; 0 (default, Keras

@@ -257,6 +257,43 @@ START_TEST(test_bigrams)
 }
 END_TEST
 
+START_TEST(test_trigrams)
+{
+    sn_vectorizer_t *v = make(0, 3, SN_OUTPUT_INT, 0);
+    /* ids 2.. in this order */
+    const char *vocab[] = { "a", "b", "c", "a b", "b c", "a b c", "b c a" };
+    ck_assert_int_eq(sn_vectorizer_set_vocabulary(v, vocab, 7, NULL), SN_OK);
+    /* 4 words: 4 unigrams, 3 bigrams, 2 trigrams, in that order; the
+     * bigram and trigram across the double space still join with one */
+    const char *t = "a b  c d";
+    int32_t ids[9];
+    ck_assert_int_eq(sn_vectorizer_output_width(v, &t, 1), 9);
+    ck_assert_int_eq(sn_vectorizer_transform(v, &t, 1, ids), SN_OK);
+    expect_ids(ids, (const int32_t[]){ 2, 3, 4, 1, 5, 6, 1, 7, 1 }, 9);
+    /* one and two words: no trigram at all */
+    const char *shorts[] = { "c", "b c" };
+    ck_assert_int_eq(sn_vectorizer_output_width(v, shorts, 2), 3);
+    int32_t two[6];
+    ck_assert_int_eq(sn_vectorizer_transform(v, shorts, 2, two), SN_OK);
+    expect_ids(two, (const int32_t[]){ 4, 0, 0, 3, 4, 6 }, 6);
+    /* a trigram vocabulary entry needs ngrams >= 3 */
+    sn_vectorizer_t *bi = make(0, 2, SN_OUTPUT_INT, 0);
+    ck_assert_int_eq(sn_vectorizer_set_vocabulary(bi, vocab, 7, NULL),
+                     SN_ERR_INVALID_ARG);
+    tk_expect_error_mentions("n-gram");
+    sn_vectorizer_free(bi);
+    /* adapt counts trigrams too */
+    sn_vectorizer_t *ad = make(0, 3, SN_OUTPUT_INT, 0);
+    const char *corpus[] = { "x y z x y z" };
+    adapt(ad, corpus, 1);
+    ck_assert_int_eq(sn_vectorizer_vocab_size(ad), 2 + 3 + 3 + 3);
+    ck_assert_int_gt(sn_vectorizer_lookup(ad, "x y z"), 1);
+    ck_assert_int_gt(sn_vectorizer_lookup(ad, "z x y"), 1);
+    sn_vectorizer_free(ad);
+    sn_vectorizer_free(v);
+}
+END_TEST
+
 /* ------------------------------------------------------------- dense */
 
 START_TEST(test_multi_hot_and_count)
@@ -400,9 +437,12 @@ END_TEST
 START_TEST(test_bad_arguments)
 {
     sn_vectorizer_opts o = SN_VECTORIZER_OPTS_INIT;
-    o.ngrams = 3;
+    o.ngrams = SN_VECTORIZER_MAX_NGRAMS + 1;
     ck_assert_ptr_null(sn_vectorizer_new(&o));
-    ck_assert_str_ne(sn_last_error(), "");
+    tk_expect_error_mentions("ngrams");
+    o.ngrams = 0;
+    ck_assert_ptr_null(sn_vectorizer_new(&o));
+    tk_expect_error_mentions("ngrams");
     o = (sn_vectorizer_opts)SN_VECTORIZER_OPTS_INIT;
     o.max_tokens = 1;
     ck_assert_ptr_null(sn_vectorizer_new(&o));
@@ -839,6 +879,7 @@ static Suite *text_suite(void)
     tcase_add_test(tc, test_incremental_adapt_equals_one_call);
     tcase_add_test(tc, test_every_padding_and_truncation);
     tcase_add_test(tc, test_bigrams);
+    tcase_add_test(tc, test_trigrams);
     tcase_add_test(tc, test_multi_hot_and_count);
     tcase_add_test(tc, test_tf_idf);
     tcase_add_test(tc, test_decode);

@@ -2,13 +2,14 @@
  * imdb_bow.h - bags of n-grams for example 03's linear baselines: each
  * review as a sparse row of n-gram ids (from a TextVectorization in INT
  * mode, whole reviews), turned into TF-IDF or NBSVM feature values, and a
- * logistic regression (libseqnet's Dense(1, sigmoid) + Adam) trained on
- * them batch by batch.
+ * logistic regression built from libseqnet layers (Embedding(width, 1)
+ * dotted with the row's values, a sigmoid; Adam) trained on them batch by
+ * batch.
  *
  * Why sparse: a review holds a few hundred distinct n-grams out of a
  * vocabulary of hundreds of thousands; the dense [n, vocab] matrix of the
- * training set would take tens of gigabytes.  Only one batch is ever
- * dense, and only its non-zero entries are written and cleared.
+ * training set would take tens of gigabytes.  A batch goes to the model
+ * as its rows' (id, value) pairs, so a step costs the batch's non-zeros.
  */
 #ifndef EX_IMDB_BOW_H
 #define EX_IMDB_BOW_H
@@ -82,7 +83,7 @@ typedef struct ex_bow_split {
     const float *y;
 } ex_bow_split;
 
-/* Trains Dense(1, sigmoid) with binary cross-entropy (logistic regression)
+/* Trains sigmoid(w . x + b) with binary cross-entropy (logistic regression)
  * on fit, keeps the weights of the epoch with the best accuracy on val,
  * and writes that epoch's probabilities for val (p_val) and test (p_test,
  * may be NULL).  Returns the validation accuracy; *best_epoch (1-based). */

@@ -29,14 +29,14 @@ typedef struct sn_span {
 } sn_span;
 
 /* A text prepared for lookups: standardized, split, with room to build
- * bigrams.  Buffers grow as needed and are reused from text to text. */
+ * n-grams.  Buffers grow as needed and are reused from text to text. */
 typedef struct sn_text_work {
     sn_mem mem;
     int flags;
     int ngrams;
     char *text;  size_t text_cap;   /* standardized text                 */
     sn_span *spans; size_t spans_cap;
-    char *gram;  size_t gram_cap;   /* the bigram being looked at        */
+    char *gram;  size_t gram_cap;   /* the n-gram being looked at        */
     size_t n_tokens;                /* unigrams of the current text       */
 } sn_text_work;
 
@@ -45,7 +45,8 @@ void sn_text_work_init(sn_text_work *w, const sn_mem *mem, int flags,
 void sn_text_work_free(sn_text_work *w);
 /* Standardizes and splits text; SN_ERR_NOMEM on failure. */
 sn_status sn_text_prepare(sn_text_work *w, const char *text);
-/* N-grams of the prepared text: unigrams, then (ngrams 2) bigrams. */
+/* N-grams of the prepared text: unigrams, then bigrams, ... up to
+ * w->ngrams words. */
 size_t sn_text_count(const sn_text_work *w);
 /* The j-th n-gram (j < sn_text_count): *tok points into w's buffers and
  * stays valid until the next call. */

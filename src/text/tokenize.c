@@ -1,8 +1,9 @@
 /*
  * tokenize.c - splitting a standardized text on ASCII whitespace (as
  * tf.strings.split: runs of whitespace are one separator, none at the
- * ends) and walking its n-grams: all unigrams, then all bigrams, the order
- * of tf.strings.ngrams with widths (1, 2).
+ * ends) and walking its n-grams: all unigrams, then all bigrams, then all
+ * trigrams ... up to w->ngrams words, the order of tf.strings.ngrams with
+ * widths (1, ..., ngrams).
  */
 #include <string.h>
 
@@ -72,7 +73,8 @@ sn_status sn_text_prepare(sn_text_work *w, const char *text)
     if (st != SN_OK)
         return st;
     w->spans_cap = spans_cap_bytes / sizeof(sn_span);
-    /* a bigram is two tokens and a space, all within the text */
+    /* an n-gram is n tokens and the n - 1 spaces between them, never
+     * longer than the text it comes from */
     if (w->ngrams > 1) {
         st = sn_mem_reserve(&w->mem, (void **)&w->gram, &w->gram_cap,
                             len + 1);
@@ -83,26 +85,45 @@ sn_status sn_text_prepare(sn_text_work *w, const char *text)
     return SN_OK;
 }
 
+/* How many n-grams of n words a text of k words has. */
+static size_t grams_of_width(size_t k, int n)
+{
+    return k >= (size_t)n ? k - (size_t)n + 1 : 0;
+}
+
 size_t sn_text_count(const sn_text_work *w)
 {
-    size_t k = w->n_tokens;
-    if (w->ngrams > 1 && k > 1)
-        return k + (k - 1);
-    return k;
+    size_t total = 0;
+    for (int n = 1; n <= w->ngrams; n++)
+        total += grams_of_width(w->n_tokens, n);
+    return total;
+}
+
+/* Joins the n words from span first with single spaces into w->gram. */
+static size_t join_words(sn_text_work *w, size_t first, int n)
+{
+    size_t len = 0;
+    for (int i = 0; i < n; i++) {
+        const sn_span *s = &w->spans[first + (size_t)i];
+        if (i > 0)
+            w->gram[len++] = ' ';
+        memcpy(w->gram + len, w->text + s->off, s->len);
+        len += s->len;
+    }
+    return len;
 }
 
 void sn_text_gram(sn_text_work *w, size_t j, const char **tok, size_t *len)
 {
-    if (j < w->n_tokens) {
+    if (j < w->n_tokens) {   /* a word: no copy */
         *tok = w->text + w->spans[j].off;
         *len = w->spans[j].len;
         return;
     }
-    const sn_span *a = &w->spans[j - w->n_tokens];
-    const sn_span *b = a + 1;
-    memcpy(w->gram, w->text + a->off, a->len);
-    w->gram[a->len] = ' ';
-    memcpy(w->gram + a->len + 1, w->text + b->off, b->len);
+    j -= w->n_tokens;
+    int n = 2;
+    while (j >= grams_of_width(w->n_tokens, n))
+        j -= grams_of_width(w->n_tokens, n++);
+    *len = join_words(w, j, n);
     *tok = w->gram;
-    *len = a->len + 1 + b->len;
 }

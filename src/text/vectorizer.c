@@ -18,9 +18,9 @@ sn_status sn_vectorizer_check_opts(const sn_vectorizer_opts *o,
         return sn_fail(SN_ERR_INVALID_ARG, "%s: max_tokens must be 0 "
                        "(unlimited) or >= 2 (it counts \"\" and [UNK]), got "
                        "%d", who, o->max_tokens);
-    if (o->ngrams != 1 && o->ngrams != 2)
-        return sn_fail(SN_ERR_INVALID_ARG, "%s: ngrams must be 1 or 2, got "
-                       "%d", who, o->ngrams);
+    if (o->ngrams < 1 || o->ngrams > SN_VECTORIZER_MAX_NGRAMS)
+        return sn_fail(SN_ERR_INVALID_ARG, "%s: ngrams must be 1 .. %d, got "
+                       "%d", who, SN_VECTORIZER_MAX_NGRAMS, o->ngrams);
     if ((int)o->output_mode < SN_OUTPUT_INT ||
         (int)o->output_mode > SN_OUTPUT_TF_IDF)
         return sn_fail(SN_ERR_INVALID_ARG, "%s: unknown output_mode %d", who,
@@ -261,8 +261,8 @@ static bool is_split_space(char c)
 
 /* A token the transform can produce: valid UTF-8 (the standardizer turns
  * invalid bytes into U+FFFD) without the whitespace the text is split on,
- * except, with bigrams, one space between two words.  Anything else could
- * never match and is a mistake in the caller's list. */
+ * except, with n-grams, up to ngrams - 1 single spaces between words.
+ * Anything else could never match and is a mistake in the caller's list. */
 static sn_status check_token(const char *tok, size_t i, int ngrams,
                              const char *who)
 {
@@ -274,15 +274,15 @@ static sn_status check_token(const char *tok, size_t i, int ngrams,
     for (size_t k = 0; k < len; k++) {
         if (!is_split_space(tok[k]))
             continue;
-        bool joint = ngrams == 2 && tok[k] == ' ' && k > 0 && k + 1 < len &&
+        bool joint = ngrams > 1 && tok[k] == ' ' && k > 0 && k + 1 < len &&
                      !is_split_space(tok[k - 1]) &&
                      !is_split_space(tok[k + 1]);
-        if (!joint || ++spaces > 1)
+        if (!joint || ++spaces > (size_t)ngrams - 1)
             return sn_fail(SN_ERR_INVALID_ARG, "%s: token %zu ('%.40s') "
                            "holds whitespace the text is split on (it "
                            "could never match%s)", who, i, tok,
-                           ngrams == 2 ? "; a bigram is two words and one "
-                           "space" : "");
+                           ngrams > 1 ? "; an n-gram is up to ngrams words "
+                           "joined by single spaces" : "");
     }
     return SN_OK;
 }
