@@ -11,7 +11,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 1)
         return 0;
     sn_vectorizer_opts o = SN_VECTORIZER_OPTS_INIT;
-    o.ngrams = 1 + (data[0] & 1);
+    /* bits 0 and 7: ngrams 1 .. 4 (bit 7 clear keeps the older seeds'
+     * meaning) */
+    o.ngrams = 1 + (data[0] & 1) + 2 * ((data[0] >> 7) & 1);
     o.output_mode = (sn_output_mode)((data[0] >> 1) & 3);
     o.standardize = (data[0] >> 3) & 7;
     o.max_tokens = (data[0] & 0x40) ? 12 : 0;
