@@ -479,6 +479,18 @@ TEST_ENV += CK_TIMEOUT_MULTIPLIER=$(SN_TEST_TIME_FACTOR) \
 # The locale tests need a locale with a decimal comma: the system's, or
 # de_DE.UTF-8 compiled here with localedef (Debian: package locales).
 SKIP_LOG := $(CURDIR)/$(BUILDDIR)/skipped.log
+# The Check programs run SN_TEST_JOBS at a time (scripts/run-checks.sh;
+# each one's output printed whole when it ends); the failed ones are listed
+# in FAILED_LOG.
+SN_TEST_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+# The longest programs start first (measured: each 10-25 s natively, the
+# rest under 7 s; check_robustness takes about 10 minutes under qemu), so
+# the short ones fill the other cores instead of waiting behind them.
+SLOW_TEST_BINS := $(addprefix $(BUILDDIR)/test/,check_robustness \
+    check_internal_kernels check_save check_text check_data check_bpe)
+TEST_RUN_ORDER := $(filter $(SLOW_TEST_BINS),$(TEST_BINS)) \
+    $(filter-out $(SLOW_TEST_BINS),$(TEST_BINS))
+FAILED_LOG := $(CURDIR)/$(BUILDDIR)/failed.log
 TEST_LOCALE_DIR := build/locale
 TEST_LOCALE := $(TEST_LOCALE_DIR)/de_DE.UTF-8
 TEST_ENV += SN_TEST_SKIP_LOG=$(SKIP_LOG) \
@@ -529,7 +541,8 @@ coverage:
 	    --html-details $(COVERAGE_DIR)/index.html build/cov-$(BLAS)
 # ---------------------------------------------------------------- end (issue 14)
 
-# Runs every Check program, then every test/*.sh; fails if any failed.
+# Runs every Check program (SN_TEST_JOBS at a time, the slowest first), then
+# every test/*.sh; fails if any failed.
 # The tests that exercise the per-path kernels (matrix products, vector
 # math, cell rows: the recurrent, layer and gradient tests) run once more
 # for each narrower path this CPU can run, with SN_CPU forcing it, so an
@@ -553,23 +566,25 @@ $(PRINT_ISA): test/print_isa.c $(HEADER) $(SHLIB_DEV)
 	$(CC) $(BASE_CFLAGS) $(LDFLAGS) -o $@ $< $(TEST_LINK_PUBLIC) $(SYS_LIBS)
 
 check: lib $(TEST_BINS) $(PRINT_ISA) | $(TEST_LOCALE)
-	@failed=''; rm -f '$(SKIP_LOG)'; \
+	@failed=''; rm -f '$(SKIP_LOG)' '$(FAILED_LOG)'; \
 	default_isa=$$($(SN_EXEC) ./$(PRINT_ISA)); \
-	for t in $(TEST_BINS); do \
-	    echo "== $$t ($$default_isa)"; \
-	    $(TEST_ENV) $(SN_EXEC) ./$$t || failed="$$failed $$t"; \
-	done; \
-	for isa in $(ISA_PATHS); do \
+	{ for t in $(TEST_RUN_ORDER); do \
+	    printf '%s (%s)\t%s ./%s\n' "$$t" "$$default_isa" \
+	        '$(TEST_ENV) $(SN_EXEC)' "$$t"; \
+	  done; \
+	  for isa in $(ISA_PATHS); do \
 	    [ "$$isa" != "$$default_isa" ] || continue; \
 	    [ "$$(SN_CPU=$$isa $(SN_EXEC) ./$(PRINT_ISA))" = "$$isa" ] || { \
-	        echo "== SN_CPU=$$isa: this CPU cannot run it, not tested"; \
+	        echo "== SN_CPU=$$isa: this CPU cannot run it, not tested" >&2; \
 	        continue; }; \
 	    for t in $(ISA_TEST_BINS); do \
-	        echo "== $$t (SN_CPU=$$isa)"; \
-	        SN_CPU=$$isa $(TEST_ENV) $(SN_EXEC) ./$$t || \
-	            failed="$$failed $$t(SN_CPU=$$isa)"; \
+	        printf '%s(SN_CPU=%s)\tSN_CPU=%s %s ./%s\n' "$$t" "$$isa" \
+	            "$$isa" '$(TEST_ENV) $(SN_EXEC)' "$$t"; \
 	    done; \
-	done; \
+	  done; } | bash scripts/run-checks.sh $(SN_TEST_JOBS) '$(FAILED_LOG)'; \
+	if [ -s '$(FAILED_LOG)' ]; then \
+	    failed=" $$(tr '\n' ' ' < '$(FAILED_LOG)')"; \
+	fi; \
 	for s in $(TEST_SCRIPTS); do \
 	    case " $(CROSS_SKIP_SCRIPTS) " in *" $$s "*) \
 	        echo "== $$s: not run for $(SN_CROSS): $(CROSS_SKIP_WHY)"; \
