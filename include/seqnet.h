@@ -254,6 +254,11 @@ SN_API sn_layer_t *sn_activation_layer(sn_activation activation);
 /* Add: element-wise sum of two or more inputs of one shape. */
 SN_API sn_layer_t *sn_add(void);
 
+/* Average: element-wise mean of two or more inputs of one shape (Keras
+ * Average; e.g. the probabilities of several models in one).  Masks are
+ * AND-ed, as Add. */
+SN_API sn_layer_t *sn_average(void);
+
 /* Concatenate along axis: -1 (the last, default in Keras) or a per-sample
  * axis numbered as in Keras, 1 .. rank (axis 0 is the batch). */
 SN_API sn_layer_t *sn_concatenate(int axis);

@@ -188,6 +188,61 @@ START_TEST(test_multiply)
 }
 END_TEST
 
+/* -------------------------------------------------------------- Average */
+
+START_TEST(test_average)
+{
+    sn_model_t *m = tk_new_model(1);
+    int in[3] = {sn_input(m, 2, 3), sn_input(m, 2, 3), sn_input(m, 2, 3)};
+    int out;
+    ck_assert_int_eq(sn_apply_n(m, sn_average(), in, 3, &out, 1), 1);
+    ck_assert_int_eq(sn_model_build(m), SN_OK);
+    float a[12], b[12], c[12];
+    tk_fill(a, 12, 4, -2.0f, 2.0f);
+    tk_fill(b, 12, 5, -2.0f, 2.0f);
+    tk_fill(c, 12, 6, -2.0f, 2.0f);
+    const void *ins[3] = {a, b, c};
+    ck_assert_int_eq(sn_model_forward(m, 2, ins, NULL, 0), SN_OK);
+    const float *y = out_of(m, 0, NULL, NULL);
+    for (int i = 0; i < 12; i++)
+        ck_assert_float_eq_tol(y[i], (a[i] + b[i] + c[i]) / 3.0f, 1e-6f);
+    float *xs[3] = {a, b, c};
+    size_t n[3] = {12, 12, 12};
+    grad_check(m, 2, 3, xs, n, "Average");
+    ck_assert_str_eq(sn_layer_type(sn_model_layer(m, 3)), "Average");
+    sn_model_free(m);
+    /* shapes must agree; one input is not a merge */
+    m = tk_new_model(1);
+    int bad[2] = {sn_input(m, 2, 3), sn_input(m, 3, 3)};
+    ck_assert_int_lt(sn_apply_n(m, sn_average(), bad, 2, &out, 1), 0);
+    tk_expect_error_mentions("one shape");
+    ck_assert_int_lt(sn_apply_n(m, sn_average(), bad, 1, &out, 1), 0);
+    sn_model_free(m);
+    /* masks are AND-ed: the pooled mean skips a step padded in either */
+    m = tk_new_model(1);
+    int t = sn_input_tokens(m, 3);
+    sn_embedding_opts eo = SN_EMBEDDING_OPTS_INIT;
+    eo.mask_zero = 1;
+    int e[2] = {sn_apply(m, sn_embedding(5, 2, &eo), t),
+                sn_apply(m, sn_embedding(5, 2, NULL), t)};
+    ck_assert_int_eq(sn_apply_n(m, sn_average(), e, 2, &out, 1), 1);
+    ck_assert_int_ge(sn_apply(m, sn_global_average_pooling1d(), out), 0);
+    ck_assert_int_eq(sn_model_build(m), SN_OK);
+    int32_t ids[3] = {1, 2, 0};
+    const void *tin[1] = {ids};
+    ck_assert_int_eq(sn_model_forward(m, 1, tin, NULL, 0), SN_OK);
+    const float *pooled = sn_model_output(m, 0, NULL, 0, NULL);
+    const float *w1 = tk_weight(m, "embedding/embeddings", NULL);
+    const float *w2 = tk_weight(m, "embedding_1/embeddings", NULL);
+    for (int f = 0; f < 2; f++) {
+        float want = ((w1[2 + f] + w2[2 + f]) / 2.0f +
+                      (w1[4 + f] + w2[4 + f]) / 2.0f) / 2.0f;
+        ck_assert_float_eq_tol(pooled[f], want, 1e-6f);
+    }
+    sn_model_free(m);
+}
+END_TEST
+
 START_TEST(test_multiply_mask_and)
 {
     sn_model_t *m = tk_new_model(1);
@@ -549,7 +604,9 @@ START_TEST(test_save_load_every_new_layer)
     int sd = sn_apply(m, sn_spatial_dropout1d(0.2f), tl);
     int in2[2] = {sd, tl}, mul, dot;
     ck_assert_int_eq(sn_apply_n(m, sn_multiply(), in2, 2, &mul, 1), 1);
-    int in3[2] = {mul, tl};
+    int in_avg[2] = {mul, tl}, avg;
+    ck_assert_int_eq(sn_apply_n(m, sn_average(), in_avg, 2, &avg, 1), 1);
+    int in3[2] = {avg, tl};
     ck_assert_int_eq(sn_apply_n(m, sn_dot(2, 2, 1), in3, 2, &dot, 1), 1);
     int fl = sn_apply(m, sn_flatten(), dot);                         /* [16] */
     int rv = sn_apply(m, sn_repeat_vector(2), fl);
@@ -601,6 +658,7 @@ static Suite *layers_more_suite(void)
     suite_add_tcase(s, tc);
     tc = tcase_create("merging");
     tcase_add_test(tc, test_multiply);
+    tcase_add_test(tc, test_average);
     tcase_add_test(tc, test_multiply_mask_and);
     tcase_add_test(tc, test_dot_values_and_grads);
     tcase_add_test(tc, test_dot_shapes_and_errors);

@@ -35,6 +35,7 @@ static const sn_layer_ops *const builtin_ops[] = {
     &sn_dropout_ops,
     &sn_activation_ops,
     &sn_add_ops,
+    &sn_average_ops,
     &sn_concatenate_ops,
     &sn_global_average_pooling1d_ops,
     &sn_global_max_pooling1d_ops,

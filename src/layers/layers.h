@@ -14,6 +14,7 @@ extern const sn_layer_ops sn_embedding_ops;
 extern const sn_layer_ops sn_dropout_ops;
 extern const sn_layer_ops sn_activation_ops;
 extern const sn_layer_ops sn_add_ops;
+extern const sn_layer_ops sn_average_ops;
 extern const sn_layer_ops sn_concatenate_ops;
 extern const sn_layer_ops sn_global_average_pooling1d_ops;
 extern const sn_layer_ops sn_global_max_pooling1d_ops;

@@ -1,7 +1,8 @@
 /*
- * merge.c - Keras Add and Concatenate over 2..64 float inputs.
+ * merge.c - Keras Add, Average and Concatenate over 2..64 float inputs.
  *
- * Masks (Keras merge semantics): Add ANDs the masks that are present.
+ * Masks (Keras merge semantics): Add and Average AND the masks that are
+ * present.
  * Concatenate along a feature axis ANDs them too; along the time axis it
  * concatenates them, a missing mask counting as all ones.
  */
@@ -81,11 +82,16 @@ int sn_merge_same_shape_infer(sn_layer *l, const sn_shape *in, int n_in,
 }
 
 /*
- *  forward                       backward
+ *  Add                           backward
  *  x_i [N], i = 0..n-1           dy [N]
- *  y = sum_i x_i     [N]         dx_i += dy   for every i
+ *  y = sum_i x_i     [N]         dx_i += dy         for every i
+ *
+ *  Average (Keras Average)
+ *  y = (1/n) sum_i x_i [N]       dx_i += dy / n     for every i
+ *
+ *  One pair of loops serves both: scale is 1 or 1/n.
  */
-static sn_status add_forward(sn_call *c)
+static sn_status sum_forward(sn_call *c, float scale)
 {
     sn_value *y = c->out[0];
     const sn_shape *s = &c->in[0]->shape;
@@ -97,10 +103,13 @@ static sn_status add_forward(sn_call *c)
         for (size_t k = 0; k < n; k++)
             y->data[k] += xi[k];
     }
+    if (scale != 1.0f)
+        for (size_t k = 0; k < n; k++)
+            y->data[k] *= scale;
     return sn_merge_and_masks(c, s->rank >= 2 ? s->dim[0] : -1);
 }
 
-static sn_status add_backward(sn_call *c)
+static sn_status sum_backward(sn_call *c, float scale)
 {
     const float *dy = c->out[0]->grad;
     size_t n = (size_t)c->batch * c->in[0]->count;
@@ -110,12 +119,32 @@ static sn_status add_backward(sn_call *c)
         float *dx = c->in[i]->grad;
         if (dx != NULL)
             for (size_t k = 0; k < n; k++)
-                dx[k] += dy[k];
+                dx[k] += scale * dy[k];
     }
     return SN_OK;
 }
 
-/* Add has no configuration: an empty blob. */
+static sn_status add_forward(sn_call *c)
+{
+    return sum_forward(c, 1.0f);
+}
+
+static sn_status add_backward(sn_call *c)
+{
+    return sum_backward(c, 1.0f);
+}
+
+static sn_status average_forward(sn_call *c)
+{
+    return sum_forward(c, 1.0f / (float)c->n_in);
+}
+
+static sn_status average_backward(sn_call *c)
+{
+    return sum_backward(c, 1.0f / (float)c->n_in);
+}
+
+/* Add and Average have no configuration: an empty blob. */
 static void add_save_config(const sn_layer *l, sn_writer *w)
 {
     (void)l;
@@ -144,6 +173,30 @@ const sn_layer_ops sn_add_ops = {
 sn_layer_t *sn_add(void)
 {
     return sn_layer_create(&sn_add_ops, 0);
+}
+
+static sn_layer *average_load_config(sn_reader *r)
+{
+    return r->status == SN_OK ? sn_average() : NULL;
+}
+
+const sn_layer_ops sn_average_ops = {
+    .type = "Average",
+    .base_name = "average",
+    .min_inputs = 2,
+    .max_inputs = MERGE_MAX_INPUTS,
+    .infer = sn_merge_same_shape_infer,
+    .build = NULL,
+    .forward = average_forward,
+    .backward = average_backward,
+    .destroy = NULL,
+    .save_config = add_save_config,
+    .load_config = average_load_config,
+};
+
+sn_layer_t *sn_average(void)
+{
+    return sn_layer_create(&sn_average_ops, 0);
 }
 
 /* ---------------------------------------------------------- Concatenate */
