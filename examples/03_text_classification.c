@@ -41,7 +41,8 @@
  * earlier run, vocabulary included) and classifies the text.  The options
  * of the ablation table (docs/tutorials/03, section 9) override one
  * setting each: --train-reviews N, --unsup-reviews N, --maxlen N,
- * --glove-dim N, --gru 0|1, --pool-all 0|1, --cosine 0|1, --lr X,
+ * --keep-end 0|1, --val-by-movie 0|1, --glove-dim N, --gru 0|1, --pool-all 0|1, --cosine 0|1,
+ * --lr X,
  * --grid 0|1, --models scratch,frozen,tuned, --subword 0|1|2 (the
  * word-vs-BPE comparison: none, statistics, statistics and a model).
  *
@@ -66,6 +67,7 @@
 #include "common/distributed.h"
 #include "common/example.h"
 #include "common/imdb_bow.h"
+#include "common/imdb_movies.h"
 #include "common/text_extras.h"
 
 /* ------------------------------------------------------------ settings */
@@ -75,8 +77,13 @@
 typedef struct config {
     int n_train, n_test, n_unsup;  /* reviews used; 0 = all of the split */
     float val_split;               /* fit's validation_split             */
+    int val_by_movie;              /* 1: the validation rows are whole
+                                    * movies the fit rows never see     */
     int vocab;                     /* max_tokens of the vectorizer       */
     int maxlen;                    /* tokens kept per review             */
+    int keep_end;                  /* 1: a long review keeps its last
+                                    * maxlen tokens (pad_sequences'
+                                    * truncating="pre"); 0: its first   */
     int embed_dim;                 /* learned-from-scratch embedding     */
     int rnn_units;                 /* per direction                      */
     int gru;                       /* 1: GRU cells, 0: LSTM cells        */
@@ -139,10 +146,12 @@ static config make_config(const ex_args *a)
     c.n_test = 0;               /* all 25,000 */
     c.n_unsup = 0;              /* all 50,000 */
     c.val_split = 0.1f;
+    c.val_by_movie = 1;
     c.vocab = 20000;
     /* 87% of the reviews fit in 400 tokens; the mask makes the padding of
      * the shorter ones cost nothing in accuracy (docs ACCURACY anchors). */
     c.maxlen = 400;
+    c.keep_end = 1;
     c.embed_dim = 128;
     c.rnn_units = 64;
     c.gru = 1;
@@ -155,10 +164,14 @@ static config make_config(const ex_args *a)
     c.dense_dropout = 0.4f;
     c.learning_rate = 2e-3f;
     c.cosine = 1;
-    c.epochs = 4;
+    /* Every model peaked at epoch 2 of 4 and overfitted after it
+     * (measured); 3 leaves early stopping one epoch to see the turn. */
+    c.epochs = 3;
     c.batch = 64;
     c.patience = 2;
-    c.models = EX_M_SCRATCH | EX_M_TUNED;
+    /* Three different models, so that their average (one model of its
+     * own, a candidate beside them) cancels part of each one's errors. */
+    c.models = EX_M_SCRATCH | EX_M_FROZEN | EX_M_TUNED;
     c.glove_dim = 100;
     c.glove_epochs = 10;
     c.bow_tokens = 400000;
@@ -168,7 +181,9 @@ static config make_config(const ex_args *a)
     c.bow_lr = 0.01f;
     c.nb_lr = 0.003f;
     c.grid = 1;
-    c.subword = 2;
+    /* the BPE statistics; --subword 2 also trains a model on sub-words
+     * (4 more minutes) */
+    c.subword = 1;
     c.bpe_vocab = 8000;
     if (a->quick) {
         /* What a first run needs: enough reviews for the model to learn
@@ -196,6 +211,8 @@ static config make_config(const ex_args *a)
     c.n_train = int_arg(a, "--train-reviews", c.n_train);
     c.n_unsup = int_arg(a, "--unsup-reviews", c.n_unsup);
     c.maxlen = int_arg(a, "--maxlen", c.maxlen);
+    c.keep_end = int_arg(a, "--keep-end", c.keep_end);
+    c.val_by_movie = int_arg(a, "--val-by-movie", c.val_by_movie);
     c.glove_dim = int_arg(a, "--glove-dim", c.glove_dim);
     c.gru = int_arg(a, "--gru", c.gru);
     c.pool_all = int_arg(a, "--pool-all", c.pool_all);
@@ -250,12 +267,15 @@ typedef struct split {
     const char *const *texts;
     float *labels;     /* 0 / 1, as float targets for the loss */
     int n;
+    const char **reordered;  /* texts when reordered by movie, else NULL */
+    int val_movies;          /* movies of the validation rows; 0: random */
 } split;
 
 static void load_split(const char *dir, const char *name, int limit,
                        uint64_t seed, split *s)
 {
     double t0 = ex_now();
+    memset(s, 0, sizeof *s);
     ex_check(sn_imdb_load(dir, name, &s->imdb), name);
     /* The files come sorted by (label, id): all negatives first.  Shuffling
      * with a seed mixes them, and makes the validation part (the last 10%)
@@ -278,9 +298,45 @@ static int train_rows(int n, float split_fraction)
     return (int)((double)n * (1.0 - (double)split_fraction));
 }
 
+/* Reorders the training reviews so that the validation rows (the last
+ * ones, as fit's validation_split takes them) are whole movies that no fit
+ * row is about, as the test reviews are (examples/common/imdb_movies.h).
+ * Leaves the random order when the urls files are missing. */
+static void validate_on_unseen_movies(const char *dir, float val_split,
+                                      split *s)
+{
+    int *movie = ex_imdb_movies(dir, "train", s->imdb);
+    if (movie == NULL)
+        return;
+    int n_val = s->n - train_rows(s->n, val_split);
+    int *order = xcalloc((size_t)s->n, sizeof *order);
+    int got = ex_split_by_movie(movie, s->n, n_val, order);
+    ex_check(got == n_val ? SN_OK : SN_ERR_STATE,
+             "no set of whole movies fills the validation rows");
+    s->reordered = xcalloc((size_t)s->n, sizeof *s->reordered);
+    float *labels = xcalloc((size_t)s->n, sizeof *labels);
+    for (int i = 0; i < s->n; i++) {
+        s->reordered[i] = s->texts[order[i]];
+        labels[i] = s->labels[order[i]];
+    }
+    /* count the validation movies: distinct ids among the tail rows */
+    for (int i = s->n - n_val; i < s->n; i++) {
+        int seen = 0;
+        for (int j = s->n - n_val; j < i && !seen; j++)
+            seen = movie[order[j]] == movie[order[i]];
+        s->val_movies += !seen;
+    }
+    free(s->labels);
+    s->labels = labels;
+    s->texts = s->reordered;
+    free(order);
+    free(movie);
+}
+
 /* ------------------------------------------------------------ results */
 
-enum { MAX_MODELS = 6 };   /* 2 baselines, 3 recurrent, the ensemble */
+enum { MAX_MODELS = 7 };   /* 2 baselines, 3 recurrent, their average,
+                            * the ensemble */
 
 /* What each model leaves behind for the comparison. */
 typedef struct result {
@@ -293,6 +349,7 @@ typedef struct result {
     double *step_x, *step_loss;  /* running training loss per batch       */
     int n_steps, steps_per_epoch;
     sn_model_t *model;           /* NULL for the baseline                 */
+    int dim;                     /* recurrent: its embedding size         */
     /* test metrics */
     sn_binary_report at_half, at_tuned;
     float threshold;             /* F1-optimal on validation              */
@@ -656,19 +713,13 @@ static int vector_file_dim(const char *path)
 
 /* ------------------------------------------------------------ neural models */
 
-/* TextVectorization ids -> Embedding(mask_zero) -> BiGRU (or BiLSTM) ->
- * attention + max + mean pooling -> Dropout -> Dense(1, sigmoid).  *embedding receives the Embedding layer
- * (owned by the model) for loading word vectors into it. */
-static sn_model_t *build_classifier(const config *c, int vocab, int dim,
-                                    int steps_per_epoch, uint64_t seed,
-                                    const char *name, sn_layer_t **embedding)
+/* One classifier on token ids x: Embedding(mask_zero) -> BiGRU (or
+ * BiLSTM) -> attention + max + mean pooling -> Dropout -> Dense(1,
+ * sigmoid).  Returns the probability's tensor id; *embedding receives the
+ * Embedding layer (owned by the model) for loading word vectors into it. */
+static int add_classifier(sn_model_t *m, const config *c, int vocab, int dim,
+                          int x, sn_layer_t **embedding)
 {
-    sn_model_opts mo = SN_MODEL_OPTS_INIT;
-    mo.seed = seed;
-    mo.name = name;
-    sn_model_t *m = sn_model_new(&mo);
-    check_ptr(m, "sn_model_new");
-    int x = sn_input_tokens(m, c->maxlen);
     /* mask_zero: id 0 is padding.  Every later layer honours the mask, so
      * the LSTMs carry their state over the padding and attention gives it
      * weight 0: a short review reads as if it had no padding at all. */
@@ -702,6 +753,20 @@ static sn_model_t *build_classifier(const config *c, int vocab, int dim,
     x = sn_apply(m, sn_dropout(c->dense_dropout), x);
     x = sn_apply(m, sn_dense(1, SN_SIGMOID, NULL), x);
     ex_check(x, "building the classifier");
+    return x;
+}
+
+static sn_model_t *build_classifier(const config *c, int vocab, int dim,
+                                    int steps_per_epoch, uint64_t seed,
+                                    const char *name, sn_layer_t **embedding)
+{
+    sn_model_opts mo = SN_MODEL_OPTS_INIT;
+    mo.seed = seed;
+    mo.name = name;
+    sn_model_t *m = sn_model_new(&mo);
+    check_ptr(m, "sn_model_new");
+    add_classifier(m, c, vocab, dim, sn_input_tokens(m, c->maxlen),
+                   embedding);
     ex_check(sn_model_build(m), "sn_model_build");
 
     sn_optimizer_opts oo;
@@ -845,7 +910,10 @@ static void results_table(ex_report *r, result *res, int n_models)
         row[0] = xcalloc(64, 1);
         snprintf(row[0], 64, "%s", x->name);
         row[1] = xcalloc(32, 1);
-        snprintf(row[1], 32, "%d (%d)", x->epochs_run, x->best_epoch);
+        if (x->epochs_run > 0)
+            snprintf(row[1], 32, "%d (%d)", x->epochs_run, x->best_epoch);
+        else   /* an average or the ensemble: trained nothing itself */
+            snprintf(row[1], 32, "-");
         row[2] = fmt("%.0f", x->train_s);
         row[3] = fmt("%.4f", x->val_acc);
         row[4] = fmt("%.4f", x->at_half.accuracy);
@@ -1105,11 +1173,28 @@ static void review_table(ex_report *r, const split *te, const float *p,
 }
 
 /* Sort key for the error analysis: indices by a score, ascending. */
-static const float *g_key;
+/* A review index with the key it is sorted by (no global for qsort). */
+typedef struct keyed {
+    float key;
+    int idx;
+} keyed;
+
 static int by_key(const void *a, const void *b)
 {
-    float x = g_key[*(const int *)a], y = g_key[*(const int *)b];
+    float x = ((const keyed *)a)->key, y = ((const keyed *)b)->key;
     return (x > y) - (x < y);
+}
+
+/* Sorts the reviews by key (ascending) into idx. */
+static void sort_by_key(const float *key, int n, int *idx)
+{
+    keyed *k = xcalloc((size_t)n, sizeof *k);
+    for (int i = 0; i < n; i++)
+        k[i] = (keyed){ key[i], i };
+    qsort(k, (size_t)n, sizeof *k, by_key);
+    for (int i = 0; i < n; i++)
+        idx[i] = k[i].idx;
+    free(k);
 }
 
 static void error_analysis(ex_report *r, const split *te, const result *x)
@@ -1126,19 +1211,15 @@ static void error_analysis(ex_report *r, const split *te, const result *x)
         int truth = te->labels[i] > 0.5f;
         key[i] = pred == truth ? 0.0f : -fabsf(x->p_test[i] - x->threshold);
         wrong += pred != truth;
-        idx[i] = i;
     }
-    g_key = key;
-    qsort(idx, (size_t)n, sizeof *idx, by_key);
+    sort_by_key(key, n, idx);
     ex_say(r, "*%s* gets %d of %d test reviews wrong at threshold %.3f. The "
            "%d most confident mistakes:", x->name, wrong, n, x->threshold, K);
     review_table(r, te, x->p_test, idx, wrong < K ? wrong : K);
     /* Borderline: the reviews closest to the threshold either way. */
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < n; i++)
         key[i] = fabsf(x->p_test[i] - x->threshold);
-        idx[i] = i;
-    }
-    qsort(idx, (size_t)n, sizeof *idx, by_key);
+    sort_by_key(key, n, idx);
     ex_say(r, "The %d most borderline test reviews (probability nearest the "
            "threshold):", K);
     review_table(r, te, x->p_test, idx, K);
@@ -1250,16 +1331,24 @@ static void describe(ex_report *r, const config *c, const split *tr,
                      const split *te, const split *un, uint64_t seed)
 {
     int n_fit = train_rows(tr->n, c->val_split);
+    char val_rows[160];
+    if (tr->val_movies > 0)
+        snprintf(val_rows, sizeof val_rows, "all the reviews of %d movies "
+                 "that no fit review is about, as no test review is",
+                 tr->val_movies);
+    else
+        snprintf(val_rows, sizeof val_rows, "a random sample");
     ex_say(r, "Data: %d training reviews (%d fit, the last %d for "
-           "validation), %d test reviews, %d unlabelled reviews for word "
-           "vectors. Seed %llu.", tr->n, n_fit, tr->n - n_fit, te->n, un->n,
-           (unsigned long long)seed);
-    ex_say(r, "Settings: vocabulary %d, first %d tokens of each review "
+           "validation: %s), %d test reviews, %d unlabelled reviews for "
+           "word vectors. Seed %llu.", tr->n, n_fit, tr->n - n_fit, val_rows,
+           te->n, un->n, (unsigned long long)seed);
+    ex_say(r, "Settings: vocabulary %d, %s %d tokens of each review "
            "(post-padded, masked), embeddings %d (GloVe %d), Bi%s(%d) with "
            "input dropout %.2f / recurrent dropout %.2f, %s pooling, "
            "Dropout(%.2f), Dense(1, sigmoid); Adam %g%s, batch %d, at most "
            "%d epochs, early stopping on val_accuracy (patience %d, best "
-           "weights restored).", c->vocab, c->maxlen, c->embed_dim,
+           "weights restored).", c->vocab, c->keep_end ? "last" : "first",
+           c->maxlen, c->embed_dim,
            c->glove_dim, c->gru ? "GRU" : "LSTM", c->rnn_units,
            (double)c->rnn_dropout, (double)c->rnn_recurrent_dropout,
            c->pool_all ? "attention + max + mean" : "attention",
@@ -1276,9 +1365,11 @@ static sn_vectorizer_t *make_vectorizer(const config *c, const split *tr)
     sn_vectorizer_opts o = SN_VECTORIZER_OPTS_INIT;
     o.max_tokens = c->vocab;
     o.output_sequence_length = c->maxlen;
-    /* POST padding and POST truncation (Keras' defaults): keep the start
-     * of a review, pad after it.  With masking the side of the padding does
-     * not matter to the BiLSTM. */
+    /* POST padding (TextVectorization's default; with masking its side
+     * does not matter).  A review longer than maxlen keeps its end
+     * (pad_sequences' truncating="pre"), where reviewers sum up: "Overall,
+     * a waste of time."  The ablation table measures it. */
+    o.truncation = c->keep_end ? SN_SIDE_PRE : SN_SIDE_POST;
     sn_vectorizer_t *v = sn_vectorizer_new(&o);
     check_ptr(v, "sn_vectorizer_new");
     ex_check(sn_vectorizer_adapt(v, tr->texts,
@@ -1343,9 +1434,9 @@ static int run_neural(ex_report *r, const config *c, const split *tr,
         x->name = names[k];
         x->short_name = short_names[k];
         printf("\n-- %s\n", x->name);
-        x->model = build_classifier(c, vocab, k == 0 ? c->embed_dim
-                                                     : glove_dim,
-                                    steps, seed, ids[k], &emb);
+        x->dim = k == 0 ? c->embed_dim : glove_dim;
+        x->model = build_classifier(c, vocab, x->dim, steps, seed, ids[k],
+                                    &emb);
         if (!summary) {
             fprintf(r->md, "```\n");
             ex_check(sn_model_summary(x->model, r->md), "summary");
@@ -1364,6 +1455,88 @@ static int run_neural(ex_report *r, const config *c, const split *tr,
                x->val_acc, te->n, x->test_s);
     }
     return n;
+}
+
+/* Copies the weights of the models src[0 .. n) into dst, whose weights
+ * are theirs one model after the other (the same layers, built in the same
+ * order). */
+static void copy_member_weights(sn_model_t *dst, const result *src, int n)
+{
+    int w = 0;
+    for (int k = 0; k < n; k++)
+        for (int i = 0; i < sn_model_num_weights(src[k].model); i++) {
+            size_t n_src, n_dst;
+            const float *from = sn_model_weight_data(src[k].model, i, &n_src);
+            float *to = sn_model_weight_data(dst, w++, &n_dst);
+            check_ptr(from, "member weight");
+            check_ptr(to, "averaged model weight");
+            ex_check(n_src == n_dst ? SN_OK : SN_ERR_SHAPE,
+                     "averaged model: weight sizes differ");
+            memcpy(to, from, n_src * sizeof *to);
+        }
+    ex_check(w == sn_model_num_weights(dst) ? SN_OK : SN_ERR_SHAPE,
+             "averaged model: weight counts differ");
+}
+
+/* The recurrent models res[0 .. n) as ONE model: their classifiers side by
+ * side on one input, their probabilities averaged by an Average layer, so
+ * the average can be chosen, saved and loaded like any model.  Averaging
+ * models that were trained apart (other embeddings, other initial weights)
+ * cancels part of each one's errors.  Its probabilities are the members'
+ * mean; the built model is checked to give exactly that on the validation
+ * rows. */
+static void average_models(ex_report *r, const config *c, const split *tr,
+                           const split *te, const int32_t *ids_tr, int vocab,
+                           const result *res, int n, result *avg)
+{
+    sn_model_opts mo = SN_MODEL_OPTS_INIT;
+    mo.name = "average";
+    sn_model_t *m = sn_model_new(&mo);
+    check_ptr(m, "sn_model_new");
+    int x = sn_input_tokens(m, c->maxlen), probs[3];
+    for (int k = 0; k < n; k++) {
+        sn_layer_t *emb;
+        probs[k] = add_classifier(m, c, vocab, res[k].dim, x, &emb);
+    }
+    int y;
+    ex_check(sn_apply_n(m, sn_average(), probs, n, &y, 1), "Average");
+    ex_check(sn_model_build(m), "sn_model_build");
+    copy_member_weights(m, res, n);
+
+    int n_fit = train_rows(tr->n, c->val_split), n_val = tr->n - n_fit;
+    avg->p_val = xcalloc((size_t)n_val, sizeof *avg->p_val);
+    avg->p_test = xcalloc((size_t)te->n, sizeof *avg->p_test);
+    for (int k = 0; k < n; k++) {
+        for (int i = 0; i < n_val; i++)
+            avg->p_val[i] += res[k].p_val[i] / (float)n;
+        for (int i = 0; i < te->n; i++)
+            avg->p_test[i] += res[k].p_test[i] / (float)n;
+        avg->train_s += res[k].train_s;
+        avg->test_s += res[k].test_s;
+    }
+    float *check = xcalloc((size_t)n_val, sizeof *check);
+    const void *in[1] = { ids_tr + (size_t)n_fit * c->maxlen };
+    float *out[1] = { check };
+    ex_check(sn_model_predict_batches(m, n_val, in, NULL, out, 256),
+             "predict with the averaged model");
+    double worst = 0.0;
+    for (int i = 0; i < n_val; i++)
+        worst = fmax(worst, fabs((double)check[i] - avg->p_val[i]));
+    ex_check(worst < 1e-4 ? SN_OK : SN_ERR_NUMERIC,
+             "the averaged model disagrees with its members");
+    free(check);
+    static char name[96];
+    snprintf(name, sizeof name, "Average of the %d %s models above", n,
+             c->gru ? "BiGRU" : "BiLSTM");
+    avg->name = name;
+    avg->short_name = c->gru ? "BiGRU average" : "BiLSTM average";
+    avg->model = m;
+    avg->val_acc = accuracy(avg->p_val, tr->labels + n_fit, n_val);
+    ex_say(r, "*%s*: one model of %zu parameters (the %d classifiers on one "
+           "input, an Average layer on their probabilities; on the validation "
+           "rows it agrees with the mean of the members' own predictions to "
+           "%.1e); validation accuracy %.4f.", avg->name,
+           sn_model_count_params(m, NULL), n, worst, avg->val_acc);
 }
 
 /* ------------------------------------------------------------ sub-words */
@@ -1498,14 +1671,15 @@ typedef struct stage_times {
     double cpu;   /* process CPU seconds, all threads */
 } stage_times;
 
-/* res: [0] TF-IDF, [1] NBSVM, [2 .. 2+n_rnn) recurrent, [2+n_rnn] the
- * ensemble.  rnn is the recurrent model chosen on validation.  The test
- * numbers are only reported here; nothing is chosen by them. */
-static void conclusions(ex_report *r, const result *res, int n_rnn, int rnn,
+/* res: [0] TF-IDF, [1] NBSVM, [2 .. n_m - 1) the recurrent models (and
+ * their average), [n_m - 1] the ensemble.  rnn is the recurrent model
+ * chosen on validation.  The test numbers are only reported here; nothing
+ * is chosen by them. */
+static void conclusions(ex_report *r, const result *res, int n_m, int rnn,
                         const stage_times *t, int n_test, int quick)
 {
     const result *tf = &res[0], *nb = &res[1], *nn = &res[rnn];
-    const result *en = &res[2 + n_rnn];
+    const result *en = &res[n_m - 1];
     double a_tf = tf->at_half.accuracy, a_nb = nb->at_half.accuracy;
     double a_nn = nn->at_half.accuracy, a_en = en->at_half.accuracy;
     ex_say(r, "Test accuracy on %d reviews, each with its 95%% confidence "
@@ -1563,8 +1737,9 @@ int main(int argc, char **argv)
                            "  --models LIST    recurrent models: scratch,"
                            "frozen,tuned\n"
                            "  --train-reviews N, --unsup-reviews N, "
-                           "--maxlen N, --glove-dim N,\n"
-                           "  --gru 0|1, --pool-all 0|1, --cosine 0|1, "
+                           "--maxlen N, --keep-end 0|1, --val-by-movie 0|1,\n"
+                           "  --glove-dim N, --gru 0|1, --pool-all 0|1, "
+                           "--cosine 0|1, "
                            "--lr X, --grid 0|1, --subword 0|1|2\n"
                            "  --baselines-only stop after the bag-of-n-gram "
                            "models\n"
@@ -1600,6 +1775,8 @@ int main(int argc, char **argv)
         memset(&un, 0, sizeof un);   /* no word vectors: no unlabelled */
     else
         load_split(dir, "unsup", c.n_unsup, a.seed + 2, &un);
+    if (c.val_by_movie)
+        validate_on_unseen_movies(dir, c.val_split, &tr);
     describe(&r, &c, &tr, &te, &un, a.seed);
     sn_vectorizer_t *v = make_vectorizer(&c, &tr);
     int32_t *ids_tr = vectorize(&c, v, &tr), *ids_te = vectorize(&c, v, &te);
@@ -1630,6 +1807,7 @@ int main(int argc, char **argv)
         free(ids_te);
         sn_vectorizer_free(v);
         free(tr.labels);
+        free(tr.reordered);
         free(te.labels);
         free(un.labels);
         sn_imdb_free(tr.imdb);
@@ -1665,15 +1843,26 @@ int main(int argc, char **argv)
         run_subword(&r, &c, &tr, &te, v, a.seed, word);
     }
 
+    /* Candidates: each recurrent model, and with two or more their
+     * average (one model). */
+    int n_cand = n_rnn;
+    if (n_rnn >= 2) {
+        ts = ex_now();
+        average_models(&r, &c, &tr, &te, ids_tr, sn_vectorizer_vocab_size(v),
+                       res + 2, n_rnn, &res[2 + n_rnn]);
+        n_cand++;
+        t.neural += ex_now() - ts;
+    }
+
     ex_section(&r, "Ensemble");
     /* The recurrent model that goes on (ensemble, error analysis, the
      * saved model) is chosen by validation accuracy: the test set only
      * reports. */
     int best = 2;
-    for (int i = 3; i < 2 + n_rnn; i++)
+    for (int i = 3; i < 2 + n_cand; i++)
         if (res[i].val_acc > res[best].val_acc)
             best = i;
-    int n_m = 3 + n_rnn;
+    int n_m = 3 + n_cand;
     run_ensemble(&r, &tr, &te, c.val_split, &res[best], &res[1],
                  &res[n_m - 1]);
 
@@ -1704,7 +1893,7 @@ int main(int argc, char **argv)
     t.cpu = (double)clock() / CLOCKS_PER_SEC;
 
     ex_section(&r, "Conclusions");
-    conclusions(&r, res, n_rnn, best, &t, te.n, a.quick);
+    conclusions(&r, res, n_m, best, &t, te.n, a.quick);
     write_json(&r, res, n_m, t.total);
     int ok = sane(res, n_m, a.quick);
     if (!ok)
@@ -1717,6 +1906,7 @@ int main(int argc, char **argv)
     free(ids_te);
     sn_vectorizer_free(v);
     free(tr.labels);
+    free(tr.reordered);
     free(te.labels);
     free(un.labels);
     sn_imdb_free(tr.imdb);
