@@ -433,22 +433,7 @@ static sn_status scenario(void)
 START_TEST(test_allocation_failures)
 {
     ck_assert_int_eq(scenario(), SN_OK);
-    for (long k = 1;; k++) {
-        tk_counting_alloc c = { 0, 0, k, 0 };
-        sn_allocator a = tk_counting_allocator(&c);
-        ck_assert_int_eq(sn_set_allocator(&a), SN_OK);
-        sn_status st = scenario();
-        sn_set_allocator(NULL);
-        ck_assert_int_eq(c.allocs, c.frees);
-        if (!c.failed) {
-            ck_assert_int_eq(st, SN_OK);
-            ck_assert_int_gt(k, 50); /* the scenario allocates */
-            break;
-        }
-        ck_assert_msg(st == SN_ERR_NOMEM, "allocation %ld failed: %s (%s)",
-                      k, sn_strerror(st), sn_last_error());
-        ck_assert_int_lt(k, 100000);
-    }
+    tk_fail_each_allocation(scenario, 50);
 }
 END_TEST
 

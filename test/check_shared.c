@@ -476,21 +476,7 @@ static sn_status shared_scenario(void)
 
 START_TEST(test_shared_allocation_failures)
 {
-    for (long k = 1;; k++) {
-        tk_counting_alloc c = { 0, 0, k, 0 };
-        sn_allocator a = tk_counting_allocator(&c);
-        sn_set_allocator(&a);
-        sn_status st = shared_scenario();
-        sn_set_allocator(NULL);
-        ck_assert_int_eq(c.allocs, c.frees);
-        if (!c.failed) {
-            ck_assert_int_eq(st, SN_OK);
-            ck_assert_int_gt(k, 10);
-            break;
-        }
-        ck_assert_msg(st == SN_ERR_NOMEM, "allocation %ld: status %d (%s)",
-                      k, (int)st, sn_last_error());
-    }
+    tk_fail_each_allocation(shared_scenario, 10);
 }
 END_TEST
 

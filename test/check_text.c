@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "support/counting_alloc.h"
 #include "support/imdb_data.h"
 #include "support/testkit.h"
 
@@ -694,28 +695,6 @@ END_TEST
 
 /* ------------------------------------------------------ out of memory */
 
-typedef struct failing {
-    long left; /* allocations before failing; < 0 = never */
-    long calls;
-} failing;
-
-static void *fail_alloc(void *user, size_t bytes)
-{
-    failing *f = user;
-    f->calls++;
-    if (f->left == 0)
-        return NULL;
-    if (f->left > 0)
-        f->left--;
-    return malloc(bytes);
-}
-
-static void fail_free(void *user, void *p)
-{
-    (void)user;
-    free(p);
-}
-
 /* One full cycle; any step may fail, none may crash or leak. */
 static bool cycle(void)
 {
@@ -743,20 +722,7 @@ static bool cycle(void)
 
 START_TEST(test_out_of_memory_everywhere)
 {
-    failing f = { -1, 0 };
-    sn_allocator a = { sizeof a, fail_alloc, fail_free, &f };
-    ck_assert_int_eq(sn_set_allocator(&a), SN_OK);
-    ck_assert(cycle());
-    long total = f.calls;
-    ck_assert_int_gt(total, 5); /* the vectorizer uses the allocator */
-    for (long k = 0; k < total; k++) {
-        f.left = k;
-        f.calls = 0;
-        ck_assert(!cycle());
-    }
-    f.left = -1;
-    ck_assert(cycle());
-    ck_assert_int_eq(sn_set_allocator(NULL), SN_OK);
+    tk_fail_every_allocation(cycle, 5); /* the vectorizer uses the allocator */
 }
 END_TEST
 

@@ -484,21 +484,7 @@ static sn_status torch_scenario(void)
 /* Every allocation of the scenario fails in turn: a status, no leak. */
 START_TEST(test_allocation_failures)
 {
-    for (long k = 1;; k++) {
-        tk_counting_alloc c = { 0, 0, k, 0 };
-        sn_allocator a = tk_counting_allocator(&c);
-        sn_set_allocator(&a);
-        sn_status st = torch_scenario();
-        sn_set_allocator(NULL);
-        ck_assert_int_eq(c.allocs, c.frees);
-        if (!c.failed) {
-            ck_assert_int_eq(st, SN_OK);
-            ck_assert_int_gt(k, 10);
-            break;
-        }
-        ck_assert_msg(st == SN_ERR_NOMEM, "allocation %ld: status %d (%s)",
-                      k, (int)st, sn_last_error());
-    }
+    tk_fail_each_allocation(torch_scenario, 10);
 }
 END_TEST
 
