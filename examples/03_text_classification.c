@@ -470,6 +470,7 @@ static void run_tfidf(ex_report *r, const config *c, const bags *b,
     cand.p_test = xcalloc((size_t)n_test, sizeof *cand.p_test);
     double t0 = ex_now();
     res->val_acc = -1.0;
+    int chosen = 0;
     for (int g = 0; g < n_grid; g++) {
         ex_bow_features f = { grid[g].tf, idf, grid[g].max_id, 1 };
         fit_linear(c, b, tr, &f, c->bow_lr, grid[g].decay, seed, &cand);
@@ -486,6 +487,7 @@ static void run_tfidf(ex_report *r, const config *c, const bags *b,
         row[4] = fmt("%.4f", cand.val_acc);
         row[5] = fmt("%.1f", cand.train_s);
         if (cand.val_acc > res->val_acc) {   /* chosen on validation */
+            chosen = g;
             float *pv = res->p_val, *pt = res->p_test;
             *res = cand;
             res->p_val = pv;
@@ -502,12 +504,14 @@ static void run_tfidf(ex_report *r, const config *c, const bags *b,
     free_cells(cells, n_grid * 6);
     res->name = "TF-IDF 1+2-grams + logistic regression";
     res->short_name = "TF-IDF logreg";
-    ex_say(r, "*%s*: %d n-gram features (TF-IDF, rows L2-normalised) -> "
+    ex_say(r, "*%s*, the setting chosen on validation: %d n-gram features "
+           "(TF-IDF with %s, rows L2-normalised, weight decay %g) -> "
            "logistic regression, Adam %g, batch %d, best of %d epochs on "
            "validation (%d): val accuracy %.4f; training %.1f s (the whole "
-           "grid %.1f s).", res->name, full - 2, (double)c->bow_lr,
-           c->bow_batch, c->bow_epochs, res->best_epoch, res->val_acc,
-           res->train_s, ex_now() - t0);
+           "grid %.1f s).", res->name, grid[chosen].max_id - 2,
+           tf_name(grid[chosen].tf), (double)grid[chosen].decay,
+           (double)c->bow_lr, c->bow_batch, c->bow_epochs, res->best_epoch,
+           res->val_acc, res->train_s, ex_now() - t0);
     free(cand.p_val);
     free(cand.p_test);
     free(idf);

@@ -164,12 +164,14 @@ void ex_subword_report(ex_report *r, const ex_subword_stats *s,
         snprintf(cells[k][4], 32, "%.0f %% > %d",
                  100.0 * (word ? s->word_truncated : s->bpe_truncated),
                  s->maxlen);
-        if (acc >= 0)
+        if (acc >= 0) {   /* a model was trained on this vocabulary */
             snprintf(cells[k][5], 32, "%.4f", acc);
-        else
+            snprintf(cells[k][6], 32, "%.0f s",
+                     word ? word_train_s : bpe_train_s);
+        } else {
             snprintf(cells[k][5], 32, "-");
-        snprintf(cells[k][6], 32, "%.0f s",
-                 word ? word_train_s : bpe_train_s);
+            snprintf(cells[k][6], 32, "-");
+        }
         for (int j = 0; j < 7; j++)
             cell[k * 7 + j] = cells[k][j];
     }
