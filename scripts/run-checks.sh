@@ -3,7 +3,10 @@
 # `make check` JOBS at a time.
 #
 # Reads one test per line from stdin: a label, a tab, then the command (run
-# with sh -c, environment assignments included).  Each test's output is
+# with sh -c, environment assignments included), optionally a tab and
+# "solo": such a test runs alone (the others before it finish first, and
+# none starts beside it), for a test too big in memory to share the
+# machine.  Each test's output is
 # held until it ends, then printed whole under "== label", so parallel
 # tests never interleave; the labels of the failed ones are appended to
 # FAILED_FILE.  Exits 0 when every test ran (a failure is reported through
@@ -45,9 +48,11 @@ reap_one() {
 }
 
 n=0
-while IFS=$'\t' read -r label command; do
+while IFS=$'\t' read -r label command mode; do
     [ -n "$label" ] || continue
-    while [ "${#label_of[@]}" -ge "$jobs" ]; do
+    limit=$jobs
+    [ "$mode" != solo ] || limit=1
+    while [ "${#label_of[@]}" -ge "$limit" ]; do
         reap_one
     done
     n=$((n + 1))
@@ -55,6 +60,9 @@ while IFS=$'\t' read -r label command; do
     sh -c "$command" > "$log" 2>&1 < /dev/null &
     label_of[$!]=$label
     log_of[$!]=$log
+    if [ "$mode" = solo ]; then
+        reap_one
+    fi
 done
 while [ "${#label_of[@]}" -gt 0 ]; do
     reap_one
