@@ -483,9 +483,10 @@ SKIP_LOG := $(CURDIR)/$(BUILDDIR)/skipped.log
 # each one's output printed whole when it ends); the failed ones are listed
 # in FAILED_LOG.
 SN_TEST_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
-# The longest programs start first (measured: each 10-25 s natively, the
-# rest under 7 s; check_robustness takes about 10 minutes under qemu), so
-# the short ones fill the other cores instead of waiting behind them.
+# The longest programs start first (measured on the 2-core AVX-512 host:
+# each 10-25 s natively, the rest under 7 s; check_robustness takes about
+# 10 minutes under qemu), so the short ones fill the other cores instead of
+# waiting behind them.
 SLOW_TEST_BINS := $(addprefix $(BUILDDIR)/test/,check_robustness \
     check_internal_kernels check_save check_text check_data check_bpe)
 TEST_RUN_ORDER := $(filter $(SLOW_TEST_BINS),$(TEST_BINS)) \

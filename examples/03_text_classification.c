@@ -310,21 +310,14 @@ static void validate_on_unseen_movies(const char *dir, float val_split,
         return;
     int n_val = s->n - train_rows(s->n, val_split);
     int *order = xcalloc((size_t)s->n, sizeof *order);
-    int got = ex_split_by_movie(movie, s->n, n_val, order);
-    ex_check(got == n_val ? SN_OK : SN_ERR_STATE,
-             "no set of whole movies fills the validation rows");
+    int got = ex_split_by_movie(movie, s->n, n_val, order, &s->val_movies);
+    ex_check(got < 0 ? SN_ERR_NOMEM : got == n_val ? SN_OK : SN_ERR_STATE,
+             "splitting the validation rows by movie");
     s->reordered = xcalloc((size_t)s->n, sizeof *s->reordered);
     float *labels = xcalloc((size_t)s->n, sizeof *labels);
     for (int i = 0; i < s->n; i++) {
         s->reordered[i] = s->texts[order[i]];
         labels[i] = s->labels[order[i]];
-    }
-    /* count the validation movies: distinct ids among the tail rows */
-    for (int i = s->n - n_val; i < s->n; i++) {
-        int seen = 0;
-        for (int j = s->n - n_val; j < i && !seen; j++)
-            seen = movie[order[j]] == movie[order[i]];
-        s->val_movies += !seen;
     }
     free(s->labels);
     s->labels = labels;

@@ -172,8 +172,9 @@ void ex_bow_nb_ratio(const ex_bow *fit, const float *y, float alpha,
  * vectorizer's out-of-vocabulary id, never a feature) is sent with value 1
  * in every row, so w[1] is the bias.  The embedding reads only a row's
  * non-zero entries: a batch costs its non-zeros, not batch x width as a
- * Dense layer over the densified rows would (40x slower measured on the
- * 400,000 1+2-grams). */
+ * Dense layer over the densified rows would (measured on the 400,000
+ * 1+2-grams, 2-core AVX-512 machine: 4.1 s for the TF-IDF model against
+ * 89 s). */
 enum { BIAS_ID = 1 };
 
 static sn_model_t *linear_model(const ex_logreg_opts *o)
@@ -231,11 +232,12 @@ static int longest_row(const ex_bow *b)
 static void batch_buf_init(batch_buf *bb, int batch, const ex_bow_split *a,
                            const ex_bow_split *b, const ex_bow_split *c)
 {
-    int t = longest_row(a->bow);
-    if (longest_row(b->bow) > t)
-        t = longest_row(b->bow);
-    if (c != NULL && longest_row(c->bow) > t)
-        t = longest_row(c->bow);
+    const ex_bow_split *splits[3] = { a, b, c };
+    int t = 0;
+    for (int k = 0; k < 3; k++) {
+        int longest = splits[k] != NULL ? longest_row(splits[k]->bow) : 0;
+        t = longest > t ? longest : t;
+    }
     bb->cap_t = t + 1;
     bb->ids = bow_calloc((size_t)batch * bb->cap_t, sizeof *bb->ids);
     bb->values = bow_calloc((size_t)batch * bb->cap_t, sizeof *bb->values);

@@ -103,7 +103,8 @@ static int find_group(const group *g, int n, int movie)
     return lo;
 }
 
-int ex_split_by_movie(const int *movie, int n, int n_tail, int *order)
+int ex_split_by_movie(const int *movie, int n, int n_tail, int *order,
+                      int *n_movies)
 {
     group *g = calloc((size_t)(n > 0 ? n : 1), sizeof *g);
     if (g == NULL)
@@ -124,12 +125,15 @@ int ex_split_by_movie(const int *movie, int n, int n_tail, int *order)
     }
     /* whole movies, in the order the rows first show them, while they fit */
     qsort(g, (size_t)n_g, sizeof *g, by_first);
-    int taken = 0;
+    int taken = 0, movies = 0;
     for (int k = 0; k < n_g && taken < n_tail; k++)
         if (taken + g[k].size <= n_tail) {
             g[k].in_tail = 1;
             taken += g[k].size;
+            movies++;
         }
+    if (n_movies != NULL)
+        *n_movies = movies;
     qsort(g, (size_t)n_g, sizeof *g, by_movie);
     int head = 0, tail = n - taken;
     for (int i = 0; i < n; i++) {

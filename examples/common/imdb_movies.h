@@ -28,8 +28,10 @@ int *ex_imdb_movies(const char *dir, const char *split,
  * are taken in the order their first review appears (a random order when
  * the rows are shuffled) whenever all their reviews still fit in the tail.
  * order[0 .. n) receives the rows: the others first, then the tail, each
- * in their previous order.  Returns how many rows the tail holds (n_tail
- * unless no set of whole movies adds up to it). */
-int ex_split_by_movie(const int *movie, int n, int n_tail, int *order);
+ * in their previous order; *n_movies (may be NULL) the number of movies in
+ * the tail.  Returns how many rows the tail holds (n_tail unless no set of
+ * whole movies adds up to it), -1 when out of memory. */
+int ex_split_by_movie(const int *movie, int n, int n_tail, int *order,
+                      int *n_movies);
 
 #endif
